@@ -1,0 +1,94 @@
+#pragma once
+// The Engine interface every backend implements (native, apple, docker/podman). The CLI owns
+// prompts and output; engines do the work and report through return values and cc::Error.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace cc::engine {
+
+struct ProjectContext {
+  std::filesystem::path project_dir;  // absolute
+  config::Config config;
+};
+
+enum class ContainerState { not_created, stopped, running };
+std::string to_string(ContainerState);
+
+struct LimitStatus {
+  std::string name;      // "memory", "pids", "cpus", "seccomp", "landlock", "no_new_privs", ...
+  std::string value;     // "4g", "4096", ...
+  bool enforced = false;
+  std::string reason;    // why not enforced, or how
+};
+
+struct MountInfo {
+  std::string destination;  // inside the container
+  std::string source;       // on the host, or a description ("tmpfs", "proc")
+  bool read_only = false;
+};
+
+struct Status {
+  ContainerState state = ContainerState::not_created;
+  std::string engine;                       // "native", ...
+  std::optional<pid_t> pid;                 // container pid 1, host pid
+  std::optional<pid_t> supervisor_pid;      // host pid
+  std::optional<std::int64_t> started_at;   // unix seconds
+  std::vector<MountInfo> mounts;
+  std::vector<LimitStatus> limits;
+  std::string network_mode;                 // how the policy is realised ("proxy", "pasta", "host network")
+  std::uint64_t network_denials = 0;        // since start
+  std::vector<std::string> notes;           // things found and repaired, warnings
+};
+
+struct StartResult {
+  bool already_running = false;
+  bool created = false;                     // first start of this container
+  std::vector<std::string> notes;           // repairs done, degraded features
+};
+
+struct ExecRequest {
+  std::vector<std::string> argv;            // empty = login shell (bash, else sh)
+  bool tty = false;                         // allocate a pty inside, forward window size
+  std::map<std::string, std::string> extra_env;
+  std::optional<std::string> workdir;       // default: the workspace
+};
+
+struct StopOptions {
+  std::chrono::seconds grace{10};           // SIGTERM, then SIGKILL after this
+};
+
+struct LogOptions {
+  bool network = false;                     // the egress audit instead of the container log
+  bool follow = false;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string name() const = 0;
+
+  virtual StartResult start(const ProjectContext& ctx) = 0;                 // idempotent
+  virtual int exec(const ProjectContext& ctx, const ExecRequest& req) = 0;  // returns exit status
+  virtual void stop(const ProjectContext& ctx, const StopOptions& opts) = 0;
+  virtual Status status(const ProjectContext& ctx) = 0;
+  virtual void destroy(const ProjectContext& ctx) = 0;    // container, volumes, state; not project files
+  virtual int logs(const ProjectContext& ctx, const LogOptions& opts) = 0;  // writes to stdout
+  // The config's network allow/deny lists changed: apply them to a running container now.
+  virtual void reload_network_policy(const ProjectContext& ctx) = 0;
+};
+
+// Picks the engine for config.engine ("auto": native on Linux). Throws cc::Error with a
+// clear sentence when the chosen engine cannot run on this machine.
+std::unique_ptr<Engine> make_engine(const config::Config& config);
+
+}  // namespace cc::engine

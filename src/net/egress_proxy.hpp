@@ -1,0 +1,54 @@
+#pragma once
+// The egress proxy the native supervisor runs for every policy except `full` (DESIGN.md
+// section 6). Listening sockets are created inside the sandbox's network namespace and handed
+// over; the proxy accepts on them and dials out from the host namespace after the policy allows.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/domain_policy.hpp"
+#include "util/unique_fd.hpp"
+
+namespace cc::net {
+
+struct ProxyLimits {
+  std::size_t max_header_bytes = 32 * 1024;
+  std::size_t max_connections = 4096;
+  int idle_timeout_seconds = 300;
+  int connect_timeout_seconds = 15;
+};
+
+struct ProxyStats {
+  std::uint64_t allowed = 0;
+  std::uint64_t denied = 0;
+  std::uint64_t active_connections = 0;
+};
+
+struct ProxyOptions {
+  std::vector<UniqueFd> listeners;            // bound, listening, non-blocking
+  DomainPolicy policy;
+  std::filesystem::path audit_log;            // one JSON line per decision, appended
+};
+
+class EgressProxy {
+ public:
+  explicit EgressProxy(ProxyOptions options);
+  ~EgressProxy();
+  EgressProxy(const EgressProxy&) = delete;
+  EgressProxy& operator=(const EgressProxy&) = delete;
+
+  void run();                                 // event loop; returns after stop()
+  void stop();                                // thread-safe
+  void set_policy(DomainPolicy policy);       // thread-safe, applies to new requests
+  ProxyStats stats() const;                   // thread-safe
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cc::net
