@@ -67,6 +67,12 @@ struct StopOptions {
   std::chrono::seconds grace{10};           // SIGTERM, then SIGKILL after this
 };
 
+struct WorkspaceChange {
+  enum class Kind { added, modified, deleted };
+  Kind kind = Kind::modified;
+  std::string path;                         // relative to the workspace
+};
+
 struct LogOptions {
   bool network = false;                     // the egress audit instead of the container log
   bool follow = false;
@@ -85,6 +91,13 @@ class Engine {
   virtual int logs(const ProjectContext& ctx, const LogOptions& opts) = 0;  // writes to stdout
   // The config's network allow/deny lists changed: apply them to a running container now.
   virtual void reload_network_policy(const ProjectContext& ctx) = 0;
+
+  // Hybrid storage: the changes held in the overlay's upper layer. Other storage types throw
+  // cc::Error (not_set_up) saying the workspace has no change layer.
+  virtual std::vector<WorkspaceChange> workspace_changes(const ProjectContext& ctx) = 0;
+  virtual std::string workspace_diff(const ProjectContext& ctx) = 0;  // unified diff text
+  virtual void apply_workspace_changes(const ProjectContext& ctx) = 0;   // into the project
+  virtual void discard_workspace_changes(const ProjectContext& ctx) = 0;
 };
 
 // Picks the engine for config.engine ("auto": native on Linux). Throws cc::Error with a
