@@ -2,6 +2,7 @@
 // The project configuration, `.claude-container/config.json` (DESIGN.md section 3,
 // schema_version 1). Every read validates strictly; see config_io.hpp.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -111,6 +112,39 @@ std::optional<std::uint64_t> parse_memory(const std::string&);
 
 // The allowed spellings, for error messages and prompts ("none | isolated | development | full").
 std::string allowed_values_network_policy();
+std::string allowed_values_mode();
+std::string allowed_values_engine();
+std::string allowed_values_storage();
+std::string allowed_values_api_credentials();
+std::string allowed_values_mcp_placement();
+std::string allowed_values_mcp_server();
+std::string allowed_values_git_credentials();
+std::string allowed_values_image_base();  // "host | debian | ubuntu | alpine"
+bool valid_image_base(const std::string& base);
+
+// Memory sizes. Units are binary and case-insensitive: b, k/kb/kib, m/mb/mib, g/gb/gib,
+// t/tb/tib ("4gb" = "4GiB" = 4 * 2^30, as docker reads it); a decimal number with a unit
+// ("1.5g") is accepted and rounded down to whole bytes; a plain number is bytes.
+inline constexpr std::uint64_t kMinMemoryBytes = 64ull << 20;  // below this Claude Code cannot run
+std::string allowed_memory_spellings();  // for error messages
+// "4g" for 4 GiB, "1536m", or plain bytes when no unit divides evenly.
+std::string format_memory(std::uint64_t bytes);
+// Sets memory and memory_text from the user's spelling; throws cc::Error (usage) when the
+// text is not a size or is below kMinMemoryBytes.
+void set_memory(Resources& resources, const std::string& text);
+
+// Environment values: `${NAME}` references (NAME = [A-Za-z_][A-Za-z0-9_]*) are expanded from
+// the host environment at start, so secrets stay out of config.json.
+bool valid_env_name(const std::string& name);
+// The names referenced by `${NAME}` in value; throws cc::Error (usage) on a malformed
+// reference such as "${" or "${1X}".
+std::vector<std::string> env_references(const std::string& value);
+// Replaces every ${NAME} with lookup(NAME); a missing variable is an error naming it.
+std::string expand_env_references(const std::string& value,
+                                  const std::function<std::optional<std::string>(const std::string&)>& lookup);
+// Why this env entry looks like a literal secret ("the name FOO_TOKEN suggests a secret"),
+// or nullopt when it is fine. A value made only of ${NAME} references is never a secret.
+std::optional<std::string> literal_secret_reason(const std::string& key, const std::string& value);
 
 // Presets (DESIGN.md section 3): Playground and Development fix everything but skills.
 Config preset(Mode mode, const std::string& name);

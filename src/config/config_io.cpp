@@ -1,0 +1,480 @@
+#include "config/config_io.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <regex>
+#include <set>
+#include <system_error>
+
+#include "util/error.hpp"
+#include "util/file_io.hpp"
+
+namespace cc::config {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr const char* kNamePatternText =
+    "a name matching ^[a-z0-9][a-z0-9_.-]{0,62}$ (lowercase letters, digits, '_', '.', '-'; "
+    "at most 63 characters, starting with a letter or digit)";
+constexpr const char* kDomainText = "a domain such as \"example.com\", \"*.example.com\" or \"example.com:443\"";
+constexpr double kMaxCpus = 1024;
+constexpr std::uint64_t kMinPids = 32;
+constexpr std::uint64_t kMaxPids = 4194304;  // the kernel's pid_max limit
+
+std::string describe(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return value.get<bool>() ? "true" : "false";
+    case json::value_t::string: return value.dump();
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return "the number " + value.dump();
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    default: return "a value of an unsupported type";
+  }
+}
+
+std::string child_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+std::string index_path(const std::string& parent, std::size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+// Turns a parsed document into a Config, failing on the first thing that is not allowed.
+class ConfigReader {
+ public:
+  explicit ConfigReader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& found, const std::string& allowed) const {
+    throw usage_error(source_ + ": " + path + ": found " + found + "; allowed: " + allowed);
+  }
+
+  // Every key of `object` must be in `allowed`.
+  void check_keys(const json& object, const std::string& path, std::initializer_list<const char*> allowed) const {
+    for (const auto& [key, value] : object.items()) {
+      bool known = false;
+      for (const char* name : allowed) known = known || key == name;
+      if (known) continue;
+      std::string list;
+      for (const char* name : allowed) list += (list.empty() ? "" : ", ") + std::string(name);
+      fail(child_path(path, key), "an unknown key", "the keys " + list);
+    }
+  }
+
+  const json& object_at(const json& parent, const std::string& key, const std::string& path) const {
+    const json& value = parent.at(key);
+    if (!value.is_object()) fail(child_path(path, key), describe(value), "an object");
+    return value;
+  }
+
+  std::string string_at(const json& parent, const std::string& key, const std::string& path,
+                        const std::string& allowed = "a string") const {
+    const json& value = parent.at(key);
+    if (!value.is_string()) fail(child_path(path, key), describe(value), allowed);
+    return value.get<std::string>();
+  }
+
+  bool bool_at(const json& parent, const std::string& key, const std::string& path) const {
+    const json& value = parent.at(key);
+    if (!value.is_boolean()) fail(child_path(path, key), describe(value), "true | false");
+    return value.get<bool>();
+  }
+
+  template <typename E>
+  E enum_at(const json& parent, const std::string& key, const std::string& path,
+            std::optional<E> (*parse)(const std::string&), const std::string& allowed) const {
+    const json& value = parent.at(key);
+    if (!value.is_string()) fail(child_path(path, key), describe(value), allowed);
+    auto parsed = parse(value.get<std::string>());
+    if (!parsed) fail(child_path(path, key), describe(value), allowed);
+    return *parsed;
+  }
+
+  Config read(const json& root) const {
+    if (!root.is_object()) fail("(top level)", describe(root), "an object with the keys of schema_version 1");
+    for (const char* required : {"schema_version", "name", "mode"})
+      if (!root.contains(required)) fail(required, "nothing (the key is missing)", required_text(required));
+    check_keys(root, "", {"schema_version", "name", "mode", "engine", "image", "network", "storage", "credentials",
+                          "skills", "mcp", "git", "env", "env_file", "resources", "agent"});
+
+    read_schema_version(root.at("schema_version"));
+    const std::string name = string_at(root, "name", "", kNamePatternText);
+    if (!valid_name(name)) fail("name", describe(root.at("name")), kNamePatternText);
+    const Mode mode = enum_at<Mode>(root, "mode", "", parse_mode, allowed_values_mode());
+
+    // Keys left out take the mode's preset value, so a short file means what its mode says.
+    Config config = preset(mode, name);
+    if (root.contains("engine"))
+      config.engine = enum_at<EngineKind>(root, "engine", "", parse_engine, allowed_values_engine());
+    if (root.contains("image")) read_image(object_at(root, "image", ""), config.image);
+    if (root.contains("network")) read_network(object_at(root, "network", ""), config.network);
+    if (root.contains("storage")) read_storage(object_at(root, "storage", ""), config.storage);
+    if (root.contains("credentials")) read_credentials(object_at(root, "credentials", ""), config.credentials);
+    if (root.contains("skills")) read_skills(object_at(root, "skills", ""), config.skills);
+    if (root.contains("mcp")) read_mcp(object_at(root, "mcp", ""), config.mcp);
+    if (root.contains("git")) read_git(object_at(root, "git", ""), config.git);
+    if (root.contains("env")) read_env(object_at(root, "env", ""), config);
+    if (root.contains("env_file")) config.env_file = string_at(root, "env_file", "");
+    if (root.contains("resources")) read_resources(object_at(root, "resources", ""), config.resources);
+    if (root.contains("agent")) read_agent(object_at(root, "agent", ""), config.agent);
+    return config;
+  }
+
+ private:
+  static std::string required_text(const std::string& key) {
+    if (key == "schema_version") return "1";
+    if (key == "name") return kNamePatternText;
+    return allowed_values_mode();
+  }
+
+  void read_schema_version(const json& value) const {
+    if (!value.is_number_integer()) fail("schema_version", describe(value), "1");
+    const auto version = value.get<std::int64_t>();
+    if (version > kSchemaVersion)
+      fail("schema_version", describe(value),
+           "1 (this file was written by a newer claude-container; upgrade claude-container to read it)");
+    if (version != kSchemaVersion) fail("schema_version", describe(value), "1");
+  }
+
+  void read_image(const json& object, Image& image) const {
+    check_keys(object, "image", {"base", "containerfile"});
+    if (object.contains("base")) {
+      image.base = string_at(object, "base", "image", allowed_values_image_base());
+      if (!valid_image_base(image.base)) fail("image.base", describe(object.at("base")), allowed_values_image_base());
+    }
+    if (object.contains("containerfile")) {
+      const std::string allowed = "a path inside the project, relative to it, e.g. \".claude-container/Containerfile\"";
+      image.containerfile = string_at(object, "containerfile", "image", allowed);
+      if (!is_relative_inside(image.containerfile)) fail("image.containerfile", describe(object.at("containerfile")), allowed);
+    }
+  }
+
+  static bool is_relative_inside(const std::string& text) {
+    if (text.empty()) return false;
+    const std::filesystem::path path(text);
+    if (path.is_absolute()) return false;
+    for (const auto& part : path)
+      if (part == "..") return false;
+    return true;
+  }
+
+  std::vector<std::string> domain_list(const json& object, const std::string& key, const std::string& path) const {
+    const json& value = object.at(key);
+    const std::string list_path = child_path(path, key);
+    if (!value.is_array()) fail(list_path, describe(value), std::string("an array of strings, each ") + kDomainText);
+    // A light check only: the network layer parses each rule fully when it loads the policy.
+    static const std::regex shape(R"(^(\*\.)?([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$)");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const json& entry = value[i];
+      if (!entry.is_string() || !std::regex_match(entry.get<std::string>(), shape))
+        fail(index_path(list_path, i), describe(entry), kDomainText);
+      out.push_back(entry.get<std::string>());
+    }
+    return out;
+  }
+
+  void read_network(const json& object, Network& network) const {
+    check_keys(object, "network", {"policy", "allow", "deny"});
+    if (object.contains("policy"))
+      network.policy = enum_at<NetworkPolicy>(object, "policy", "network", parse_network_policy,
+                                              allowed_values_network_policy());
+    if (object.contains("allow")) network.allow = domain_list(object, "allow", "network");
+    if (object.contains("deny")) network.deny = domain_list(object, "deny", "network");
+  }
+
+  void read_storage(const json& object, Storage& storage) const {
+    check_keys(object, "storage", {"type"});
+    if (object.contains("type"))
+      storage.type = enum_at<StorageType>(object, "type", "storage", parse_storage, allowed_values_storage());
+  }
+
+  void read_credentials(const json& object, Credentials& credentials) const {
+    check_keys(object, "credentials", {"api", "upstream", "ca_file"});
+    if (object.contains("api"))
+      credentials.api = enum_at<ApiCredentials>(object, "api", "credentials", parse_api_credentials,
+                                                allowed_values_api_credentials());
+    if (object.contains("upstream")) {
+      const std::string allowed = "an https:// URL, e.g. \"https://api.anthropic.com\"";
+      credentials.upstream = string_at(object, "upstream", "credentials", allowed);
+      static const std::regex https_url(R"(^https://[^/\s?#@]+(/[^\s]*)?$)");
+      if (!std::regex_match(credentials.upstream, https_url))
+        fail("credentials.upstream", describe(object.at("upstream")), allowed);
+    }
+    if (object.contains("ca_file"))
+      credentials.ca_file = string_at(object, "ca_file", "credentials", "a path to a PEM file, or \"\" for none");
+  }
+
+  void read_skills(const json& object, Skills& skills) const {
+    check_keys(object, "skills", {"sync"});
+    if (object.contains("sync")) skills.sync = bool_at(object, "sync", "skills");
+  }
+
+  void read_mcp(const json& object, Mcp& mcp) const {
+    check_keys(object, "mcp", {"placement", "servers"});
+    if (object.contains("placement"))
+      mcp.placement = enum_at<McpPlacement>(object, "placement", "mcp", parse_mcp_placement,
+                                            allowed_values_mcp_placement());
+    if (!object.contains("servers")) return;
+    const json& servers = object.at("servers");
+    const std::string allowed = "an array of distinct names from: " + allowed_values_mcp_server();
+    if (!servers.is_array()) fail("mcp.servers", describe(servers), allowed);
+    mcp.servers.clear();
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      const json& entry = servers[i];
+      auto server = entry.is_string() ? parse_mcp_server(entry.get<std::string>()) : std::nullopt;
+      if (!server) fail(index_path("mcp.servers", i), describe(entry), allowed_values_mcp_server());
+      if (std::find(mcp.servers.begin(), mcp.servers.end(), *server) != mcp.servers.end())
+        fail(index_path("mcp.servers", i), describe(entry) + " a second time", allowed);
+      mcp.servers.push_back(*server);
+    }
+  }
+
+  void read_git(const json& object, Git& git) const {
+    check_keys(object, "git", {"name", "email", "credentials"});
+    if (object.contains("name")) {
+      git.name = string_at(object, "name", "git", "a string without line breaks");
+      if (git.name.find_first_of("\r\n") != std::string::npos)
+        fail("git.name", describe(object.at("name")), "a string without line breaks");
+    }
+    if (object.contains("email")) {
+      const std::string allowed = "an e-mail address such as \"ada@example.com\", or \"\"";
+      git.email = string_at(object, "email", "git", allowed);
+      static const std::regex email(R"(^[^\s@]+@[^\s@]+$)");
+      if (!git.email.empty() && !std::regex_match(git.email, email))
+        fail("git.email", describe(object.at("email")), allowed);
+    }
+    if (object.contains("credentials"))
+      git.credentials = enum_at<GitCredentials>(object, "credentials", "git", parse_git_credentials,
+                                                allowed_values_git_credentials());
+  }
+
+  void read_env(const json& object, Config& config) const {
+    for (const auto& [key, value] : object.items()) {
+      const std::string path = child_path("env", key);
+      if (!valid_env_name(key))
+        fail(path, "a variable name that is not valid", "names made of letters, digits and '_', not starting with a digit");
+      if (!value.is_string()) fail(path, describe(value), "a string, which may contain ${NAME} references");
+      const std::string text = value.get<std::string>();
+      try {
+        env_references(text);
+      } catch (const Error& e) {
+        fail(path, describe(value) + " (" + e.what() + ")", "a string whose ${NAME} references are well formed");
+      }
+      if (auto reason = literal_secret_reason(key, text))
+        fail(path, "a written-out secret (" + *reason + ")",
+             "a ${NAME} reference to a host environment variable, e.g. \"${" + key +
+                 "}\", so that the secret never lands in the project");
+      config.env[key] = text;
+    }
+    // With gateway or separate credentials the key must not reach the container through env.
+    if (config.credentials.api != ApiCredentials::shared) {
+      for (const char* guarded : {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL"})
+        if (config.env.count(guarded))
+          fail(child_path("env", guarded), "a variable that credentials.api controls",
+               "other variables; credentials.api is \"" + to_string(config.credentials.api) +
+                   "\", which decides how the API key reaches the container");
+    }
+  }
+
+  void read_resources(const json& object, Resources& resources) const {
+    check_keys(object, "resources", {"cpus", "memory", "pids"});
+    if (object.contains("cpus")) {
+      const json& cpus = object.at("cpus");
+      const std::string allowed = "a number of CPUs greater than 0 and at most 1024, e.g. 2 or 0.5";
+      if (!cpus.is_number()) fail("resources.cpus", describe(cpus), allowed);
+      const double value = cpus.get<double>();
+      if (!(value > 0) || value > kMaxCpus) fail("resources.cpus", describe(cpus), allowed);
+      resources.cpus = value;
+    }
+    if (object.contains("memory")) {
+      const json& memory = object.at("memory");
+      std::string text;
+      if (memory.is_string()) text = memory.get<std::string>();
+      else if (memory.is_number_unsigned() || (memory.is_number_integer() && memory.get<std::int64_t>() > 0))
+        text = memory.dump();
+      else fail("resources.memory", describe(memory), allowed_memory_spellings());
+      auto bytes = parse_memory(text);
+      if (!bytes || *bytes < kMinMemoryBytes) fail("resources.memory", describe(memory), allowed_memory_spellings());
+      resources.memory = *bytes;
+      resources.memory_text = text;
+    }
+    if (object.contains("pids")) {
+      const json& pids = object.at("pids");
+      const std::string allowed = "a whole number from 32 to 4194304";
+      if (!pids.is_number_integer()) fail("resources.pids", describe(pids), allowed);
+      const auto value = pids.get<std::int64_t>();
+      if (value < static_cast<std::int64_t>(kMinPids) || value > static_cast<std::int64_t>(kMaxPids))
+        fail("resources.pids", describe(pids), allowed);
+      resources.pids = static_cast<std::uint64_t>(value);
+    }
+  }
+
+  void read_agent(const json& object, Agent& agent) const {
+    check_keys(object, "agent", {"command", "skip_permissions"});
+    if (object.contains("command")) {
+      const std::string allowed = "a non-empty command, e.g. \"claude\"";
+      agent.command = string_at(object, "command", "agent", allowed);
+      if (agent.command.find_first_not_of(" \t") == std::string::npos)
+        fail("agent.command", describe(object.at("command")), allowed);
+    }
+    if (object.contains("skip_permissions")) agent.skip_permissions = bool_at(object, "skip_permissions", "agent");
+  }
+
+  std::string source_;
+};
+
+// nlohmann keeps the last of two equal keys silently; a config with both is ambiguous, so
+// the parser callback records the first duplicate and its key path.
+class DuplicateKeyFinder {
+ public:
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start: frames_.push_back({true, {}, {}}); break;
+      case json::parse_event_t::array_start: frames_.push_back({false, {}, {}}); break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        auto& frame = frames_.back();
+        frame.current_key = parsed.get<std::string>();
+        if (!frame.keys.insert(frame.current_key).second && !duplicate_) duplicate_ = path();
+        break;
+      }
+      case json::parse_event_t::value: break;
+    }
+    return true;
+  }
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
+
+ private:
+  struct Frame {
+    bool is_object;
+    std::set<std::string> keys;
+    std::string current_key;
+  };
+  std::string path() const {
+    std::string out;
+    for (const auto& frame : frames_)
+      if (frame.is_object) out = child_path(out, frame.current_key);
+    return out;
+  }
+  std::vector<Frame> frames_;
+  std::optional<std::string> duplicate_;
+};
+
+// "line 3, column 7" for the 1-based byte offset nlohmann reports.
+std::string position_text(const std::string& text, std::size_t byte) {
+  std::size_t line = 1, column = 1;
+  const std::size_t end = std::min(byte == 0 ? 0 : byte - 1, text.size());
+  for (std::size_t i = 0; i < end; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// nlohmann's what() starts with "[json.exception.parse_error.101] parse error at line 1, column 2: ".
+std::string parse_error_reason(const std::string& what) {
+  static const std::regex prefix(R"(^\[json\.exception\.[a-z_]+\.[0-9]+\] parse error( at line [0-9]+, column [0-9]+)?: )");
+  return std::regex_replace(what, prefix, "");
+}
+
+ordered_json to_json(const Config& c) {
+  ordered_json j;
+  j["schema_version"] = c.schema_version;
+  j["name"] = c.name;
+  j["mode"] = to_string(c.mode);
+  j["engine"] = to_string(c.engine);
+  j["image"] = {{"base", c.image.base}, {"containerfile", c.image.containerfile}};
+  j["network"] = {{"policy", to_string(c.network.policy)}, {"allow", c.network.allow}, {"deny", c.network.deny}};
+  j["storage"] = {{"type", to_string(c.storage.type)}};
+  j["credentials"] = {{"api", to_string(c.credentials.api)},
+                      {"upstream", c.credentials.upstream},
+                      {"ca_file", c.credentials.ca_file}};
+  j["skills"] = {{"sync", c.skills.sync}};
+  ordered_json servers = ordered_json::array();
+  for (auto server : c.mcp.servers) servers.push_back(to_string(server));
+  j["mcp"] = {{"placement", to_string(c.mcp.placement)}, {"servers", servers}};
+  j["git"] = {{"name", c.git.name}, {"email", c.git.email}, {"credentials", to_string(c.git.credentials)}};
+  ordered_json env = ordered_json::object();
+  for (const auto& [key, value] : c.env) env[key] = value;  // std::map: sorted, stable
+  j["env"] = env;
+  j["env_file"] = c.env_file;
+
+  ordered_json resources;
+  // Whole CPUs are written as integers ("2", not "2.0").
+  if (c.resources.cpus == static_cast<double>(static_cast<std::int64_t>(c.resources.cpus)))
+    resources["cpus"] = static_cast<std::int64_t>(c.resources.cpus);
+  else
+    resources["cpus"] = c.resources.cpus;
+  // Keep the user's spelling when it still says the same size; a plain number stays a number.
+  const auto spelled = parse_memory(c.resources.memory_text);
+  const std::string memory_text =
+      spelled && *spelled == c.resources.memory ? c.resources.memory_text : format_memory(c.resources.memory);
+  if (memory_text.find_first_not_of("0123456789") == std::string::npos)
+    resources["memory"] = c.resources.memory;
+  else
+    resources["memory"] = memory_text;
+  resources["pids"] = c.resources.pids;
+  j["resources"] = resources;
+  j["agent"] = {{"command", c.agent.command}, {"skip_permissions", c.agent.skip_permissions}};
+  return j;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& json_text, const std::string& source_name) {
+  DuplicateKeyFinder duplicates;
+  json root;
+  try {
+    root = json::parse(json_text, std::ref(duplicates));
+  } catch (const json::parse_error& e) {
+    throw usage_error(source_name + ": " + position_text(json_text, e.byte) +
+                      ": malformed JSON: " + parse_error_reason(e.what()) + "; fix the file or run `claude-container init` again");
+  }
+  if (duplicates.duplicate())
+    throw usage_error(source_name + ": " + *duplicates.duplicate() +
+                      ": found the key twice; allowed: each key once");
+  return ConfigReader(source_name).read(root);
+}
+
+std::string serialize_config(const Config& config) { return to_json(config).dump(2) + "\n"; }
+
+Config load_config(const std::filesystem::path& project_dir) {
+  const auto path = project_dir / kConfigFile;
+  auto text = read_file_if_exists(path);
+  if (!text)
+    throw not_set_up_error("no claude-container configuration in " + project_dir.string() + ": " + path.string() +
+                           " does not exist; run `claude-container init` there first");
+  return parse_config(*text, path.string());
+}
+
+void save_config(const std::filesystem::path& project_dir, const Config& config) {
+  std::filesystem::create_directories(project_dir / kConfigDir);
+  write_file_atomic(project_dir / kConfigFile, serialize_config(config));
+}
+
+std::optional<std::filesystem::path> find_project_root(const std::filesystem::path& start) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(start, ec);
+  if (ec) return std::nullopt;
+  dir = dir.lexically_normal();
+  while (true) {
+    if (std::filesystem::is_regular_file(dir / kConfigFile, ec)) return dir;
+    if (!dir.has_parent_path() || dir.parent_path() == dir) return std::nullopt;
+    dir = dir.parent_path();
+  }
+}
+
+}  // namespace cc::config
