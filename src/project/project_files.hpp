@@ -2,7 +2,14 @@
 // The files `init` writes into a user's project (DESIGN.md section 4) and their manifest.
 // Files a person changed since we wrote them (sha256 differs from the manifest) are kept
 // unless `force`; every write is atomic.
+//
+// config.json is the exception to "keep what a person changed": it is the settings the
+// caller (init) has just decided, so it is always written; everything else is derived from it.
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,12 +19,15 @@ namespace cc::project {
 
 struct WriteOptions {
   bool force = false;  // overwrite files a person changed
+  // The time recorded in the manifest; unset = now. Tests fix it so output is reproducible.
+  std::optional<std::chrono::system_clock::time_point> now;
 };
 
 struct WriteReport {
   std::vector<std::string> written;        // project-relative paths created or updated
   std::vector<std::string> unchanged;      // already identical
   std::vector<std::string> kept_modified;  // changed by a person; left alone (no --force)
+  std::vector<std::string> removed;        // generated earlier, no longer wanted by this config
   bool gitignore_block_added = false;
 };
 
@@ -33,5 +43,21 @@ struct PurgeReport {
 // `destroy --purge`: removes exactly the unchanged files the manifest lists, our .gitignore
 // block, and directories left empty by that.
 PurgeReport purge_project_files(const std::filesystem::path& project_dir);
+
+// Saves config.json after the tool itself changed a setting (`allow`, `deny`, ...) and records
+// its new sha256 in the manifest, so that a later purge still knows the file as ours.
+void save_config_tracked(const std::filesystem::path& project_dir, const config::Config& config,
+                         std::optional<std::chrono::system_clock::time_point> now = std::nullopt);
+
+// One generated file, before it touches the disk.
+struct GeneratedFile {
+  std::string path;  // project-relative, '/'-separated
+  std::string content;
+  mode_t mode = 0644;
+};
+
+// Everything write_project_files would write for this config except the manifest and the
+// .gitignore block, in a fixed order. Pure: reads nothing, writes nothing.
+std::vector<GeneratedFile> render_project_files(const config::Config& config);
 
 }  // namespace cc::project
