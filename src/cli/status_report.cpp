@@ -1,0 +1,143 @@
+#include "cli/status_report.hpp"
+
+#include <ctime>
+
+namespace cc::cli {
+
+namespace {
+
+std::optional<long long> uptime_seconds(const engine::Status& status) {
+  if (status.state != engine::ContainerState::running || !status.started_at) return std::nullopt;
+  long long now = static_cast<long long>(std::time(nullptr));
+  return now > *status.started_at ? now - *status.started_at : 0;
+}
+
+template <typename T>
+nlohmann::json or_null(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+std::string format_duration(long long seconds) {
+  long long hours = seconds / 3600, minutes = (seconds % 3600) / 60, rest = seconds % 60;
+  std::string text;
+  if (hours > 0) text += std::to_string(hours) + "h ";
+  if (hours > 0 || minutes > 0) text += std::to_string(minutes) + "m ";
+  return text + std::to_string(rest) + "s";
+}
+
+nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Status& status) {
+  const auto& config = ctx.config;
+  bool running = status.state == engine::ContainerState::running;
+  nlohmann::json mounts = nlohmann::json::array();
+  for (const auto& mount : status.mounts) {
+    mounts.push_back({{"destination", mount.destination}, {"source", mount.source}, {"read_only", mount.read_only}});
+  }
+  nlohmann::json limits = nlohmann::json::array();
+  for (const auto& limit : status.limits) {
+    limits.push_back(
+        {{"name", limit.name}, {"value", limit.value}, {"enforced", limit.enforced}, {"reason", limit.reason}});
+  }
+  return {
+      {"name", config.name},
+      {"project", ctx.project_dir.string()},
+      {"state", engine::to_string(status.state)},
+      {"engine", status.engine.empty() ? config::to_string(config.engine) : status.engine},
+      {"mode", config::to_string(config.mode)},
+      {"network",
+       {{"policy", config::to_string(config.network.policy)},
+        {"allow", config.network.allow},
+        {"deny", config.network.deny},
+        {"realised_by", status.network_mode.empty() ? nlohmann::json(nullptr) : nlohmann::json(status.network_mode)},
+        {"denials", status.network_denials}}},
+      {"storage", {{"type", config::to_string(config.storage.type)}}},
+      {"resources",
+       {{"cpus", config.resources.cpus}, {"memory", config.resources.memory_text}, {"pids", config.resources.pids}}},
+      {"pid", running ? or_null(status.pid) : nlohmann::json(nullptr)},
+      {"supervisor_pid", running ? or_null(status.supervisor_pid) : nlohmann::json(nullptr)},
+      {"started_at", running ? or_null(status.started_at) : nlohmann::json(nullptr)},
+      {"uptime_seconds", or_null(uptime_seconds(status))},
+      {"mounts", mounts},
+      {"limits", limits},
+      {"denials", status.network_denials},
+      {"notes", status.notes},
+  };
+}
+
+nlohmann::json not_set_up_status_json() {
+  return {{"name", nullptr},
+          {"state", "not-set-up"},
+          {"engine", nullptr},
+          {"mode", nullptr},
+          {"network", {{"policy", nullptr}}},
+          {"storage", {{"type", nullptr}}},
+          {"pid", nullptr},
+          {"supervisor_pid", nullptr},
+          {"started_at", nullptr},
+          {"uptime_seconds", nullptr},
+          {"mounts", nlohmann::json::array()},
+          {"limits", nlohmann::json::array()},
+          {"denials", 0}};
+}
+
+std::vector<std::string> status_text(const engine::ProjectContext& ctx, const engine::Status& status,
+                                     const Console& console) {
+  const auto& config = ctx.config;
+  std::vector<std::string> lines;
+  auto row = [&lines](const std::string& label, const std::string& value) {
+    std::string padded = label + ":";
+    padded.resize(10, ' ');
+    lines.push_back(padded + value);
+  };
+  row("name", config.name);
+  std::string state;
+  switch (status.state) {
+    case engine::ContainerState::not_created:
+      state = console.yellow("not created") + " (run `claude-container start` to create it)";
+      break;
+    case engine::ContainerState::stopped:
+      state = console.yellow("stopped");
+      break;
+    case engine::ContainerState::running: {
+      state = console.green("running");
+      std::string detail;
+      if (status.pid) detail += "pid " + std::to_string(*status.pid);
+      if (status.supervisor_pid) detail += (detail.empty() ? "" : ", ") + std::string("supervisor ") +
+                                           std::to_string(*status.supervisor_pid);
+      if (auto up = uptime_seconds(status)) detail += (detail.empty() ? "" : ", ") + std::string("up ") + format_duration(*up);
+      if (!detail.empty()) state += " (" + detail + ")";
+      break;
+    }
+  }
+  row("state", state);
+  row("project", ctx.project_dir.string());
+  row("mode", config::to_string(config.mode));
+  row("engine", status.engine.empty() ? config::to_string(config.engine) : status.engine);
+  std::string network = config::to_string(config.network.policy);
+  if (!status.network_mode.empty()) network += " via " + status.network_mode;
+  if (!config.network.allow.empty()) network += "; +" + std::to_string(config.network.allow.size()) + " allowed";
+  if (!config.network.deny.empty()) network += "; " + std::to_string(config.network.deny.size()) + " denied";
+  if (status.state == engine::ContainerState::running) {
+    network += "; " + std::to_string(status.network_denials) + " connection(s) refused since start";
+  }
+  row("network", network);
+  row("storage", config::to_string(config.storage.type));
+  char cpus[32];
+  std::snprintf(cpus, sizeof cpus, "%g", config.resources.cpus);
+  row("resources", std::string(cpus) + " CPUs, " + config.resources.memory_text + " memory, " +
+                       std::to_string(config.resources.pids) + " pids");
+  for (const auto& limit : status.limits) {
+    std::string text = limit.name + (limit.value.empty() ? "" : " " + limit.value) + ": " +
+                       (limit.enforced ? console.green("enforced") : console.yellow("not enforced"));
+    if (!limit.reason.empty()) text += " (" + limit.reason + ")";
+    row("limit", text);
+  }
+  for (const auto& mount : status.mounts) {
+    row("mount", mount.destination + " <- " + mount.source + (mount.read_only ? " (read-only)" : ""));
+  }
+  for (const auto& note : status.notes) row("note", note);
+  return lines;
+}
+
+}  // namespace cc::cli
