@@ -52,8 +52,6 @@ SecurityLevel assess_security(const config::Config& c) {
   if (c.credentials.api == ApiCredentials::separate)
     level.notes.push_back("The container keeps its own Claude login in its home; code in the container can read "
                           "that login, though not yours.");
-  if (!c.network.allow.empty())
-    level.notes.push_back("network.allow opens extra hosts; each can receive what the container sends it.");
   if (!c.env.empty() || !c.env_file.empty())
     level.notes.push_back("Variables from env and env_file are visible to everything in the container.");
   return level;

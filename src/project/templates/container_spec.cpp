@@ -206,7 +206,7 @@ std::string losses_text(const SecurityLevel& level) {
   std::string out;
   if (level.losses.empty()) out = "No star is lost: nothing in this configuration opens a way out.\n";
   for (const auto& loss : level.losses)
-    out += "- " + std::string(loss.stars == 1 ? "One star" : std::to_string(loss.stars) + " stars") + " lost: " +
+    out += "- " + std::string(loss.stars == 1 ? "One star" : loss.stars == 2 ? "Two stars" : std::to_string(loss.stars) + " stars") + " lost: " +
            loss.reason + "\n";
   int lost = 0;
   for (const auto& loss : level.losses) lost += loss.stars;
@@ -217,8 +217,8 @@ std::string losses_text(const SecurityLevel& level) {
 std::vector<std::string> isolated_items(const Config& c) {
   std::vector<std::string> items;
   items.push_back("Processes: programs in the container cannot see or signal the programs on this machine.");
-  items.push_back("Your files: your home directory, other users' files and your secrets (ssh keys, cloud "
-                  "credentials, `~/.claude`) are not visible inside.");
+  items.push_back("Your other files: apart from the project, your home directory, other users' files and your "
+                  "secrets (ssh keys, cloud credentials, `~/.claude`) are not visible inside.");
   items.push_back("Privileges: nothing in the container can gain privileges beyond those of your own user.");
   if (c.engine == EngineKind::apple)
     items.push_back("Kernel: the container runs its own Linux kernel in a lightweight virtual machine.");
