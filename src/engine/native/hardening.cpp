@@ -1,0 +1,220 @@
+#include "engine/native/hardening.hpp"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <sched.h>
+
+#include "util/error.hpp"
+#include "util/file_io.hpp"
+#include "util/unique_fd.hpp"
+
+namespace cc::engine::native {
+
+namespace {
+
+// Syscalls denied with EPERM. The container's root holds every capability of its own user
+// namespace, so the filter closes what capabilities alone leave open or what widens the
+// kernel attack surface without a use for a coding agent:
+//  - kernel code and keys: module loading, kexec, bpf, keyrings (not namespaced);
+//  - the mount API: the masks over /etc secrets and the hidden host paths are mounts made
+//    inside this namespace, so unmounting them must be impossible (CAP_SYS_ADMIN is dropped
+//    too; this is the second lock);
+//  - namespace changes: setns, and unshare/clone with CLONE_NEWUSER (a nested user namespace
+//    would give back every capability); clone3 gets ENOSYS so libc falls back to clone,
+//    whose flags a filter can inspect;
+//  - host-wide state: clock setting, swap, reboot, acct, quotas, syslog, iopl/ioperm;
+//  - known exploitation helpers: userfaultfd, perf_event_open, open_by_handle_at,
+//    TIOCSTI/TIOCLINUX (typing into the terminal of the `shell` caller).
+// ptrace stays allowed: debuggers and strace are normal tools; CAP_SYS_PTRACE is dropped and
+// every process inside is the same user, so it reaches nothing outside.
+const char* const kDenied[] = {
+    "add_key", "keyctl", "request_key", "bpf", "kexec_load", "kexec_file_load", "init_module",
+    "finit_module", "delete_module", "mount", "umount2", "pivot_root", "move_mount", "open_tree",
+    "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "setns", "settimeofday",
+    "clock_settime", "clock_adjtime", "adjtimex", "swapon", "swapoff", "reboot", "acct",
+    "quotactl", "quotactl_fd", "syslog", "iopl", "ioperm", "userfaultfd", "perf_event_open",
+    "open_by_handle_at", "lookup_dcookie", "vhangup", "nfsservctl", "uselib", "_sysctl",
+};
+
+struct SeccompCtx {
+  scmp_filter_ctx ctx;
+  ~SeccompCtx() { seccomp_release(ctx); }
+};
+
+// Capabilities the container's root keeps (the usual container default set): enough to own
+// files, change to other ids, bind low ports, use ping; not SYS_ADMIN, NET_ADMIN, SYS_PTRACE,
+// SYS_MODULE, DAC_READ_SEARCH, ...
+constexpr int kKeptCaps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FSETID,   CAP_FOWNER,      CAP_MKNOD,
+                             CAP_NET_RAW, CAP_SETGID,          CAP_SETUID,   CAP_SETFCAP,     CAP_SETPCAP,
+                             CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE};
+
+int landlock_abi_version() {
+  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return abi < 0 ? 0 : static_cast<int>(abi);
+}
+
+unsigned long long landlock_write_rights(int abi) {
+  unsigned long long rights = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+                              LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+                              LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+                              LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+                              LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+#ifdef LANDLOCK_ACCESS_FS_REFER
+  if (abi >= 2) rights |= LANDLOCK_ACCESS_FS_REFER;
+#endif
+#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
+  if (abi >= 3) rights |= LANDLOCK_ACCESS_FS_TRUNCATE;
+#endif
+  return rights;
+}
+
+}  // namespace
+
+std::vector<sock_filter> build_seccomp_filter() {
+  SeccompCtx c{seccomp_init(SCMP_ACT_ALLOW)};
+  if (c.ctx == nullptr) throw Error("cannot initialise libseccomp");
+  auto add = [&](uint32_t action, int nr, unsigned count, const scmp_arg_cmp* args) {
+    int rc = seccomp_rule_add_array(c.ctx, action, nr, count, args);
+    if (rc < 0 && rc != -EEXIST) throw Error(errno_message("cannot add a seccomp rule", -rc));
+  };
+  for (const char* name : kDenied) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
+    add(SCMP_ACT_ERRNO(EPERM), nr, 0, nullptr);
+  }
+  scmp_arg_cmp newuser_unshare = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &newuser_unshare);
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &newuser_unshare);  // x86-64: flags are arg 0
+  add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, nullptr);
+  scmp_arg_cmp tiocsti = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI);
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &tiocsti);
+  scmp_arg_cmp tioclinux = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX);
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &tioclinux);
+
+  UniqueFd mem(::memfd_create("cc-seccomp", MFD_CLOEXEC));
+  if (!mem) throw_errno("memfd_create");
+  int rc = seccomp_export_bpf(c.ctx, mem.get());
+  if (rc < 0) throw Error(errno_message("cannot export the seccomp filter", -rc));
+  off_t size = ::lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) throw Error("libseccomp produced a malformed filter");
+  std::vector<sock_filter> program(size / sizeof(sock_filter));
+  if (::pread(mem.get(), program.data(), size, 0) != size) throw_errno("reading the seccomp filter");
+  return program;
+}
+
+void save_seccomp_filter(const std::filesystem::path& file, const std::vector<sock_filter>& filter) {
+  write_file_atomic(file, std::string(reinterpret_cast<const char*>(filter.data()), filter.size() * sizeof(sock_filter)),
+                    0600);
+}
+
+std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file) {
+  auto bytes = read_file_if_exists(file);
+  if (!bytes || bytes->empty() || bytes->size() % sizeof(sock_filter) != 0) return {};
+  std::vector<sock_filter> program(bytes->size() / sizeof(sock_filter));
+  std::memcpy(program.data(), bytes->data(), bytes->size());
+  return program;
+}
+
+HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache) {
+  HardeningPlan plan = base_hardening_plan();
+  plan.seccomp = load_seccomp_filter(seccomp_cache);
+  if (plan.seccomp.empty()) plan.seccomp = build_seccomp_filter();
+  return plan;
+}
+
+HardeningPlan base_hardening_plan() {
+  HardeningPlan plan;
+  for (int cap : kKeptCaps) plan.keep_caps |= 1ull << cap;
+  if (auto text = read_file_if_exists("/proc/sys/kernel/cap_last_cap")) plan.last_cap = std::atoi(text->c_str());
+  plan.landlock_abi = landlock_abi_version();
+  plan.landlock_writable = {"/workspace", "/root", "/tmp", "/var/tmp", "/dev", "/run", "/proc"};
+  return plan;
+}
+
+int apply_hardening(const HardeningPlan& plan, const char** what) noexcept {
+  // Core dumps could land in the workspace with secrets from memory; none.
+  struct rlimit no_core = {0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) { *what = "setrlimit(RLIMIT_CORE)"; return errno; }
+
+  for (int cap = 0; cap <= plan.last_cap && cap < 64; ++cap) {
+    if (plan.keep_caps & (1ull << cap)) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+      *what = "dropping capabilities from the bounding set";
+      return errno;
+    }
+  }
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    std::uint32_t bits = static_cast<std::uint32_t>(plan.keep_caps >> (32 * i));
+    data[i].effective = bits;
+    data[i].permitted = bits;
+    data[i].inheritable = 0;
+  }
+  if (::syscall(SYS_capset, &header, data) != 0) { *what = "capset"; return errno; }
+
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) { *what = "prctl(PR_SET_NO_NEW_PRIVS)"; return errno; }
+
+  if (plan.landlock_abi > 0) {
+    landlock_ruleset_attr attr{};
+    attr.handled_access_fs = landlock_write_rights(plan.landlock_abi);
+    int ruleset = static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0));
+    if (ruleset < 0) { *what = "landlock_create_ruleset"; return errno; }
+    for (const auto& path : plan.landlock_writable) {
+      int dir = ::open(path.c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY);
+      if (dir < 0) continue;  // not present in this container
+      landlock_path_beneath_attr beneath{};
+      beneath.allowed_access = attr.handled_access_fs;
+      beneath.parent_fd = dir;
+      long rc = ::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+      int err = errno;
+      ::close(dir);
+      if (rc != 0) { ::close(ruleset); *what = "landlock_add_rule"; return err; }
+    }
+    long rc = ::syscall(SYS_landlock_restrict_self, ruleset, 0);
+    int err = errno;
+    ::close(ruleset);
+    if (rc != 0) { *what = "landlock_restrict_self"; return err; }
+  }
+
+  if (!plan.seccomp.empty()) {
+    sock_fprog prog{static_cast<unsigned short>(plan.seccomp.size()), const_cast<sock_filter*>(plan.seccomp.data())};
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) { *what = "installing the seccomp filter"; return errno; }
+  }
+  return 0;
+}
+
+std::vector<LimitStatus> hardening_status(const HardeningPlan& plan) {
+  std::vector<LimitStatus> out;
+  out.push_back({"no_new_privs", "on", true, "prctl(PR_SET_NO_NEW_PRIVS)"});
+  out.push_back({"seccomp", std::to_string(plan.seccomp.size()) + " BPF instructions", !plan.seccomp.empty(),
+                 "denylist returning EPERM: keyrings, bpf, modules, kexec, mount API, setns, nested user namespaces, "
+                 "clocks, TIOCSTI, userfaultfd, perf_event_open"});
+  out.push_back({"capabilities", std::to_string(sizeof(kKeptCaps) / sizeof(kKeptCaps[0])) + " kept", true,
+                 "container default set; no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE"});
+  if (plan.landlock_abi > 0) {
+    out.push_back({"landlock", "ABI " + std::to_string(plan.landlock_abi), true,
+                   "writes only under /workspace, /root, /tmp, /var/tmp, /dev, /run, /proc"});
+  } else {
+    out.push_back({"landlock", "", false, "not enforced: the kernel has no Landlock (or it is disabled at boot)"});
+  }
+  out.push_back({"rlimits", "core=0", true, "no core dumps"});
+  return out;
+}
+
+}  // namespace cc::engine::native

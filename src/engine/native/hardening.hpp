@@ -1,0 +1,41 @@
+#pragma once
+// What every process inside the container runs under: no_new_privs, a reduced capability
+// set, Landlock (where the kernel has it), rlimits, and a seccomp denylist installed last.
+// The BPF program is built once per container start (libseccomp) and cached in the state
+// directory; exec loads the cached bytes with one seccomp(2) call.
+#include <linux/filter.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+
+namespace cc::engine::native {
+
+struct HardeningPlan {
+  std::vector<sock_filter> seccomp;          // empty = no filter
+  unsigned long long keep_caps = 0;          // capability bits kept (bounding, permitted, effective)
+  int last_cap = 40;                         // /proc/sys/kernel/cap_last_cap
+  int landlock_abi = 0;                      // 0 = not available
+  std::vector<std::string> landlock_writable;  // paths (inside) where writes stay allowed
+};
+
+// libseccomp -> BPF for the native architecture. Throws cc::Error.
+std::vector<sock_filter> build_seccomp_filter();
+void save_seccomp_filter(const std::filesystem::path& file, const std::vector<sock_filter>& filter);
+std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file);  // empty when absent
+
+// The plan for processes inside without its seccomp program (the supervisor builds that once).
+HardeningPlan base_hardening_plan();
+// The plan for processes inside; reads the cached filter or builds it.
+HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache);
+
+// Child side: applies the plan to the calling process. Returns 0 or an errno value with a
+// static description in *what. noexcept, allocation-free.
+int apply_hardening(const HardeningPlan& plan, const char** what) noexcept;
+
+// For `status`: one line per mechanism.
+std::vector<LimitStatus> hardening_status(const HardeningPlan& plan);
+
+}  // namespace cc::engine::native

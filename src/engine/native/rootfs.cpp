@@ -1,0 +1,267 @@
+#include "engine/native/rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+namespace cc::engine::native {
+
+namespace fs = std::filesystem;
+using Kind = MountStep::Kind;
+
+namespace {
+
+bool host_is(const fs::path& p, fs::file_type type) {
+  std::error_code ec;
+  return fs::symlink_status(p, ec).type() == type;
+}
+
+// Secrets in the host's /etc that stay invisible even though /etc is shared read-only.
+const char* const kSecretFiles[] = {"shadow", "gshadow", "shadow-", "gshadow-", "sudoers", "security/opasswd",
+                                    "ssh/ssh_host_rsa_key", "ssh/ssh_host_ecdsa_key", "ssh/ssh_host_ed25519_key",
+                                    "ssh/ssh_host_dsa_key", "docker/key.json", "containers/auth.json"};
+const char* const kSecretDirs[] = {"sudoers.d", "ssl/private", "NetworkManager/system-connections", "wireguard",
+                                   "ipsec.d/private", "letsencrypt"};
+
+}  // namespace
+
+RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir, config::StorageType storage) {
+  RootfsPlan plan;
+  plan.new_root = paths.root_mountpoint().string();
+  const std::string R = plan.new_root;
+  auto add = [&](Kind kind, std::string source, std::string target, mode_t mode = 0755) {
+    MountStep step{kind, std::move(source), R + target, "", "", mode};
+    plan.steps.push_back(std::move(step));
+  };
+  auto describe = [&](std::string dst, std::string src, bool ro) { plan.described.push_back({dst, src, ro}); };
+
+  for (const char* dir : {"/usr", "/etc", "/opt"}) {
+    if (host_is(dir, fs::file_type::directory)) {
+      add(Kind::bind_ro, dir, dir);
+      describe(dir, dir, true);
+    }
+  }
+  for (const char* dir : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    if (host_is(dir, fs::file_type::symlink)) {
+      std::error_code ec;
+      auto target = fs::read_symlink(dir, ec);
+      if (!ec) add(Kind::symlink, target.string(), dir);
+    } else if (host_is(dir, fs::file_type::directory)) {
+      add(Kind::bind_ro, dir, dir);
+      describe(dir, dir, true);
+    }
+  }
+  for (const char* name : kSecretFiles) {
+    fs::path p = fs::path("/etc") / name;
+    if (host_is(p, fs::file_type::regular)) add(Kind::mask_file, "", p.string());
+  }
+  for (const char* name : kSecretDirs) {
+    fs::path p = fs::path("/etc") / name;
+    if (host_is(p, fs::file_type::directory)) add(Kind::mask_dir, "", p.string());
+  }
+
+  add(Kind::proc, "", "/proc");
+  describe("/proc", "proc", false);
+  for (const char* p : {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"}) add(Kind::make_ro, "", p);
+
+  add(Kind::tmpfs, "mode=755,size=1m", "/dev");
+  describe("/dev", "tmpfs (null zero full random urandom tty, devpts)", false);
+  for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}) {
+    add(Kind::dev_node, node, node);
+  }
+  add(Kind::devpts, "newinstance,ptmxmode=0666,mode=620", "/dev/pts");
+  add(Kind::symlink, "pts/ptmx", "/dev/ptmx");
+  add(Kind::tmpfs, "mode=1777", "/dev/shm");
+  add(Kind::symlink, "/proc/self/fd", "/dev/fd");
+  add(Kind::symlink, "/proc/self/fd/0", "/dev/stdin");
+  add(Kind::symlink, "/proc/self/fd/1", "/dev/stdout");
+  add(Kind::symlink, "/proc/self/fd/2", "/dev/stderr");
+
+  add(Kind::tmpfs, "mode=1777", "/tmp");
+  describe("/tmp", "tmpfs", false);
+  add(Kind::tmpfs, "mode=755", "/run");
+  add(Kind::tmpfs, "mode=755", "/var");
+  add(Kind::mkdir, "", "/var/tmp", 01777);
+  add(Kind::symlink, "../run", "/var/run");
+  add(Kind::mkdir, "", "/home", 0755);
+
+  add(Kind::bind_rw, paths.home_dir().string(), "/root");
+  describe("/root", paths.home_dir().string(), false);
+
+  switch (storage) {
+    case config::StorageType::volume:
+      add(Kind::bind_rw, paths.volume_dir().string(), "/workspace");
+      describe("/workspace", paths.volume_dir().string() + " (volume)", false);
+      break;
+    case config::StorageType::bind:
+      add(Kind::bind_rw, project_dir.string(), "/workspace");
+      describe("/workspace", project_dir.string() + " (bind)", false);
+      break;
+    case config::StorageType::hybrid: {
+      MountStep step{Kind::overlay, project_dir.string(), R + "/workspace", paths.upper_dir().string(),
+                     paths.work_dir().string(), 0755};
+      plan.steps.push_back(std::move(step));
+      describe("/workspace", "overlay: " + project_dir.string() + " read-only + " + paths.upper_dir().string(), false);
+      break;
+    }
+  }
+  return plan;
+}
+
+namespace {
+
+// Clones the tree at `source` (recursively), applies `attrs` to all of it, attaches it at `target`.
+int attach_clone(const char* source, const char* target, unsigned long long attrs) noexcept {
+  int tree = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  if (tree < 0) return errno;
+  if (attrs != 0) {
+    mount_attr attr{};
+    attr.attr_set = attrs;
+    if (::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+      int err = errno;
+      ::close(tree);
+      return err;
+    }
+  }
+  int rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH));
+  int err = errno;
+  ::close(tree);
+  return rc == 0 ? 0 : err;
+}
+
+int make_dir(const char* path, mode_t mode) noexcept {
+  if (::mkdir(path, mode) != 0 && errno != EEXIST) return errno;
+  return 0;
+}
+
+int make_file(const char* path) noexcept {
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno != EEXIST) return errno;
+  if (fd >= 0) ::close(fd);
+  return 0;
+}
+
+int mount_overlay(const MountStep& step) noexcept {
+  int fsfd = static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC));
+  if (fsfd < 0) return errno;
+  auto set = [&](const char* key, const char* value) {
+    return ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, value, 0) == 0;
+  };
+  bool ok = set("lowerdir+", step.source.c_str()) && set("upperdir", step.upper.c_str()) &&
+            set("workdir", step.work.c_str()) &&
+            ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) == 0 &&
+            ::syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0;
+  if (!ok) {
+    int err = errno;
+    ::close(fsfd);
+    return err;
+  }
+  int mnt = static_cast<int>(::syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  int err = errno;
+  ::close(fsfd);
+  if (mnt < 0) return err;
+  int rc = static_cast<int>(::syscall(SYS_move_mount, mnt, "", AT_FDCWD, step.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH));
+  err = errno;
+  ::close(mnt);
+  return rc == 0 ? 0 : err;
+}
+
+int run_step(const MountStep& s, const char** what) noexcept {
+  const char* target = s.target.c_str();
+  int err = 0;
+  switch (s.kind) {
+    case Kind::bind_ro:
+    case Kind::bind_rw:
+      *what = s.kind == Kind::bind_ro ? "read-only bind mount" : "bind mount";
+      if ((err = make_dir(target, 0755)) != 0) return err;
+      return attach_clone(s.source.c_str(), target,
+                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (s.kind == Kind::bind_ro ? MOUNT_ATTR_RDONLY : 0));
+    case Kind::dev_node:
+      *what = "bind mount of a device node";
+      if ((err = make_file(target)) != 0) return err;
+      return attach_clone(s.source.c_str(), target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    case Kind::tmpfs:
+      *what = "tmpfs mount";
+      if ((err = make_dir(target, 0755)) != 0) return err;
+      return ::mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, s.source.c_str()) == 0 ? 0 : errno;
+    case Kind::proc:
+      *what = "mounting a fresh /proc";
+      if ((err = make_dir(target, 0555)) != 0) return err;
+      return ::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0 ? 0 : errno;
+    case Kind::devpts:
+      *what = "mounting a new devpts instance";
+      if ((err = make_dir(target, 0755)) != 0) return err;
+      return ::mount("devpts", target, "devpts", MS_NOSUID | MS_NOEXEC, s.source.c_str()) == 0 ? 0 : errno;
+    case Kind::mask_file:
+      *what = "masking a secret file";
+      return attach_clone("/dev/null", target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    case Kind::mask_dir:
+      *what = "masking a secret directory";
+      return ::mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=000,size=4k") == 0
+                 ? 0
+                 : errno;
+    case Kind::overlay:
+      *what = "mounting the overlay workspace (lower: the project)";
+      if ((err = make_dir(target, 0755)) != 0) return err;
+      return mount_overlay(s);
+    case Kind::symlink:
+      *what = "creating a symlink";
+      return ::symlink(s.source.c_str(), target) == 0 || errno == EEXIST ? 0 : errno;
+    case Kind::mkdir:
+      *what = "creating a directory";
+      if ((err = make_dir(target, s.mode)) != 0) return err;
+      return ::chmod(target, s.mode) == 0 ? 0 : errno;
+    case Kind::make_ro: {
+      *what = "making a /proc subtree read-only";
+      if (::access(target, F_OK) != 0) return 0;  // absent on this kernel
+      if (::mount(target, target, nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno;
+      mount_attr attr{};
+      attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+      return ::syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) == 0 ? 0 : errno;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int build_rootfs(const RootfsPlan& plan, const char** what, const char** detail) noexcept {
+  *detail = "/";
+  // Nothing we mount may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    *what = "making the mount tree private";
+    return errno;
+  }
+  *detail = plan.new_root.c_str();
+  if (::mount("tmpfs", plan.new_root.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0) {
+    *what = "mounting the root tmpfs";
+    return errno;
+  }
+  for (const auto& step : plan.steps) {
+    *detail = step.kind == Kind::bind_ro || step.kind == Kind::bind_rw || step.kind == Kind::overlay
+                  ? step.source.c_str()
+                  : step.target.c_str();
+    int err = run_step(step, what);
+    if (err != 0) return err;
+  }
+  *detail = plan.new_root.c_str();
+  *what = "pivot_root into the container's root";
+  if (::chdir(plan.new_root.c_str()) != 0) return errno;
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return errno;
+  // The old root is now stacked under the new one; detach it so the host tree is gone.
+  if (::umount2(".", MNT_DETACH) != 0) return errno;
+  if (::chdir("/") != 0) return errno;
+  *what = "making the root read-only";
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (::syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &attr, sizeof(attr)) != 0) return errno;
+  return 0;
+}
+
+}  // namespace cc::engine::native

@@ -1,0 +1,232 @@
+#include "engine/native/sandbox.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <initializer_list>
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+
+#include "engine/native/cgroups.hpp"
+#include "engine/native/child_report.hpp"
+#include "engine/native/fd_passing.hpp"
+#include "engine/native/init.hpp"
+#include "net/proxy_listener.hpp"
+#include "util/error.hpp"
+#include "util/file_io.hpp"
+
+namespace cc::engine::native {
+
+namespace {
+
+struct CloneArgs {
+  std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+// "root:100000:65536" -> start, count for `user` in /etc/subuid or /etc/subgid.
+bool subordinate_range(const char* file, const char* user, unsigned long* start, unsigned long* count) {
+  std::ifstream in(file);
+  std::string line;
+  std::string prefix = std::string(user) + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    std::istringstream fields(line.substr(prefix.size()));
+    char colon;
+    if (fields >> *start >> colon >> *count && colon == ':' && *count > 0) return true;
+  }
+  return false;
+}
+
+int write_proc_file(pid_t pid, const char* name, const std::string& content) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return errno;
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) return errno;
+  return 0;
+}
+
+int bring_up_loopback() noexcept {
+  int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return errno;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  int err = 0;
+  if (::ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) {
+    err = errno;
+  } else {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (::ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  }
+  ::close(sock);
+  return err;
+}
+
+// The sandbox child. Allocation-free and noexcept: every failure is one report to the parent.
+[[noreturn]] void sandbox_child(const SandboxPlan& plan, int sock) noexcept {
+  // Die with the supervisor; if it is already gone the socket read below sees EOF.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Keep only stdio (the container log) and the setup socket.
+  if (sock > 3) ::syscall(SYS_close_range, 3, sock - 1, 0);
+  ::syscall(SYS_close_range, sock + 1, ~0U, 0);
+
+  char go = 0;
+  if (::read(sock, &go, 1) != 1 || go != 'G') ::_exit(1);
+
+  auto fail = [&](int err, const char* what, const char* detail) {
+    send_report(sock, 'E', err, what, detail);
+    ::_exit(1);
+  };
+  // A cgroup namespace rooted at the cgroup the parent just placed us in.
+  if (::unshare(CLONE_NEWCGROUP) != 0) fail(errno, "creating the cgroup namespace", nullptr);
+  if (::setresgid(0, 0, 0) != 0) fail(errno, "switching to gid 0 inside the user namespace", nullptr);
+  if (::setresuid(0, 0, 0) != 0) fail(errno, "switching to uid 0 inside the user namespace", nullptr);
+  if (!plan.deny_setgroups && ::setgroups(0, nullptr) != 0) fail(errno, "clearing supplementary groups", nullptr);
+  if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) fail(errno, "setting the hostname", nullptr);
+
+  const char* what = "";
+  const char* detail = "";
+  if (int err = build_rootfs(plan.rootfs, &what, &detail); err != 0) fail(err, what, detail);
+
+  int fds[2] = {-1, -1};
+  int count = 0;
+  if (plan.own_netns) {
+    if (int err = bring_up_loopback(); err != 0) fail(err, "bringing up the loopback interface", "lo");
+  }
+  if (plan.proxy_listeners) {
+    const char* lwhat = "";
+    if (int err = net::create_proxy_listeners(net::kProxyPort, fds, &lwhat); err != 0) {
+      fail(err, "creating the egress proxy's listening sockets inside the sandbox", lwhat);
+    }
+    count = fds[1] >= 0 ? 2 : 1;
+  }
+  if (int err = apply_hardening(plan.hardening, &what); err != 0) fail(err, what, "pid 1");
+
+  ChildReport ready;
+  ready.tag = 'R';
+  if (send_report_with_fds(sock, ready, fds, count) != 0) ::_exit(1);
+  for (int i = 0; i < count; ++i) ::close(fds[i]);
+  run_init(sock);
+}
+
+}  // namespace
+
+void plan_id_maps(SandboxPlan& plan) {
+  uid_t uid = ::geteuid();
+  gid_t gid = ::getegid();
+  plan.uid_map = "0 " + std::to_string(uid) + " 1\n";
+  plan.gid_map = "0 " + std::to_string(gid) + " 1\n";
+  plan.deny_setgroups = true;
+  if (uid == 0) {
+    plan.deny_setgroups = false;
+    unsigned long start = 0, count = 0;
+    if (subordinate_range("/etc/subuid", "root", &start, &count)) {
+      plan.uid_map += "1 " + std::to_string(start) + " " + std::to_string(count < 65535 ? count : 65535) + "\n";
+    }
+    if (subordinate_range("/etc/subgid", "root", &start, &count)) {
+      plan.gid_map += "1 " + std::to_string(start) + " " + std::to_string(count < 65535 ? count : 65535) + "\n";
+    }
+  }
+}
+
+std::string explain_userns_failure(int err) {
+  std::string base = errno_message("cannot create the container's user namespace", err);
+  auto value = [](const char* file) {
+    auto text = read_file_if_exists(file);
+    return text ? std::string(text->substr(0, text->find('\n'))) : std::string();
+  };
+  if (value("/proc/sys/kernel/unprivileged_userns_clone") == "0") {
+    return base + ": unprivileged user namespaces are disabled; enable them with "
+                  "`sudo sysctl -w kernel.unprivileged_userns_clone=1`.";
+  }
+  if (value("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1") {
+    return base + ": AppArmor restricts unprivileged user namespaces; allow them with "
+                  "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or an AppArmor profile for "
+                  "claude-container granting `userns`.";
+  }
+  if (value("/proc/sys/user/max_user_namespaces") == "0") {
+    return base + ": user namespaces are disabled (user.max_user_namespaces=0); enable them with "
+                  "`sudo sysctl -w user.max_user_namespaces=15000`.";
+  }
+  if (err == ENOSPC) return base + ": the limit of user namespaces is reached (user.max_user_namespaces).";
+  return base + ". The native engine needs user namespaces; run `claude-container doctor`.";
+}
+
+Sandbox spawn_sandbox(const SandboxPlan& plan) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw_errno("socketpair");
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+
+  std::uint64_t flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (plan.own_netns) flags |= CLONE_NEWNET;
+  int pidfd = -1;
+  CloneArgs args{};
+  args.flags = flags | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof(args));
+  if (pid < 0) {
+    int err = errno;
+    if (err == EPERM || err == EACCES || err == ENOSPC || err == EINVAL) throw Error(explain_userns_failure(err));
+    throw Error(errno_message("cannot create the container process (clone3)", err));
+  }
+  if (pid == 0) sandbox_child(plan, theirs.get());
+
+  Sandbox sandbox;
+  sandbox.pid = static_cast<pid_t>(pid);
+  sandbox.pidfd.reset(pidfd);
+  theirs.reset();
+  auto abort_child = [&]() {
+    ::kill(sandbox.pid, SIGKILL);
+    ::waitpid(sandbox.pid, nullptr, 0);
+  };
+
+  int err = 0;
+  if (plan.deny_setgroups) err = write_proc_file(sandbox.pid, "setgroups", "deny");
+  if (err == 0) err = write_proc_file(sandbox.pid, "uid_map", plan.uid_map);
+  if (err == 0) err = write_proc_file(sandbox.pid, "gid_map", plan.gid_map);
+  if (err != 0) {
+    abort_child();
+    if (err == EPERM || err == EACCES) throw Error(explain_userns_failure(err));
+    throw Error(errno_message("cannot write the container's uid/gid maps", err));
+  }
+  sandbox.cgroup_problem = join_cgroups(plan.cgroup_dirs, sandbox.pid);
+
+  if (::write(ours.get(), "G", 1) != 1) {
+    int e = errno;
+    abort_child();
+    throw Error(errno_message("cannot signal the container process", e));
+  }
+  ChildReport report;
+  int fds[2] = {-1, -1};
+  int count = 0;
+  ssize_t n = receive_report_with_fds(ours.get(), &report, fds, &count);
+  for (int i = 0; i < count; ++i) sandbox.listeners.emplace_back(fds[i]);
+  if (n != static_cast<ssize_t>(sizeof(report)) || report.tag != 'R') {
+    abort_child();
+    if (n == static_cast<ssize_t>(sizeof(report)) && report.tag == 'E') {
+      std::string message = "cannot set up the container: " + std::string(report.what);
+      if (report.detail[0] != '\0') message += " (" + std::string(report.detail) + ")";
+      message += ": " + std::string(std::strerror(report.err));
+      if (report.err == EPERM || report.err == EACCES) {
+        message += ". The kernel refused it inside the user namespace; check `claude-container doctor`";
+      }
+      throw Error(message + ".");
+    }
+    throw Error("the container process ended during setup without saying why; see `claude-container logs`.");
+  }
+  sandbox.control = std::move(ours);
+  return sandbox;
+}
+
+}  // namespace cc::engine::native

@@ -1,0 +1,52 @@
+#pragma once
+// Creating the container's process: clone3 with user, mount, pid, uts, ipc (and net)
+// namespaces, id maps written from outside, cgroup placement, then the child builds its root
+// filesystem, brings up loopback, opens the proxy listeners inside its network namespace and
+// hands them back over SCM_RIGHTS, hardens itself and becomes pid 1 (init.hpp).
+//
+// Id mapping. Rootless: the invoking uid/gid map to 0 inside (one id each, written by the
+// parent; setgroups is denied as the kernel requires), so files the container writes in a
+// bind mount belong to the user on the host, with no setuid helper (newuidmap) to spawn.
+// As root: 0 maps to 0 for the same reason (the project and home stay root's), and when
+// /etc/subuid gives root a subordinate range, ids 1..65535 map into it, so other users inside
+// the container never coincide with real host users.
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/native/hardening.hpp"
+#include "engine/native/rootfs.hpp"
+#include "util/unique_fd.hpp"
+
+namespace cc::engine::native {
+
+struct SandboxPlan {
+  RootfsPlan rootfs;
+  HardeningPlan hardening;
+  std::string hostname;
+  bool own_netns = true;
+  bool proxy_listeners = false;     // create the egress proxy's listeners inside
+  std::string uid_map, gid_map;
+  bool deny_setgroups = true;
+  std::vector<std::string> cgroup_dirs;
+};
+
+// The id maps for the invoking user (see above).
+void plan_id_maps(SandboxPlan& plan);
+
+struct Sandbox {
+  pid_t pid = -1;                   // host pid of the container's pid 1
+  UniqueFd pidfd;
+  UniqueFd control;                 // our end of the setup socket; closing it ends pid 1
+  std::vector<UniqueFd> listeners;  // proxy listeners, created inside the sandbox
+  std::string cgroup_problem;       // empty, or why joining the cgroups failed
+};
+
+// Throws cc::Error explaining the failure (user namespaces disabled, mount refused, ...).
+Sandbox spawn_sandbox(const SandboxPlan& plan);
+
+// Why creating a user namespace failed, with the fix (sysctl, AppArmor).
+std::string explain_userns_failure(int err);
+
+}  // namespace cc::engine::native

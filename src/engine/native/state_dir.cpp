@@ -1,0 +1,142 @@
+#include "engine/native/state_dir.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/native/cgroups.hpp"
+#include "util/error.hpp"
+#include "util/file_io.hpp"
+
+namespace cc::engine::native {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string serialize_run_state(const RunState& s) {
+  json mounts = json::array();
+  for (const auto& m : s.mounts) mounts.push_back({{"destination", m.destination}, {"source", m.source}, {"read_only", m.read_only}});
+  json limits = json::array();
+  for (const auto& l : s.limits) limits.push_back({{"name", l.name}, {"value", l.value}, {"enforced", l.enforced}, {"reason", l.reason}});
+  json j = {{"supervisor_pid", s.supervisor_pid}, {"init_pid", s.init_pid}, {"init_start_time", s.init_start_time},
+            {"started_at", s.started_at},         {"boot_id", s.boot_id},   {"project_dir", s.project_dir},
+            {"own_netns", s.own_netns},           {"network_mode", s.network_mode},
+            {"cgroup_dirs", s.cgroup_dirs},       {"mounts", mounts},       {"limits", limits},
+            {"notes", s.notes}};
+  return j.dump(2) + "\n";
+}
+
+RunState parse_run_state(const std::string& text) {
+  RunState s;
+  try {
+    json j = json::parse(text);
+    s.supervisor_pid = j.at("supervisor_pid").get<pid_t>();
+    s.init_pid = j.at("init_pid").get<pid_t>();
+    s.init_start_time = j.at("init_start_time").get<std::uint64_t>();
+    s.started_at = j.at("started_at").get<std::int64_t>();
+    s.boot_id = j.at("boot_id").get<std::string>();
+    s.project_dir = j.at("project_dir").get<std::string>();
+    s.own_netns = j.at("own_netns").get<bool>();
+    s.network_mode = j.at("network_mode").get<std::string>();
+    s.cgroup_dirs = j.at("cgroup_dirs").get<std::vector<std::string>>();
+    for (const auto& m : j.at("mounts")) s.mounts.push_back({m.at("destination"), m.at("source"), m.at("read_only")});
+    for (const auto& l : j.at("limits")) s.limits.push_back({l.at("name"), l.at("value"), l.at("enforced"), l.at("reason")});
+    s.notes = j.at("notes").get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    throw Error(std::string("the container's state file is damaged (") + e.what() + ")");
+  }
+  return s;
+}
+
+StateLock::StateLock(const ContainerPaths& paths, Mode mode) {
+  std::error_code ec;
+  fs::create_directories(paths.state_dir, ec);
+  if (ec) throw Error("cannot create the state directory " + paths.state_dir.string() + ": " + ec.message());
+  ::chmod(paths.state_dir.c_str(), 0700);
+  fd_.reset(::open(paths.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd_) throw_errno("cannot open the lock file " + paths.lock_file().string());
+  int op = mode == Mode::exclusive ? LOCK_EX : LOCK_SH;
+  while (::flock(fd_.get(), op) != 0) {
+    if (errno != EINTR) throw_errno("cannot lock " + paths.lock_file().string());
+  }
+}
+
+bool supervisor_alive(const ContainerPaths& paths) {
+  UniqueFd fd(::open(paths.alive_lock().c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return false;  // nobody holds it: supervisor gone
+  return errno == EWOULDBLOCK;
+}
+
+Inspection inspect(const ContainerPaths& paths) {
+  Inspection result;
+  auto text = read_file_if_exists(paths.state_file());
+  bool alive = supervisor_alive(paths);
+  if (text) {
+    try {
+      result.state = parse_run_state(*text);
+    } catch (const Error&) {
+      result.state = RunState{};  // damaged: treat as stale remains
+    }
+  }
+  if (alive && result.state) {
+    result.running = true;
+  } else if (result.state) {
+    result.stale = true;
+  }
+  return result;
+}
+
+std::string current_boot_id() {
+  auto text = read_file_if_exists("/proc/sys/kernel/random/boot_id");
+  if (!text) return "";
+  while (!text->empty() && text->back() == '\n') text->pop_back();
+  return *text;
+}
+
+std::uint64_t process_start_time(pid_t pid) {
+  auto text = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return 0;
+  auto close = text->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(text->substr(close + 2));
+  std::string field;
+  // Fields after the command name start at 3 (state); starttime is field 22.
+  for (int i = 3; i <= 22 && (in >> field); ++i) {
+    if (i == 22) return std::stoull(field);
+  }
+  return 0;
+}
+
+std::string clean_stale_state(const ContainerPaths& paths, const RunState& state) {
+  std::string what;
+  if (!state.boot_id.empty() && state.boot_id != current_boot_id()) {
+    what = "the machine restarted since the container last ran; removed its stale runtime state";
+  } else {
+    what = "the container's supervisor";
+    if (state.supervisor_pid > 0) what += " (pid " + std::to_string(state.supervisor_pid) + ")";
+    what += " ended without stopping the container cleanly (killed or crashed); removed its stale state";
+    // pid 1 dies with the supervisor (parent-death signal); make sure, by identity, not by pid alone.
+    if (state.init_pid > 0 && state.init_start_time != 0 &&
+        process_start_time(state.init_pid) == state.init_start_time) {
+      ::kill(state.init_pid, SIGKILL);
+      what += " and killed its leftover pid 1 (" + std::to_string(state.init_pid) + ")";
+    }
+  }
+  for (const auto& dir : state.cgroup_dirs) remove_cgroup_dir(dir);
+  std::error_code ec;
+  fs::remove(paths.state_file(), ec);
+  fs::remove(paths.control_socket(), ec);
+  fs::remove(paths.seccomp_cache(), ec);
+  return what;
+}
+
+}  // namespace cc::engine::native

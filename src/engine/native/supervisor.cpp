@@ -1,0 +1,343 @@
+#include "engine/native/supervisor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <initializer_list>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "config/config_io.hpp"
+#include "engine/native/cgroups.hpp"
+#include "engine/native/hardening.hpp"
+#include "net/domain_policy.hpp"
+#include "net/egress_proxy.hpp"
+#include "net/pasta.hpp"
+#include "util/error.hpp"
+#include "util/file_io.hpp"
+
+namespace cc::engine::native {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void log(const std::string& text) {
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::string line = std::string("[supervisor ") + stamp + "] " + text + "\n";
+  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+class Supervisor {
+ public:
+  Supervisor(const SupervisorSpec& spec, int ready_fd) : spec_(spec), ready_fd_(ready_fd) {}
+
+  [[noreturn]] void run() {
+    try {
+      start();
+    } catch (const std::exception& e) {
+      log(std::string("start failed: ") + e.what());
+      std::string message = std::string("E") + e.what();
+      ssize_t ignored = ::write(ready_fd_, message.data(), message.size());
+      (void)ignored;
+      cleanup();
+      ::_exit(1);
+    }
+    ssize_t ignored = ::write(ready_fd_, "OK", 2);
+    (void)ignored;
+    ::close(ready_fd_);
+    loop();
+    cleanup();
+    ::_exit(0);
+  }
+
+ private:
+  void start() {
+    const auto& paths = spec_.paths;
+    alive_.reset(::open(paths.alive_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!alive_ || ::flock(alive_.get(), LOCK_EX | LOCK_NB) != 0) {
+      throw Error("another supervisor already runs this container (" + paths.alive_lock().string() + " is locked).");
+    }
+    if (::chdir(paths.state_dir.c_str()) != 0) throw_errno("cannot enter " + paths.state_dir.string());
+    ::unlink("control.sock");
+    listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, "control.sock");
+    if (!listener_ || ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listener_.get(), 16) != 0) {
+      throw_errno("cannot create the control socket " + paths.control_socket().string());
+    }
+
+    SandboxPlan plan = spec_.sandbox;
+    CgroupSetup cgroups = create_cgroups(spec_.config.name, spec_.config.resources);
+    plan.cgroup_dirs = cgroups.dirs;
+    cgroup_dirs_ = cgroups.dirs;
+    plan.hardening.seccomp = build_seccomp_filter();
+    save_seccomp_filter(paths.seccomp_cache(), plan.hardening.seccomp);
+
+    const auto policy = spec_.config.network.policy;
+    std::optional<std::string> pasta;
+    if (policy == config::NetworkPolicy::full) pasta = net::find_pasta();
+    plan.own_netns = policy != config::NetworkPolicy::full || pasta.has_value();
+    plan.proxy_listeners = policy == config::NetworkPolicy::isolated || policy == config::NetworkPolicy::development;
+
+    sandbox_ = spawn_sandbox(plan);
+    log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid));
+
+    RunState state;
+    state.notes = spec_.notes;
+    if (pasta) {
+      pasta_pid_ = net::attach_pasta(*pasta, sandbox_.pid);
+      state.network_mode = "pasta";
+    } else if (policy == config::NetworkPolicy::full) {
+      state.network_mode = "host network";
+      state.notes.push_back(
+          "the full network policy uses the host's network namespace because pasta (passt) is not installed; "
+          "the container can reach services on the host's loopback. Install passt for a separate namespace.");
+    } else if (policy == config::NetworkPolicy::none) {
+      state.network_mode = "none (loopback only)";
+    } else {
+      state.network_mode = "proxy";
+      net::ProxyOptions options;
+      options.listeners = std::move(sandbox_.listeners);
+      options.policy = net::DomainPolicy::from_config(spec_.config.network);
+      options.audit_log = paths.audit_log();
+      proxy_ = std::make_unique<net::EgressProxy>(std::move(options));
+      proxy_thread_ = std::thread([this] { proxy_->run(); });
+    }
+    if (!sandbox_.cgroup_problem.empty()) state.notes.push_back(sandbox_.cgroup_problem);
+
+    state.supervisor_pid = ::getpid();
+    state.init_pid = sandbox_.pid;
+    state.init_start_time = process_start_time(sandbox_.pid);
+    state.started_at = static_cast<std::int64_t>(std::time(nullptr));
+    state.boot_id = current_boot_id();
+    state.project_dir = spec_.project_dir.string();
+    state.own_netns = plan.own_netns;
+    state.cgroup_dirs = cgroup_dirs_;
+    state.mounts = plan.rootfs.described;
+    state.limits = cgroups.limits;
+    for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
+    write_file_atomic(paths.state_file(), serialize_run_state(state), 0600);
+  }
+
+  void begin_stop(int grace_seconds) {
+    if (!stopping_) {
+      stopping_ = true;
+      log("stopping: SIGTERM to pid 1, SIGKILL after " + std::to_string(grace_seconds) + "s");
+      ::syscall(SYS_pidfd_send_signal, sandbox_.pidfd.get(), grace_seconds > 0 ? SIGTERM : SIGKILL, nullptr, 0);
+      kill_at_ = Clock::now() + std::chrono::seconds(grace_seconds);
+    }
+  }
+
+  void handle_client(UniqueFd client) {
+    timeval tv{1, 0};
+    ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string line;
+    char c;
+    while (line.size() < 256 && ::read(client.get(), &c, 1) == 1 && c != '\n') line.push_back(c);
+    auto reply = [&](const std::string& text) {
+      ssize_t ignored = ::send(client.get(), text.data(), text.size(), MSG_NOSIGNAL);
+      (void)ignored;
+    };
+    if (line == "status") {
+      net::ProxyStats stats;
+      if (proxy_) stats = proxy_->stats();
+      reply("denials " + std::to_string(stats.denied) + "\nallowed " + std::to_string(stats.allowed) + "\n");
+    } else if (line == "reload") {
+      try {
+        config::Config cfg = config::load_config(spec_.project_dir);
+        if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(cfg.network));
+        log("network policy reloaded");
+        reply("ok\n");
+      } catch (const std::exception& e) {
+        reply(std::string("error ") + e.what() + "\n");
+      }
+    } else if (line.rfind("stop", 0) == 0) {
+      int grace = 10;
+      if (line.size() > 5) grace = std::atoi(line.c_str() + 5);
+      begin_stop(grace < 0 ? 0 : grace);
+      stop_waiters_.push_back(std::move(client));
+    } else {
+      reply("error unknown request\n");
+    }
+  }
+
+  void loop() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    for (;;) {
+      int timeout = -1;
+      if (kill_at_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at_ - Clock::now()).count();
+        timeout = left < 0 ? 0 : static_cast<int>(left) + 1;
+      }
+      pollfd fds[3] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+      int rc = ::poll(fds, 3, timeout);
+      if (rc < 0 && errno != EINTR) break;
+      if (fds[0].revents & POLLIN) break;  // pid 1 exited
+      if (fds[2].revents & POLLIN) {
+        signalfd_siginfo info;
+        while (::read(sfd.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+          if (info.ssi_signo != SIGCHLD) begin_stop(10);
+        }
+        reap_helpers();
+      }
+      if (fds[1].revents & POLLIN) {
+        int client = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (client >= 0) handle_client(UniqueFd(client));
+      }
+      if (kill_at_ && Clock::now() >= *kill_at_) {
+        log("grace period over: SIGKILL to pid 1");
+        ::syscall(SYS_pidfd_send_signal, sandbox_.pidfd.get(), SIGKILL, nullptr, 0);
+        kill_at_.reset();
+      }
+    }
+  }
+
+  void reap_helpers() {
+    int status;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid == sandbox_.pid) init_status_ = status;
+      if (pid == pasta_pid_) pasta_pid_ = -1;
+    }
+  }
+
+  void cleanup() {
+    if (proxy_) {
+      proxy_->stop();
+      if (proxy_thread_.joinable()) proxy_thread_.join();
+      proxy_.reset();
+    }
+    if (sandbox_.pid > 0) {
+      ::syscall(SYS_pidfd_send_signal, sandbox_.pidfd.get(), SIGKILL, nullptr, 0);
+      int status = 0;
+      if (::waitpid(sandbox_.pid, &status, 0) == sandbox_.pid) init_status_ = status;
+      if (init_status_) {
+        int s = *init_status_;
+        log(WIFEXITED(s) ? "pid 1 exited with status " + std::to_string(WEXITSTATUS(s))
+                         : "pid 1 was killed by signal " + std::to_string(WTERMSIG(s)));
+      }
+    }
+    if (pasta_pid_ > 0) {
+      ::kill(pasta_pid_, SIGTERM);
+      ::waitpid(pasta_pid_, nullptr, 0);
+    }
+    // Processes that joined by exec die with the pid namespace; their cgroup empties shortly after.
+    for (const auto& dir : cgroup_dirs_) {
+      for (int attempt = 0; attempt < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++attempt) ::usleep(10000);
+    }
+    ::unlink(spec_.paths.state_file().c_str());
+    ::unlink(spec_.paths.control_socket().c_str());
+    ::unlink(spec_.paths.seccomp_cache().c_str());
+    log("container stopped");
+    alive_.reset();  // a new supervisor may start from here on
+    for (auto& waiter : stop_waiters_) {
+      ssize_t ignored = ::send(waiter.get(), "stopped\n", 8, MSG_NOSIGNAL);
+      (void)ignored;
+    }
+    stop_waiters_.clear();
+  }
+
+  const SupervisorSpec& spec_;
+  int ready_fd_;
+  UniqueFd alive_;
+  UniqueFd listener_;
+  Sandbox sandbox_;
+  std::vector<std::string> cgroup_dirs_;
+  pid_t pasta_pid_ = -1;
+  std::unique_ptr<net::EgressProxy> proxy_;
+  std::thread proxy_thread_;
+  bool stopping_ = false;
+  std::optional<Clock::time_point> kill_at_;
+  std::optional<int> init_status_;
+  std::vector<UniqueFd> stop_waiters_;
+};
+
+// In the detached grandchild: stdio to the log, nothing else of the caller's descriptors.
+void detach_stdio(const ContainerPaths& paths, int& ready_fd) {
+  int log_fd = ::open(paths.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) ::_exit(1);
+  ::dup2(null_fd, 0);
+  ::dup2(log_fd, 1);
+  ::dup2(log_fd, 2);
+  ::dup2(ready_fd, 3);
+  ::fcntl(3, F_SETFD, FD_CLOEXEC);
+  ready_fd = 3;
+  ::syscall(SYS_close_range, 4, ~0U, 0);
+}
+
+}  // namespace
+
+RunState launch_supervisor(const SupervisorSpec& spec) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+  UniqueFd ready_read(fds[0]), ready_write(fds[1]);
+  std::fflush(nullptr);
+  pid_t first = ::fork();
+  if (first < 0) throw_errno("cannot fork the supervisor");
+  if (first == 0) {
+    // Own session, then fork again so the supervisor is no session leader and never gets a
+    // controlling terminal; the intermediate process exits at once.
+    ::setsid();
+    pid_t second = ::fork();
+    if (second != 0) ::_exit(second < 0 ? 1 : 0);
+    int ready_fd = ready_write.release();
+    detach_stdio(spec.paths, ready_fd);
+    ::umask(022);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGHUP, SIG_IGN);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    Supervisor(spec, ready_fd).run();
+  }
+  ready_write.reset();
+  int status = 0;
+  while (::waitpid(first, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string answer;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::read(ready_read.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) answer.append(buf, static_cast<size_t>(n));
+  }
+  if (answer.rfind("OK", 0) == 0) {
+    auto text = read_file_if_exists(spec.paths.state_file());
+    if (!text) throw Error("the supervisor started but wrote no state file " + spec.paths.state_file().string() + ".");
+    return parse_run_state(*text);
+  }
+  if (!answer.empty() && answer[0] == 'E') throw Error(answer.substr(1));
+  throw Error("the container's supervisor ended during startup without saying why; see " + spec.paths.log_file().string() +
+              ".");
+}
+
+}  // namespace cc::engine::native

@@ -1,0 +1,156 @@
+#include "support/engine_env.hpp"
+
+#include <dirent.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+namespace cc::test {
+
+namespace fs = std::filesystem;
+
+std::string to_string(EngineUser user) { return user == EngineUser::root ? "root" : "unprivileged"; }
+
+bool unprivileged_user(uid_t* uid, gid_t* gid) {
+  if (::geteuid() != 0) {
+    *uid = ::geteuid();
+    *gid = ::getegid();
+    return true;
+  }
+  passwd* pw = ::getpwnam("cc-tester");
+  if (pw == nullptr) {
+    run_command({"useradd", "--create-home", "--shell", "/bin/bash", "cc-tester"});
+    pw = ::getpwnam("cc-tester");
+  }
+  if (pw == nullptr) return false;
+  *uid = pw->pw_uid;
+  *gid = pw->pw_gid;
+  return true;
+}
+
+EngineEnv::EngineEnv(EngineUser user, const std::string& storage, const std::string& policy)
+    : user_(user), base_("cc-engine") {
+  static std::atomic<int> counter{0};
+  name_ = "t" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  if (user == EngineUser::root) {
+    if (::geteuid() != 0) why_unusable_ = "the root variant needs the tests to run as root";
+  } else if (!unprivileged_user(&uid_, &gid_)) {
+    why_unusable_ = "no unprivileged test user (cc-tester) could be found or created";
+  }
+  if (user == EngineUser::root) {
+    uid_ = 0;
+    gid_ = 0;
+  }
+  project_ = base_.path() / "project";
+  for (const auto& dir : {project_, runtime_dir(), data_dir(), home_dir(), base_.path() / "state"}) fs::create_directories(dir);
+  fs::permissions(runtime_dir(), fs::perms::owner_all);
+  fs::permissions(base_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+  write_config(storage, policy);
+  write_project_file("README.md", "hello from the project\n");
+  chown_tree(base_.path());
+}
+
+EngineEnv::~EngineEnv() {
+  if (usable()) cli({"destroy", "--yes"}, "", 60);
+  chown_tree(base_.path());  // so TempDir (root) can remove everything, whatever the user did
+}
+
+void EngineEnv::chown_tree(const fs::path& path) const {
+  if (::geteuid() != 0) return;
+  std::error_code ec;
+  ::lchown(path.c_str(), uid_, gid_);
+  if (fs::is_directory(fs::symlink_status(path, ec))) {
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      ::lchown(it->path().c_str(), uid_, gid_);
+    }
+  }
+}
+
+void EngineEnv::write_config(const std::string& storage, const std::string& policy, const std::string& extra) {
+  fs::create_directories(project_ / ".claude-container");
+  std::ofstream out(project_ / ".claude-container" / "config.json", std::ios::trunc);
+  out << "{\n"
+      << "  \"schema_version\": 1,\n"
+      << "  \"name\": \"" << name_ << "\",\n"
+      << "  \"mode\": \"custom\",\n"
+      << "  \"engine\": \"native\",\n"
+      << "  \"network\": {\"policy\": \"" << policy << "\", \"allow\": [], \"deny\": []},\n"
+      << "  \"storage\": {\"type\": \"" << storage << "\"},\n"
+      << "  \"credentials\": {\"api\": \"separate\"},\n"
+      << "  \"resources\": {\"cpus\": 1, \"memory\": \"512m\", \"pids\": 512}"
+      << (extra.empty() ? "" : ",\n  " + extra) << "\n}\n";
+  out.close();
+  chown_tree(project_ / ".claude-container");
+}
+
+void EngineEnv::write_project_file(const std::string& relative, const std::string& content) {
+  fs::path file = project_ / relative;
+  fs::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::trunc | std::ios::binary) << content;
+  chown_tree(project_);
+}
+
+std::map<std::string, std::string> EngineEnv::environment() const {
+  return {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+          {"HOME", home_dir().string()},
+          {"XDG_RUNTIME_DIR", runtime_dir().string()},
+          {"XDG_DATA_HOME", data_dir().string()},
+          {"XDG_STATE_HOME", (base_.path() / "state").string()},
+          {"LANG", "C.UTF-8"},
+          {"TERM", "dumb"},
+          {"CC_TEST_MARKER", name_}};
+}
+
+CommandOptions EngineEnv::options(const std::string& input, int timeout) const {
+  CommandOptions o;
+  o.env = environment();
+  o.replace_env = true;
+  o.input = input;
+  o.timeout_seconds = timeout;
+  o.cwd = project_;
+  if (::geteuid() == 0 && user_ == EngineUser::unprivileged) {
+    o.uid = uid_;
+    o.gid = gid_;
+  }
+  return o;
+}
+
+CommandResult EngineEnv::cli(const std::vector<std::string>& args, const std::string& input, int timeout) const {
+  std::vector<std::string> full = {"--project", project_.string()};
+  full.insert(full.end(), args.begin(), args.end());
+  return run_cli(full, options(input, timeout));
+}
+
+CommandResult EngineEnv::exec(const std::vector<std::string>& argv, const std::string& input) const {
+  std::vector<std::string> args = {"exec", "--"};
+  args.insert(args.end(), argv.begin(), argv.end());
+  return cli(args, input);
+}
+
+std::vector<pid_t> processes_mentioning(const std::string& marker) {
+  std::vector<pid_t> found;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return found;
+  while (dirent* entry = ::readdir(dir)) {
+    pid_t pid = std::atoi(entry->d_name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    for (const char* file : {"cmdline", "environ"}) {
+      std::ifstream in(std::string("/proc/") + entry->d_name + "/" + file, std::ios::binary);
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      if (buffer.str().find(marker) != std::string::npos) {
+        found.push_back(pid);
+        break;
+      }
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+}  // namespace cc::test

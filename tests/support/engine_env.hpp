@@ -1,0 +1,74 @@
+#pragma once
+// A throwaway world for driving the native engine through the claude-container binary, as
+// root or as the unprivileged user cc-tester (created when missing and we are root): a project
+// directory with a config.json, and HOME / XDG_RUNTIME_DIR / XDG_DATA_HOME / XDG_STATE_HOME in
+// a temporary directory owned by that user. The destructor destroys the container.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+namespace cc::test {
+
+enum class EngineUser { root, unprivileged };
+std::string to_string(EngineUser user);
+
+// uid/gid of cc-tester (creating the user when root). Returns false when there is none.
+bool unprivileged_user(uid_t* uid, gid_t* gid);
+
+class EngineEnv {
+ public:
+  // Skips nothing itself: check `usable()` and GTEST_SKIP with `why_unusable()`.
+  EngineEnv(EngineUser user, const std::string& storage = "volume", const std::string& policy = "none");
+  ~EngineEnv();
+  EngineEnv(const EngineEnv&) = delete;
+  EngineEnv& operator=(const EngineEnv&) = delete;
+
+  bool usable() const { return why_unusable_.empty(); }
+  const std::string& why_unusable() const { return why_unusable_; }
+
+  const std::string& name() const { return name_; }
+  const std::filesystem::path& project() const { return project_; }
+  const std::filesystem::path& root() const { return base_.path(); }  // everything we made lives below
+  std::filesystem::path runtime_dir() const { return base_.path() / "run"; }
+  std::filesystem::path data_dir() const { return base_.path() / "data"; }
+  std::filesystem::path home_dir() const { return base_.path() / "home"; }
+  std::filesystem::path state_dir() const { return runtime_dir() / "claude-container" / name_; }
+  std::filesystem::path container_data() const { return data_dir() / "claude-container" / name_; }
+  uid_t uid() const { return uid_; }
+  gid_t gid() const { return gid_; }
+
+  // (Re)writes .claude-container/config.json; `extra` is spliced in as JSON members.
+  void write_config(const std::string& storage, const std::string& policy, const std::string& extra = "");
+  // A file in the project, owned by the test user.
+  void write_project_file(const std::string& relative, const std::string& content);
+
+  // claude-container --project <project> args...
+  CommandResult cli(const std::vector<std::string>& args, const std::string& input = "", int timeout = 120) const;
+  // exec -- argv...
+  CommandResult exec(const std::vector<std::string>& argv, const std::string& input = "") const;
+  // The environment the binary runs with.
+  std::map<std::string, std::string> environment() const;
+  CommandOptions options(const std::string& input = "", int timeout = 120) const;
+
+ private:
+  void chown_tree(const std::filesystem::path& path) const;
+
+  EngineUser user_;
+  TempDir base_;
+  std::filesystem::path project_;
+  std::string name_;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  std::string why_unusable_;
+};
+
+// Host pids of the processes whose /proc/<pid>/environ or cmdline mentions `marker`.
+std::vector<pid_t> processes_mentioning(const std::string& marker);
+
+}  // namespace cc::test
