@@ -62,12 +62,15 @@ std::string without_trailing_period(std::string text) {
 
 std::string describe_parse_error(const CLI::ParseError& error, const CLI::App& app) {
   std::string what = without_trailing_period(error.what());
-  // An unexpected word before any command is an unknown command.
-  if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr && app.get_subcommands().empty()) {
-    const std::string prefix = "The following argument was not expected: ";
-    if (what.rfind(prefix, 0) == 0 && what.size() > prefix.size() && what[prefix.size()] != '-') {
-      return "unknown command '" + what.substr(prefix.size()) + "'. " + help_hint(app);
+  if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr) {
+    // CLI11: "The following argument(s) was/were not expected: a b".
+    auto colon = what.find(": ");
+    std::string words = colon == std::string::npos ? what : what.substr(colon + 2);
+    bool is_option = !words.empty() && words[0] == '-';
+    if (!is_option && app.get_subcommands().empty()) {
+      return "unknown command '" + words + "'. " + help_hint(app);
     }
+    return std::string(is_option ? "unknown option '" : "unexpected argument '") + words + "'. " + help_hint(app);
   }
   return "invalid command line: " + what + ". " + help_hint(app);
 }

@@ -118,17 +118,19 @@ void add_exec_commands(CLI::App& app, CommandTable& table, const GlobalOptions& 
   table[shell] = [&options] { return shell_command(options); };
 
   auto* exec = app.add_subcommand("exec", "run one command inside the running container; its exit status is returned");
-  exec->add_option("CMD", *documented_words, "the command and its arguments (put -- before it if it starts with -)");
+  exec->add_option("CMD", *documented_words, "the command and its arguments (put -- before it if it starts with -)")
+      ->type_name("");
   exec->footer("Usage: claude-container exec [--] CMD [ARGS...]");
   table[exec] = [&options, documented_words] { return exec_command(options); };
 
   auto* run = app.add_subcommand("run", "one-shot: start, run one command, stop (for CI and scripts)");
-  run->add_option("CMD", *documented_words, "the command and its arguments (put -- before it if it starts with -)");
+  run->add_option("CMD", *documented_words, "the command and its arguments (put -- before it if it starts with -)")
+      ->type_name("");
   run->footer("Usage: claude-container run [--] CMD [ARGS...]");
   table[run] = [&options, documented_words] { return run_command(options); };
 
   auto* claude = app.add_subcommand("claude", "run the agent (agent.command) inside on a terminal; starts the container");
-  claude->add_option("ARGS", *documented_words, "arguments passed to the agent unchanged");
+  claude->add_option("ARGS", *documented_words, "arguments passed to the agent unchanged")->type_name("");
   claude->footer("Usage: claude-container claude [ARGS...]");
   table[claude] = [&options, documented_words] { return claude_command(options); };
 }

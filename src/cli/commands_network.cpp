@@ -6,6 +6,7 @@
 #include "cli/cli_context.hpp"
 #include "config/config_io.hpp"
 #include "net/domain_policy.hpp"
+#include "project/project_files.hpp"
 #include "util/error.hpp"
 
 namespace cc::cli {
@@ -37,7 +38,8 @@ int change_domain_list(const GlobalOptions& options, ListChange change, const st
   bool removed_from_opposite = remove_entry(opposite, pattern);
   bool already_listed = std::find(target.begin(), target.end(), pattern) != target.end();
   if (!already_listed) target.push_back(pattern);
-  if (!already_listed || removed_from_opposite) config::save_config(ctx.project_dir, ctx.config);
+  // Through the manifest, so a later init or purge still knows config.json as ours.
+  if (!already_listed || removed_from_opposite) project::save_config_tracked(ctx.project_dir, ctx.config);
 
   // Apply it to a running container now; otherwise it takes effect at the next start.
   bool live = false;

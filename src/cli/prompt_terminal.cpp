@@ -1,5 +1,6 @@
 #include "cli/prompt_terminal.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -38,7 +39,16 @@ void restore_and_reraise(int sig) {
   ::raise(sig);
 }
 
-void on_window_change(int) {}  // only interrupts read() so the question is drawn again
+// SIGWINCH writes a byte here; read_key() watches it next to the terminal and redraws. A pipe
+// rather than EINTR: a signal that lands between drawing and read() is not lost.
+int g_resize_pipe[2] = {-1, -1};
+
+void on_window_change(int) {
+  int saved_errno = errno;
+  char byte = 1;
+  [[maybe_unused]] auto ignored = ::write(g_resize_pipe[1], &byte, 1);
+  errno = saved_errno;
+}
 
 // Display width of UTF-8 text without escape sequences: one column per code point.
 std::size_t display_width(const std::string& text) {
@@ -91,8 +101,10 @@ PromptTerminal::PromptTerminal() : in_fd_(STDIN_FILENO), out_fd_(STDOUT_FILENO),
   action.sa_handler = restore_and_reraise;
   sigemptyset(&action.sa_mask);
   for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], &action, &g_previous_actions[i]);
+  if (::pipe2(g_resize_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw_errno("creating a pipe for window size changes");
   struct sigaction winch {};
-  winch.sa_handler = on_window_change;  // no SA_RESTART: read() returns EINTR and we redraw
+  winch.sa_handler = on_window_change;
+  winch.sa_flags = SA_RESTART;
   sigemptyset(&winch.sa_mask);
   ::sigaction(SIGWINCH, &winch, nullptr);
 
@@ -104,6 +116,10 @@ PromptTerminal::~PromptTerminal() {
   if (g_raw_mode.active.exchange(false)) ::tcsetattr(in_fd_, TCSAFLUSH, &saved_);
   write("\x1b[?25h");
   ::signal(SIGWINCH, SIG_DFL);
+  for (int& fd : g_resize_pipe) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
   for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], &g_previous_actions[i], nullptr);
 }
 
@@ -149,11 +165,25 @@ PromptTerminal::KeyPress PromptTerminal::read_key() {
     for (;;) {
       ssize_t n = ::read(in_fd_, &c, 1);
       if (n == 1) return true;
-      if (n < 0 && errno == EINTR) return false;  // window size changed: caller redraws
+      if (n < 0 && errno == EINTR) continue;
       if (n == 0) throw PromptCancelled();         // the terminal went away
       throw_errno("reading from the terminal");
     }
   };
+  // Wait for a key or a window size change, whichever comes first.
+  for (;;) {
+    pollfd fds[2] = {{in_fd_, POLLIN, 0}, {g_resize_pipe[0], POLLIN, 0}};
+    int ready = ::poll(fds, 2, -1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw_errno("waiting for the terminal");
+    if (fds[1].revents & POLLIN) {
+      char drain[64];
+      while (::read(g_resize_pipe[0], drain, sizeof drain) > 0) {
+      }
+      return {Key::other, 0};  // the caller draws the question again at the new width
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) break;
+  }
   char c = 0;
   if (!read_byte(c)) return {Key::other, 0};
   switch (c) {

@@ -87,7 +87,7 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   std::vector<std::string> lines;
   auto row = [&lines](const std::string& label, const std::string& value) {
     std::string padded = label + ":";
-    padded.resize(10, ' ');
+    padded.resize(11, ' ');
     lines.push_back(padded + value);
   };
   row("name", config.name);

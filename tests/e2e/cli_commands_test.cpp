@@ -1,0 +1,193 @@
+// Commands on a set-up project that need no running container: status of a fresh project,
+// destroy's confirmation rules, allow/deny, sync-skills, doctor, completion and the man page.
+#include <gtest/gtest.h>
+
+#include "cli_test_env.hpp"
+#include "support/pty_session.hpp"
+
+namespace cc::test {
+namespace {
+
+class CliCommands : public ::testing::Test {
+ protected:
+  CliTestEnv env;
+  void SetUp() override {
+    auto init = env.run({"init", "--mode", "playground"});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+  }
+};
+
+TEST_F(CliCommands, StatusOfAFreshProjectSaysNotCreated) {
+  auto text = env.run({"status"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("not created"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("myapp-playground"), std::string::npos);
+
+  auto json = nlohmann::json::parse(env.run({"status", "--json"}).out);
+  EXPECT_EQ(json["state"], "not-created");
+  EXPECT_EQ(json["mode"], "playground");
+  EXPECT_TRUE(json["pid"].is_null());
+  EXPECT_TRUE(json["supervisor_pid"].is_null());
+  EXPECT_TRUE(json["started_at"].is_null());
+}
+
+TEST_F(CliCommands, EngineCommandsOnANotCreatedContainerExit3) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"stop"}, {"restart"}, {"logs"},
+                                               {"exec", "--", "true"}, {"destroy", "--yes"}}) {
+    auto result = env.run(args);
+    EXPECT_EQ(result.exit_code, 3) << args.front() << ": " << result.err;
+    EXPECT_NE(result.err.find("not created"), std::string::npos) << args.front() << ": " << result.err;
+  }
+}
+
+TEST_F(CliCommands, DestroyWithoutYesRefusesWithoutATerminal) {
+  auto result = env.run({"destroy", "--purge"}, "myapp-playground\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--yes"), std::string::npos) << result.err;
+  EXPECT_TRUE(env.exists(".claude-container/config.json"));
+}
+
+TEST_F(CliCommands, DestroyOnATerminalNeedsTheTypedName) {
+  PtyOptions options;
+  options.cwd = env.project();
+  options.env = env.env();
+  {
+    PtySession wrong({CC_BINARY, "destroy", "--purge"}, options);
+    wrong.expect("Type the container name \\(myapp-playground\\) to confirm:");
+    wrong.send("myapp\r");
+    EXPECT_EQ(wrong.wait_exit(), 1);
+    EXPECT_NE(wrong.transcript().find("Nothing was deleted"), std::string::npos) << wrong.transcript();
+    EXPECT_TRUE(env.exists(".claude-container/config.json"));
+  }
+  PtySession right({CC_BINARY, "destroy", "--purge"}, options);
+  right.expect("to confirm:");
+  right.send("myapp-playground\r");
+  EXPECT_EQ(right.wait_exit(), 0) << right.transcript();
+  EXPECT_FALSE(env.exists(".claude-container/config.json"));
+  EXPECT_FALSE(env.exists("scripts/container"));
+}
+
+TEST_F(CliCommands, DestroyPurgeWithYesRemovesTheProjectFiles) {
+  auto result = env.run({"destroy", "--purge", "--yes"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_FALSE(env.exists(".claude-container/config.json"));
+  EXPECT_NE(result.out.find("removed .claude-container/config.json"), std::string::npos) << result.out;
+  EXPECT_EQ(env.run({"status"}).exit_code, 3);
+}
+
+TEST_F(CliCommands, AllowAndDenyValidateAndUpdateTheConfig) {
+  auto invalid = env.run({"allow", "*.com"});
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_EQ(line_count(invalid.err), 1u) << invalid.err;
+  EXPECT_NE(invalid.err.find("*.com"), std::string::npos);
+  EXPECT_TRUE(env.config_json()["network"]["allow"].empty());
+
+  EXPECT_EQ(env.run({"allow", "example.com"}).exit_code, 0);
+  EXPECT_EQ(env.run({"allow", "*.pkg.example.org:8443"}).exit_code, 0);
+  auto again = env.run({"allow", "example.com"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.out.find("already"), std::string::npos);
+  EXPECT_EQ(env.config_json()["network"]["allow"], nlohmann::json::array({"example.com", "*.pkg.example.org:8443"}));
+
+  // deny moves the same pattern out of the allow list: the newest word counts.
+  auto deny = env.run({"deny", "example.com"});
+  EXPECT_EQ(deny.exit_code, 0) << deny.err;
+  EXPECT_NE(deny.out.find("takes effect when the container starts"), std::string::npos) << deny.out;
+  auto network = env.config_json()["network"];
+  EXPECT_EQ(network["allow"], nlohmann::json::array({"*.pkg.example.org:8443"}));
+  EXPECT_EQ(network["deny"], nlohmann::json::array({"example.com"}));
+
+  EXPECT_EQ(env.run({"deny", "exa*mple.com"}).exit_code, 2);
+
+  // The config stays the tool's own: a re-run of init does not report it as hand-modified.
+  auto rerun = env.run({"init", "--yes"});
+  ASSERT_EQ(rerun.exit_code, 0);
+  EXPECT_EQ(rerun.out.find("Kept because you changed them"), std::string::npos) << rerun.out;
+  EXPECT_EQ(env.config_json()["network"]["deny"], nlohmann::json::array({"example.com"}));
+}
+
+TEST_F(CliCommands, SyncSkillsSaysSoWhenTheHostHasNone) {
+  auto result = env.run({"sync-skills"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("No skills to sync"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find((env.home() / ".claude/skills").string()), std::string::npos) << result.out;
+}
+
+TEST_F(CliCommands, DoctorReportsEachCheckAndFailsForAMissingEngineCli) {
+  auto native = env.run({"doctor"});
+  EXPECT_TRUE(native.exit_code == 0 || native.exit_code == 1) << native.err;
+  EXPECT_NE(native.out.find("user namespaces"), std::string::npos) << native.out;
+  EXPECT_NE(native.out.find("seccomp"), std::string::npos);
+  EXPECT_NE(native.out.find("cgroup"), std::string::npos);
+  EXPECT_NE(native.out.find("pasta"), std::string::npos);
+
+  CommandOptions options;
+  options.cwd = env.project();
+  options.env = env.env();
+  options.env["PATH"] = (env.root() / "empty-bin").string();
+  auto docker = run_cli({"doctor", "--engine", "docker"}, options);
+  EXPECT_EQ(docker.exit_code, 1);
+  EXPECT_NE(docker.out.find("FAIL docker"), std::string::npos) << docker.out;
+  EXPECT_NE(docker.out.find("fix:"), std::string::npos);
+}
+
+TEST_F(CliCommands, NoColourWithoutATerminal) {
+  CommandOptions options;
+  options.cwd = env.project();
+  options.env = env.env();
+  options.env["NO_COLOR"] = "";
+  auto result = run_cli({"status"}, options);
+  EXPECT_EQ(result.out.find('\x1b'), std::string::npos) << result.out;
+}
+
+TEST_F(CliCommands, BashCompletionParsesAndCompletesCommandsAndValues) {
+  auto script = env.run({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0);
+  for (const auto& command : kContractCommands) {
+    EXPECT_NE(script.out.find(" " + command), std::string::npos) << command;
+  }
+  auto file = env.root() / "completion.bash";
+  std::ofstream(file) << script.out;
+  EXPECT_EQ(run_command({"/bin/bash", "-n", file.string()}).exit_code, 0);
+
+  auto complete = [&](const std::string& words) {
+    std::string program = "source '" + file.string() + "'; COMP_WORDS=(" + words +
+                          "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _claude_container; printf '%s\\n' "
+                          "\"${COMPREPLY[@]}\"";
+    return run_command({"/bin/bash", "-c", program}).out;
+  };
+  EXPECT_EQ(complete("claude-container st"), "start\nstatus\nstop\n");
+  EXPECT_EQ(complete("claude-container init --mode ''"), "playground\ndevelopment\ncustom\n");
+  EXPECT_NE(complete("claude-container destroy --''").find("--purge"), std::string::npos);
+}
+
+TEST_F(CliCommands, ZshCompletionParsesAndNamesEveryCommand) {
+  auto script = env.run({"completion", "zsh"});
+  ASSERT_EQ(script.exit_code, 0);
+  for (const auto& command : kContractCommands) {
+    EXPECT_NE(script.out.find("'" + command + ":"), std::string::npos) << command;
+  }
+  EXPECT_EQ(script.out.rfind("#compdef claude-container", 0), 0u);
+  auto zsh = run_command({"/bin/sh", "-c", "command -v zsh"});
+  if (zsh.exit_code != 0) GTEST_SKIP() << "zsh is not installed";
+  zsh.out.erase(zsh.out.find_last_not_of('\n') + 1);
+  auto file = env.root() / "_claude-container";
+  std::ofstream(file) << script.out;
+  EXPECT_EQ(run_command({zsh.out, "-n", file.string()}).exit_code, 0);
+}
+
+TEST_F(CliCommands, ManPageCoversEveryCommand) {
+  auto page = env.run({"man"});
+  ASSERT_EQ(page.exit_code, 0);
+  EXPECT_EQ(page.out.rfind(".TH CLAUDE\\-CONTAINER 1", 0), 0u) << page.out.substr(0, 80);
+  for (const auto& command : kContractCommands) {
+    std::string escaped;
+    for (char c : command) escaped += c == '-' ? std::string("\\-") : std::string(1, c);
+    EXPECT_NE(page.out.find(".SS \"" + escaped + "\""), std::string::npos) << command;
+  }
+  EXPECT_NE(page.out.find("\\-\\-purge"), std::string::npos);
+  EXPECT_NE(page.out.find(".SH EXIT STATUS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cc::test

@@ -1,0 +1,86 @@
+#pragma once
+// A sandboxed environment for running the CLI in tests: its own HOME, XDG dirs, git config
+// and no colour, so nothing of the machine's user leaks in and nothing leaks out.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+namespace cc::test {
+
+// The commands DESIGN.md section 2 promises, plus the documentation commands.
+inline const std::vector<std::string> kContractCommands = {
+    "init", "menu", "start", "shell", "exec",  "run",   "status",  "stop",        "restart", "destroy",
+    "logs", "allow", "deny", "diff",  "apply", "discard", "claude", "sync-skills", "doctor"};
+inline const std::vector<std::string> kDocsCommands = {"help", "completion", "man"};
+
+class CliTestEnv {
+ public:
+  CliTestEnv() : root_("cc-cli") {
+    std::filesystem::create_directories(home());
+    std::filesystem::create_directories(project());
+    std::filesystem::create_directories(root_ / "run");
+    env_ = {{"HOME", home().string()},
+            {"XDG_RUNTIME_DIR", (root_ / "run").string()},
+            {"XDG_STATE_HOME", (root_ / "state").string()},
+            {"XDG_DATA_HOME", (root_ / "data").string()},
+            {"XDG_CONFIG_HOME", (root_ / "config").string()},
+            {"CLAUDE_CONFIG_DIR", (home() / ".claude").string()},
+            {"GIT_CONFIG_GLOBAL", (root_ / "gitconfig").string()},
+            {"GIT_CONFIG_NOSYSTEM", "1"},
+            {"NO_COLOR", "1"},
+            {"TERM", "xterm"}};
+  }
+
+  std::filesystem::path root() const { return root_.path(); }
+  std::filesystem::path home() const { return root_ / "home"; }
+  // The project directory; its name gives the default container name "myapp-<mode>".
+  std::filesystem::path project() const { return root_ / "myapp"; }
+  const std::map<std::string, std::string>& env() const { return env_; }
+  void set_env(const std::string& key, const std::string& value) { env_[key] = value; }
+
+  void write_git_identity(const std::string& name, const std::string& email) const {
+    std::ofstream(root_ / "gitconfig") << "[user]\n\tname = " << name << "\n\temail = " << email << "\n";
+  }
+
+  // Runs the binary in the project directory (or `cwd`) with stdin from `input` (a pipe).
+  CommandResult run(const std::vector<std::string>& args, const std::string& input = "") const {
+    return run_in(project(), args, input);
+  }
+  CommandResult run_in(const std::filesystem::path& cwd, const std::vector<std::string>& args,
+                       const std::string& input = "") const {
+    CommandOptions options;
+    options.cwd = cwd;
+    options.env = env_;
+    options.input = input;
+    return run_cli(args, options);
+  }
+
+  nlohmann::json config_json() const {
+    std::ifstream in(project() / ".claude-container/config.json");
+    return nlohmann::json::parse(in);
+  }
+  bool exists(const std::string& relative) const { return std::filesystem::exists(project() / relative); }
+  std::string read(const std::string& relative) const {
+    std::ifstream in(project() / relative);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+
+ private:
+  TempDir root_;
+  std::map<std::string, std::string> env_;
+};
+
+inline std::size_t line_count(const std::string& text) {
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  return lines + (!text.empty() && text.back() != '\n' ? 1 : 0);
+}
+
+}  // namespace cc::test
