@@ -125,9 +125,23 @@ void check_seccomp(std::vector<Check>& checks) {
 
 void check_cgroups(std::vector<Check>& checks) {
   if (!fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
-    checks.push_back({"cgroup v2", Level::warn, "no unified cgroup v2 hierarchy at /sys/fs/cgroup",
-                      "boot with systemd.unified_cgroup_hierarchy=1; until then CPU, memory and pids limits are "
-                      "not enforced"});
+    // cgroup v1: limits work where this user may create groups in each controller's hierarchy.
+    std::vector<std::string> usable, unusable;
+    for (const char* controller : {"memory", "pids", "cpu"}) {
+      fs::path dir = fs::path("/sys/fs/cgroup") / controller;
+      (fs::is_directory(dir) && ::access(dir.c_str(), W_OK) == 0 ? usable : unusable).push_back(controller);
+    }
+    if (unusable.empty()) {
+      checks.push_back({"cgroups (v1)", Level::ok, "memory, pids and cpu hierarchies are writable", ""});
+      return;
+    }
+    std::string missing;
+    for (const auto& name : unusable) missing += " " + name;
+    checks.push_back({"cgroups (v1)", Level::warn,
+                      "no cgroup v2 hierarchy and no writable v1 hierarchy for:" + missing +
+                          "; those limits will not be enforced",
+                      "boot with systemd.unified_cgroup_hierarchy=1 and run from a delegated scope "
+                      "(systemd-run --user --scope -p Delegate=yes claude-container start)"});
     return;
   }
   std::string own;

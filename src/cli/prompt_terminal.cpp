@@ -344,10 +344,16 @@ std::vector<bool> PromptTerminal::multi_select(const std::string& question, cons
 }
 
 bool PromptTerminal::confirm(const std::string& question, bool default_yes) {
+  const std::string prompt =
+      style("?", "32") + " " + style(question, "1") + " " + style(default_yes ? "(Y/n)" : "(y/N)", "2") + " ";
   for (;;) {
-    redraw({style("?", "32") + " " + style(question, "1") + " " + style(default_yes ? "(Y/n)" : "(y/N)", "2") + " "});
+    // No newline: the cursor waits after the question, where the answer goes.
+    write("\r\x1b[K" + prompt);
     KeyPress press = read_key();
-    if (press.key == Key::cancel) throw PromptCancelled();
+    if (press.key == Key::cancel) {
+      write("\n");
+      throw PromptCancelled();
+    }
     bool answer = default_yes;
     if (press.key == Key::character && (press.ch == 'y' || press.ch == 'Y')) answer = true;
     else if (press.key == Key::character && (press.ch == 'n' || press.ch == 'N')) answer = false;
