@@ -6,6 +6,8 @@
 #include <ostream>
 #include <string>
 
+#include "util/unique_fd.hpp"
+
 namespace cc::net {
 
 struct AuditRecord {
@@ -21,7 +23,24 @@ struct AuditRecord {
   std::string error;             // dial/resolve failure, empty when none
 };
 
+// {"time":"2026-01-02T03:04:05.678Z","time_ms":...,"host":...,"port":...,"decision":"allowed"|
+// "denied","rule":...,"method":...,"bytes_out":...,"bytes_in":...,"duration_ms":...,"error":...}
+// followed by a newline.
 std::string to_json_line(const AuditRecord& record);
+
+// Appends records to the audit file, one write(2) per line (O_APPEND), so a concurrent reader
+// never sees half a record. An empty path writes nothing. Throws cc::Error when it cannot open.
+class AuditWriter {
+ public:
+  AuditWriter() = default;
+  explicit AuditWriter(const std::filesystem::path& path);
+  AuditWriter(AuditWriter&&) noexcept = default;
+  AuditWriter& operator=(AuditWriter&&) noexcept = default;
+  void write(const AuditRecord& record);  // never throws: a full disk must not stop the proxy
+
+ private:
+  UniqueFd fd_;
+};
 
 // `logs --network`: the audit log as readable lines; follows appends when `follow`.
 // Returns when the file ends (or never, with follow, until interrupted).

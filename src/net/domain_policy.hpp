@@ -34,6 +34,9 @@ class DomainPolicy {
   Decision decide(const std::string& host, std::uint16_t port) const;
   // True when an allow entry names this literal address (lets tests and users reach private IPs).
   bool names_address_literally(const std::string& address) const;
+  // The deny entry naming this resolved address (so "deny 192.0.2.7" also stops a name that
+  // resolves to it, or another spelling of it), or nullopt.
+  std::optional<std::string> denies_address(const std::string& address, std::uint16_t port) const;
   config::NetworkPolicy policy() const { return policy_; }
 
  private:

@@ -2,6 +2,11 @@
 // The egress proxy the native supervisor runs for every policy except `full` (DESIGN.md
 // section 6). Listening sockets are created inside the sandbox's network namespace and handed
 // over; the proxy accepts on them and dials out from the host namespace after the policy allows.
+//
+// One request per client connection: a plain-HTTP request is forwarded with `Connection:
+// close` and the connection ends with the upstream's response; bytes a client sends after the
+// request body are dropped (clients open a new connection, as they do when a server closes).
+// CONNECT tunnels carry anything until either side closes (half-closes are forwarded).
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +16,7 @@
 #include <vector>
 
 #include "net/domain_policy.hpp"
+#include "net/resolver.hpp"
 #include "util/unique_fd.hpp"
 
 namespace cc::net {
@@ -19,7 +25,8 @@ struct ProxyLimits {
   std::size_t max_header_bytes = 32 * 1024;
   std::size_t max_connections = 4096;
   int idle_timeout_seconds = 300;
-  int connect_timeout_seconds = 15;
+  int connect_timeout_seconds = 15;        // resolution plus connect, else 504
+  int header_timeout_seconds = 20;         // whole request head must arrive by then (slowloris)
 };
 
 struct ProxyStats {
@@ -32,6 +39,8 @@ struct ProxyOptions {
   std::vector<UniqueFd> listeners;            // bound, listening, non-blocking
   DomainPolicy policy;
   std::filesystem::path audit_log;            // one JSON line per decision, appended
+  ProxyLimits limits;
+  ResolveFunction resolver;                   // empty: getaddrinfo on worker threads (tests override)
 };
 
 class EgressProxy {

@@ -1,0 +1,156 @@
+#include "net/audit_log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "util/error.hpp"
+
+namespace cc::net {
+namespace {
+
+std::string iso_time(std::int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string human_bytes(std::uint64_t n) {
+  char buf[32];
+  if (n < 1024) std::snprintf(buf, sizeof buf, "%lluB", static_cast<unsigned long long>(n));
+  else if (n < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1fK", n / 1024.0);
+  else if (n < 1024ull * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1fM", n / (1024.0 * 1024));
+  else std::snprintf(buf, sizeof buf, "%.1fG", n / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
+std::string pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+// One readable line for one JSON record; the raw text when the line is not a record.
+std::string readable(const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "? " + line;
+  auto str = [&](const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string(); };
+  auto num = [&](const char* key) -> std::uint64_t {
+    return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<std::uint64_t>() : 0;
+  };
+  std::string time = str("time");
+  if (time.size() >= 23) time = time.substr(0, 10) + " " + time.substr(11, 12);
+  std::string decision = str("decision") == "allowed" ? "ALLOW" : "DENY";
+  std::string host = str("host");
+  std::string target = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(num("port"));
+  std::string out = pad(time, 24) + pad(decision, 6) + pad(str("method"), 8) + pad(target, 36) + " " +
+                    pad(str("rule"), 28) + " out " + pad(human_bytes(num("bytes_out")), 8) + " in " +
+                    pad(human_bytes(num("bytes_in")), 8) + " " + std::to_string(num("duration_ms")) + "ms";
+  std::string error = str("error");
+  if (!error.empty()) out += "  " + error;
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string to_json_line(const AuditRecord& r) {
+  nlohmann::ordered_json j;
+  j["time"] = iso_time(r.time_ms);
+  j["time_ms"] = r.time_ms;
+  j["host"] = r.host;
+  j["port"] = r.port;
+  j["decision"] = r.allowed ? "allowed" : "denied";
+  j["rule"] = r.rule;
+  j["method"] = r.method;
+  j["bytes_out"] = r.bytes_out;
+  j["bytes_in"] = r.bytes_in;
+  j["duration_ms"] = r.duration_ms;
+  j["error"] = r.error;
+  // Hosts come from the network: never let invalid UTF-8 make the line unwritable.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+AuditWriter::AuditWriter(const std::filesystem::path& path) {
+  if (path.empty()) return;
+  fd_ = UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd_) throw_errno("cannot open the network audit log " + path.string());
+}
+
+void AuditWriter::write(const AuditRecord& record) {
+  if (!fd_) return;
+  std::string line;
+  try {
+    line = to_json_line(record);
+  } catch (...) {
+    return;
+  }
+  ssize_t n;
+  do n = ::write(fd_.get(), line.data(), line.size());
+  while (n < 0 && errno == EINTR);
+}
+
+void print_audit_log(const std::filesystem::path& path, bool follow, std::ostream& out) {
+  std::string partial;
+  std::uintmax_t offset = 0;
+  bool header = false;
+  while (true) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) {
+      struct stat st {};
+      if (::fstat(fd.get(), &st) == 0 && static_cast<std::uintmax_t>(st.st_size) < offset) {
+        offset = 0;  // truncated or replaced: start over
+        partial.clear();
+      }
+      if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) >= 0) {
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
+          offset += static_cast<std::uintmax_t>(n);
+          partial.append(buf, static_cast<size_t>(n));
+          size_t start = 0, nl;
+          while ((nl = partial.find('\n', start)) != std::string::npos) {
+            std::string line = partial.substr(start, nl - start);
+            start = nl + 1;
+            if (line.empty()) continue;
+            if (!header) {
+              out << pad("TIME", 24) << pad("", 6) << pad("METHOD", 8) << pad("DESTINATION", 36) << " "
+                  << pad("RULE", 28) << " BYTES (out / in) DURATION\n";
+              header = true;
+            }
+            out << readable(line) << '\n';
+          }
+          partial.erase(0, start);
+        }
+      }
+    }
+    out.flush();
+    if (!follow) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::uint64_t count_denials(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::uint64_t count = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    // Cheap pre-filter, then a real parse so a host named "denied" cannot inflate the count.
+    if (line.find("\"denied\"") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.value("decision", "") == "denied") ++count;
+  }
+  return count;
+}
+
+}  // namespace cc::net
