@@ -1,0 +1,247 @@
+// The generated scripts: shellcheck-clean, work from any directory, fail clearly when a
+// program they need is missing, and setup-mcp.sh registers exactly the chosen servers.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "project/container_layout.hpp"
+#include "project/project_files.hpp"
+#include "project_test_support.hpp"
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+#include "util/file_io.hpp"
+
+namespace cc::project {
+namespace {
+
+namespace fs = std::filesystem;
+using test::CommandOptions;
+using test::run_command;
+
+std::optional<std::string> find_program(const std::string& name) {
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
+    if (::access((fs::path(dir) / name).c_str(), X_OK) == 0) return (fs::path(dir) / name).string();
+  return std::nullopt;
+}
+
+// A directory of stand-in programs that record how they were called.
+class FakeBin {
+ public:
+  FakeBin() { fs::create_directories(dir_.path() / "bin"); }
+  const fs::path& root() const { return dir_.path(); }
+  fs::path bin() const { return dir_.path() / "bin"; }
+  fs::path log() const { return dir_.path() / "calls.log"; }
+  // A program that appends "<name> <args, one per line>" to the log and exits with `status`.
+  void add(const std::string& name, int status = 0) {
+    write_file_atomic(bin() / name,
+                      "#!/bin/sh\n{ echo \"" + name + "\"; for a in \"$@\"; do echo \"$a\"; done; echo ---; } >> '" +
+                          log().string() + "'\nexit " + std::to_string(status) + "\n",
+                      0755);
+  }
+  std::string calls() const { return read_file_if_exists(log()).value_or(""); }
+
+ private:
+  test::TempDir dir_;
+};
+
+// PATH with only the fakes and the system directories the scripts' tools live in.
+CommandOptions options_with_path(const std::string& path, const fs::path& cwd) {
+  CommandOptions options;
+  options.cwd = cwd;
+  options.env = {{"PATH", path}, {"HOME", "/nonexistent-home"}};
+  options.replace_env = true;
+  return options;
+}
+
+class ProjectScripts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_project_files(project_.path(), config_, {.now = test::fixed_time()});
+    fs::create_directories(project_ / "src" / "deep");
+  }
+  config::Config config_ = config::preset(config::Mode::playground, "demo-playground");
+  test::TempDir project_;
+};
+
+TEST(ProjectScriptsLint, EveryGeneratedScriptPassesShellcheck) {
+  const auto shellcheck = find_program("shellcheck");
+  if (!shellcheck) GTEST_SKIP() << "shellcheck is not installed";
+  int checked = 0;
+  for (const auto& [name, config] : test::golden_configs()) {
+    test::TempDir dir;
+    for (const auto& file : render_project_files(config)) {
+      if (file.mode != 0755) continue;
+      const fs::path path = dir / fs::path(file.path).filename();
+      write_file_atomic(path, file.content, 0755);
+      const auto result = run_command({*shellcheck, "--norc", path.string()});
+      EXPECT_EQ(result.exit_code, 0) << name << " " << file.path << ":\n" << result.out << result.err;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 15);
+}
+
+TEST(ProjectScriptsLint, ShellcheckCatchesABrokenScript) {
+  // Guards the test above: a shellcheck that passes everything would prove nothing.
+  const auto shellcheck = find_program("shellcheck");
+  if (!shellcheck) GTEST_SKIP() << "shellcheck is not installed";
+  test::TempDir dir;
+  write_file_atomic(dir / "bad.sh", "#!/bin/sh\nrm -rf $1/*\n", 0755);
+  EXPECT_NE(run_command({*shellcheck, "--norc", (dir / "bad.sh").string()}).exit_code, 0);
+}
+
+TEST_F(ProjectScripts, ContainerScriptFindsTheProjectFromAnyDirectory) {
+  FakeBin fake;
+  fake.add("claude-container");
+  const std::string path = fake.bin().string() + ":/usr/bin:/bin";
+  const std::string script = (project_ / kContainerScript).string();
+  for (const fs::path& cwd : {fs::path("/"), project_ / "src" / "deep", project_.path()}) {
+    const auto result = run_command({script, "status", "--json"}, options_with_path(path, cwd));
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  }
+  const std::string root = fs::canonical(project_.path()).string();
+  const std::string one_call = "claude-container\n--project\n" + root + "\nstatus\n--json\n---\n";
+  EXPECT_EQ(fake.calls(), one_call + one_call + one_call);
+}
+
+TEST_F(ProjectScripts, ContainerScriptPassesTheExitStatusThrough) {
+  FakeBin fake;
+  fake.add("claude-container", 3);
+  const auto result = run_command({(project_ / kContainerScript).string(), "shell"},
+                                  options_with_path(fake.bin().string() + ":/usr/bin:/bin", "/"));
+  EXPECT_EQ(result.exit_code, 3);
+}
+
+TEST_F(ProjectScripts, ContainerScriptExplainsAMissingBinary) {
+  test::TempDir empty;
+  const auto result =
+      run_command({(project_ / kContainerScript).string(), "start"}, options_with_path(empty.path().string() + ":/usr/bin:/bin", "/"));
+  EXPECT_EQ(result.exit_code, 127);
+  EXPECT_NE(result.err.find("cannot run 'claude-container': it is not installed or not on PATH"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("CLAUDE_CONTAINER_BIN"), std::string::npos) << result.err;
+}
+
+TEST_F(ProjectScripts, ContainerScriptHonoursClaudeContainerBin) {
+  FakeBin fake;
+  fake.add("my-build");
+  auto options = options_with_path("/usr/bin:/bin", "/");
+  options.env["CLAUDE_CONTAINER_BIN"] = (fake.bin() / "my-build").string();
+  const auto result = run_command({(project_ / kContainerScript).string(), "stop"}, options);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(fake.calls().find("my-build\n--project\n"), std::string::npos) << fake.calls();
+}
+
+TEST_F(ProjectScripts, ContainerScriptRunsTheRealBinary) {
+  // The real claude-container answers --help through the wrapper.
+  if (!fs::exists(CC_BINARY)) GTEST_SKIP() << "the claude-container binary is not built";
+  auto options = options_with_path("/usr/bin:/bin", "/");
+  options.env["CLAUDE_CONTAINER_BIN"] = CC_BINARY;
+  const auto result = run_command({(project_ / kContainerScript).string(), "--help"}, options);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_FALSE(result.out.empty());
+}
+
+TEST_F(ProjectScripts, SyncSkillsCallsSyncSkillsForThisProject) {
+  FakeBin fake;
+  fake.add("claude-container");
+  const auto result = run_command({(project_ / kSyncSkillsScript).string()},
+                                  options_with_path(fake.bin().string() + ":/usr/bin:/bin", project_ / "src"));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(fake.calls(), "claude-container\n--project\n" + fs::canonical(project_.path()).string() + "\nsync-skills\n---\n");
+
+  test::TempDir empty;
+  const auto missing =
+      run_command({(project_ / kSyncSkillsScript).string()}, options_with_path(empty.path().string() + ":/usr/bin:/bin", "/"));
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_NE(missing.err.find("not installed"), std::string::npos) << missing.err;
+}
+
+TEST_F(ProjectScripts, SetupMcpWithoutServersSaysThereIsNothingToDo) {
+  const auto result = run_command({(project_ / kSetupMcpScript).string()}, options_with_path("/usr/bin:/bin", "/"));
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("no MCP servers are configured"), std::string::npos) << result.out;
+}
+
+class ProjectSetupMcp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    node_ = find_program("node");
+    if (!node_) GTEST_SKIP() << "node is not installed";
+    config_.mcp.servers = {config::McpServer::filesystem, config::McpServer::brave, config::McpServer::github,
+                           config::McpServer::postgres};
+    write_project_files(project_.path(), config_, {.now = test::fixed_time()});
+    // Stand-ins for Claude Code and the installed MCP servers; node is the real one.
+    fake_.add("claude");
+    fake_.add("mcp-server-filesystem");
+    fake_.add("brave-search-mcp-server");
+    fake_.add("dbhub");
+    fs::create_symlink(*node_, fake_.bin() / "node");
+  }
+  test::CommandResult run(std::map<std::string, std::string> extra_env = {}) {
+    auto options = options_with_path(fake_.bin().string() + ":/usr/bin:/bin", "/");
+    for (const auto& [k, v] : extra_env) options.env[k] = v;
+    return run_command({(project_ / kSetupMcpScript).string()}, options);
+  }
+  std::optional<std::string> node_;
+  config::Config config_ = config::preset(config::Mode::custom, "demo-custom");
+  test::TempDir project_;
+  FakeBin fake_;
+};
+
+TEST_F(ProjectSetupMcp, RegistersEachChosenServerWithAbsoluteCommands) {
+  const auto result = run({{"BRAVE_API_KEY", "k"}, {"GITHUB_PERSONAL_ACCESS_TOKEN", "t"}, {"POSTGRES_URL", "u"}});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_NE(result.out.find("Registered MCP server github"), std::string::npos) << result.out;
+
+  const std::string root = fs::canonical(project_.path()).string();
+  const std::string bin = fake_.bin().string();
+  auto add = [](const std::string& name, const std::string& json) {
+    return "claude\nmcp\nremove\n--scope\nlocal\n" + name + "\n---\nclaude\nmcp\nadd-json\n--scope\nlocal\n" + name +
+           "\n" + json + "\n---\n";
+  };
+  const std::string expected =
+      add("filesystem", R"({"type":"stdio","command":")" + bin + R"(/mcp-server-filesystem","args":[")" + root + R"("]})") +
+      add("brave-search", R"({"type":"stdio","command":")" + bin +
+                              R"(/brave-search-mcp-server","args":["--transport","stdio"],"env":{"BRAVE_API_KEY":"${BRAVE_API_KEY}"}})") +
+      add("github", R"({"type":"http","url":"https://api.githubcopilot.com/mcp/","headers":{"Authorization":"Bearer ${GITHUB_PERSONAL_ACCESS_TOKEN}"}})") +
+      add("postgres", R"({"type":"stdio","command":")" + bin + R"(/dbhub","args":["--dsn","${POSTGRES_URL}"]})");
+  EXPECT_EQ(fake_.calls(), expected);
+}
+
+TEST_F(ProjectSetupMcp, WarnsAboutEachMissingSecret) {
+  const auto result = run();
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  for (const char* variable : {"BRAVE_API_KEY", "GITHUB_PERSONAL_ACCESS_TOKEN", "POSTGRES_URL"})
+    EXPECT_NE(result.err.find(std::string("warning: ") + variable + " is not set"), std::string::npos) << result.err;
+}
+
+TEST_F(ProjectSetupMcp, FailsClearlyWithoutClaudeCode) {
+  fs::remove(fake_.bin() / "claude");
+  const auto result = run();
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("Claude Code ('claude') is not on PATH"), std::string::npos) << result.err;
+  EXPECT_EQ(fake_.calls(), "");
+}
+
+TEST_F(ProjectSetupMcp, FailsWhenRegistrationFails) {
+  fake_.add("claude", 1);
+  const auto result = run();
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("claude mcp add-json failed for filesystem"), std::string::npos) << result.err;
+}
+
+TEST_F(ProjectSetupMcp, InstallsAMissingServerWithNpm) {
+  fs::remove(fake_.bin() / "dbhub");
+  fake_.add("npm");
+  const auto result = run({{"HOME", (fake_.root() / "home").string()}});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(fake_.calls().find("npm\ninstall\n-g\n--prefix\n" + (fake_.root() / "home").string() +
+                               "/.npm-global\n@bytebase/dbhub@1.4.0\n---\n"),
+            std::string::npos)
+      << fake_.calls();
+}
+
+}  // namespace
+}  // namespace cc::project
