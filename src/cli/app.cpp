@@ -2,6 +2,7 @@
 // where errors become a sentence on stderr and an exit status.
 #include "cli/app.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>

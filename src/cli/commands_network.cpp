@@ -42,9 +42,15 @@ int change_domain_list(const GlobalOptions& options, ListChange change, const st
   if (!already_listed || removed_from_opposite) project::save_config_tracked(ctx.project_dir, ctx.config);
 
   // Apply it to a running container now; otherwise it takes effect at the next start.
+  // The change is saved either way; an engine that cannot run here just means "at next start".
   bool live = false;
-  auto engine = engine::make_engine(ctx.config);
-  if (engine->status(ctx).state == engine::ContainerState::running) {
+  std::unique_ptr<engine::Engine> engine;
+  try {
+    engine = engine::make_engine(ctx.config);
+  } catch (const Error& error) {
+    console.note(std::string("note: cannot reach the engine to apply it now: ") + error.what());
+  }
+  if (engine && engine->status(ctx).state == engine::ContainerState::running) {
     engine->reload_network_policy(ctx);
     live = true;
   }

@@ -76,8 +76,6 @@ config::Config config_from_flags(const SetupStart& start, const InitFlags& flags
   return config;
 }
 
-}  // namespace
-
 int init_command(const GlobalOptions& options, const InitFlags& flags) {
   Console console(options);
   SetupStart start = load_setup_start(project_dir_for_init(options), flags.force);
@@ -105,8 +103,6 @@ int init_command(const GlobalOptions& options, const InitFlags& flags) {
   print_summary(console, engine::ProjectContext{start.project_dir, config}, report, start.current.has_value());
   return 0;
 }
-
-namespace {
 
 enum class MenuAction { set_up, status, shell, stop, restart, destroy };
 
