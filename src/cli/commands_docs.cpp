@@ -20,6 +20,7 @@ struct OptionDoc {
   std::vector<std::string> values;     // the allowed values, when the option restricts them
   std::string description;
   bool positional = false;
+  bool many = false;  // a positional that takes the rest of the line (exec CMD...)
   bool takes_directory = false;
 };
 
@@ -53,10 +54,15 @@ OptionDoc describe_option(CLI::Option* option) {
   for (const auto& name : option->get_snames()) doc.spellings.push_back("-" + name);
   for (const auto& name : option->get_lnames()) doc.spellings.push_back("--" + name);
   if (doc.positional) doc.spellings = {option->get_name(true)};
-  if (option->get_expected_min() > 0) doc.value_name = option->get_type_name();
+  // CLI11 appends the validator (":{a,b}") to the type name; the values are listed separately.
+  if (option->get_expected_min() > 0) {
+    std::string type = option->get_type_name();
+    doc.value_name = type.substr(0, type.find(':'));
+  }
   doc.values = values_from_validator(option);
   doc.description = option->get_description();
   doc.takes_directory = doc.value_name == "DIR";
+  doc.many = option->get_items_expected_max() > 1;
   return doc;
 }
 
@@ -190,7 +196,10 @@ std::string zsh_option_specs(const std::vector<OptionDoc>& options, const std::s
   for (const auto& option : options) {
     std::string action;
     if (option.positional) {
-      out += indent + "'*:" + zsh_description(option.description) + ":_normal' \\\n";
+      // A command line (exec CMD...) completes like a fresh command; single values are free text.
+      out += indent + (option.many ? "'*::" + zsh_description(option.description) + ":_normal'"
+                                   : "'1:" + zsh_description(option.description) + ": '") +
+             " \\\n";
       continue;
     }
     if (!option.value_name.empty()) {
@@ -284,8 +293,10 @@ std::string roff_option_heading(const OptionDoc& option) {
 std::string usage_words(const CommandDoc& command) {
   std::string words;
   for (const auto& option : command.options) {
-    if (option.positional) {
+    if (option.positional && option.many) {
       words += " [\\fB\\-\\-\\fR] \\fI" + roff_escape(option.spellings.front()) + "\\fR...";
+    } else if (option.positional) {
+      words += " \\fI" + roff_escape(option.spellings.front()) + "\\fR";
     }
   }
   bool has_flags = std::any_of(command.options.begin(), command.options.end(),
@@ -315,8 +326,7 @@ std::string man_page(CLI::App& app) {
   out << ".SH COMMANDS\n";
   for (const auto& command : commands) {
     out << ".SS \"" << roff_escape(command.name) << "\"\n"
-        << ".B claude\\-container " << roff_escape(command.name) << "\n"
-        << usage_words(command) << "\n.PP\n"
+        << "\\fBclaude\\-container " << roff_escape(command.name) << "\\fR" << usage_words(command) << "\n.PP\n"
         << roff_escape(command.description) << "\n";
     for (const auto& option : command.options) {
       out << ".TP\n" << roff_option_heading(option) << "\n" << roff_escape(option.description);
@@ -379,12 +389,12 @@ int completion_command(CLI::App& app, const std::string& shell) {
 void add_docs_commands(CLI::App& app, CommandTable& table, const GlobalOptions&) {
   auto topic = std::make_shared<std::string>();
   auto* help = app.add_subcommand("help", "show the commands, or one command's usage");
-  help->add_option("COMMAND", *topic, "the command to explain");
+  help->add_option("COMMAND", *topic, "the command to explain")->type_name("");
   table[help] = [&app, topic] { return help_command(app, *topic); };
 
   auto shell = std::make_shared<std::string>();
   auto* completion = app.add_subcommand("completion", "print a shell completion script (bash or zsh)");
-  completion->add_option("SHELL", *shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
+  completion->add_option("SHELL", *shell, "the shell")->required()->type_name("")->check(CLI::IsMember({"bash", "zsh"}));
   table[completion] = [&app, shell] { return completion_command(app, *shell); };
 
   auto* man = app.add_subcommand("man", "print the manual page (roff); view it with: claude-container man | man -l -");

@@ -85,11 +85,11 @@ void add_network_commands(CLI::App& app, CommandTable& table, const GlobalOption
   const char* pattern_help = "example.com (exact), *.example.com (subdomains only), optional :port";
 
   auto* allow = app.add_subcommand("allow", "let the container reach DOMAIN (live when running)");
-  allow->add_option("DOMAIN", *domain, pattern_help)->required();
+  allow->add_option("DOMAIN", *domain, pattern_help)->required()->type_name("");
   table[allow] = [&options, domain] { return change_domain_list(options, ListChange::allow, *domain); };
 
   auto* deny = app.add_subcommand("deny", "stop the container reaching DOMAIN (live when running; deny wins)");
-  deny->add_option("DOMAIN", *domain, pattern_help)->required();
+  deny->add_option("DOMAIN", *domain, pattern_help)->required()->type_name("");
   table[deny] = [&options, domain] { return change_domain_list(options, ListChange::deny, *domain); };
 }
 

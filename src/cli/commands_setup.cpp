@@ -175,11 +175,11 @@ int menu_command(const GlobalOptions& options) {
 struct InitValues {
   std::string mode, network, storage, credentials, mcp, mcp_placement, git_credentials, git_name, git_email;
   std::string env_file, engine, image, cpus, memory, name;
-  bool skills = true;
+  bool skills_on = false;
+  bool skills_off = false;
   std::vector<std::string> env;
   bool yes = false, force = false;
   std::vector<std::pair<CLI::Option*, std::string*>> text_options;
-  CLI::Option* skills_option = nullptr;
 };
 
 template <typename Enum>
@@ -212,7 +212,8 @@ InitFlags collect_init_flags(const InitValues& values) {
   flags.cpus = given(&values.cpus);
   flags.memory = given(&values.memory);
   flags.name = given(&values.name);
-  if (values.skills_option->count() > 0) flags.skills = values.skills;
+  if (values.skills_on) flags.skills = true;
+  if (values.skills_off) flags.skills = false;
   flags.env = values.env;
   flags.yes = values.yes;
   flags.force = values.force;
@@ -241,8 +242,10 @@ void add_setup_commands(CLI::App& app, CommandTable& table, const GlobalOptions&
        spellings({StorageType::volume, StorageType::bind, StorageType::hybrid}));
   text("--credentials", values->credentials, "API credentials (custom mode)", "API",
        spellings({ApiCredentials::gateway, ApiCredentials::separate, ApiCredentials::shared}));
-  values->skills_option =
-      init->add_flag("--skills,!--no-skills", values->skills, "sync (or do not sync) the host's Claude skills");
+  auto* skills = init->add_flag("--skills", values->skills_on, "sync the host's Claude skills into the container");
+  auto* no_skills = init->add_flag("--no-skills", values->skills_off, "do not sync the host's Claude skills");
+  skills->excludes(no_skills);
+  no_skills->excludes(skills);
   text("--mcp", values->mcp, "MCP servers, comma-separated: filesystem,brave,github,postgres (or none)", "LIST");
   text("--mcp-placement", values->mcp_placement, "where MCP servers run", "WHERE",
        spellings({McpPlacement::container, McpPlacement::host, McpPlacement::both}));
