@@ -77,6 +77,9 @@ ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_byt
       if (c == ' ' || c == '\r' || c == '\n') break;
       if (!token_char(c)) return error(400, "this is an HTTP proxy; the request does not start with an HTTP method");
     }
+    for (char c : buffer)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+        return error(400, "the request head contains control characters");
     return {};
   }
   size_t head_length = end + terminator;
