@@ -228,7 +228,7 @@ std::size_t PromptTerminal::select(const std::string& question, const std::vecto
   for (;;) {
     std::vector<std::string> lines;
     std::size_t columns = static_cast<std::size_t>(width()) - 1;
-    lines.push_back(fit(style("?", "32") + " " + style(question, "1"), columns + 16));
+    lines.push_back(style("?", "32") + " " + style(fit(question, columns - 2), "1"));
     for (std::size_t i = 0; i < choices.size(); ++i) {
       bool here = i == current;
       std::string head = std::string(here ? "> " : "  ") + std::to_string(i + 1) + ". " + choices[i].label;
@@ -282,7 +282,7 @@ std::vector<bool> PromptTerminal::multi_select(const std::string& question, cons
   for (;;) {
     std::vector<std::string> lines;
     std::size_t columns = static_cast<std::size_t>(width()) - 1;
-    lines.push_back(fit(style("?", "32") + " " + style(question, "1"), columns + 16));
+    lines.push_back(style("?", "32") + " " + style(fit(question, columns - 2), "1"));
     for (std::size_t i = 0; i < choices.size(); ++i) {
       bool here = i == current;
       std::string head = std::string(here ? "> " : "  ") + (selected[i] ? "[x] " : "[ ] ") + std::to_string(i + 1) +

@@ -82,6 +82,14 @@ TEST_F(CliUsage, BadUsageExits2) {
   EXPECT_NE(exec.err.find("exec [--] CMD"), std::string::npos) << exec.err;
 }
 
+TEST_F(CliUsage, MenuWithoutATerminalNamesTheCommandsToUse) {
+  auto result = env.run({"menu"}, "1\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(line_count(result.err), 1u) << result.err;
+  EXPECT_NE(result.err.find("terminal"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("init, status, shell"), std::string::npos) << result.err;
+}
+
 TEST_F(CliUsage, CommandsOutsideAProjectExit3AndSayHowToSetUp) {
   const std::vector<std::vector<std::string>> commands = {
       {"start"},          {"shell"},         {"exec", "--", "true"}, {"run", "--", "true"}, {"stop"},
