@@ -1,4 +1,6 @@
 // The interactive setup driven through a real pseudo-terminal, keys as a person types them.
+#include <csignal>
+
 #include <gtest/gtest.h>
 
 #include "cli_test_env.hpp"
@@ -177,6 +179,18 @@ TEST_F(WizardPty, CtrlCInTheMiddleWritesNothingAndRestoresTheTerminal) {
   EXPECT_FALSE(env.exists(".claude-container"));
   EXPECT_FALSE(env.exists("scripts"));
   EXPECT_FALSE(env.exists(".gitignore"));
+}
+
+TEST_F(WizardPty, KilledBySignalRestoresTheTerminalAndWritesNothing) {
+  auto pty = start({"init"});
+  answer_choice(*pty, "Choose container isolation mode:", "3");
+  pty->expect("Network access:");
+  pty->expect("Enter to accept\\)");
+  ASSERT_FALSE(pty->in_cooked_mode());  // raw mode while the question waits
+  pty->signal(SIGTERM);
+  EXPECT_EQ(pty->wait_exit(), 128 + SIGTERM);
+  EXPECT_TRUE(pty->in_cooked_mode());
+  EXPECT_FALSE(env.exists(".claude-container"));
 }
 
 TEST_F(WizardPty, CtrlCWhileTypingTextWritesNothing) {

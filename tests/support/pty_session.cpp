@@ -151,6 +151,10 @@ void PtySession::resize(unsigned short rows, unsigned short cols) {
   ::ioctl(master_fd_, TIOCSWINSZ, &size);  // the kernel sends SIGWINCH to the foreground group
 }
 
+void PtySession::signal(int signal_number) {
+  if (pid_ > 0 && !exit_status_) ::kill(pid_, signal_number);
+}
+
 int PtySession::wait_exit(int timeout_seconds) {
   if (exit_status_) return *exit_status_;
   auto deadline = Clock::now() + std::chrono::seconds(timeout_seconds);

@@ -38,6 +38,8 @@ class PtySession {
   // Throws std::runtime_error with the unread output when the program ends or the timeout passes.
   std::string expect(const std::string& pattern, int timeout_seconds = 30);
   void resize(unsigned short rows, unsigned short cols);
+  // Sends a signal to the program, as `kill` from another terminal would.
+  void signal(int signal_number);
   // Reads until the program closes the terminal and returns its exit status (128+N for signal N).
   int wait_exit(int timeout_seconds = 30);
   // True when the terminal is in the normal (cooked) mode: line editing and echo on. A
