@@ -258,7 +258,7 @@ const std::vector<BadValue> kBadValues = {
      "agent.skip_permissions: found \"no\"; allowed: true | false"},
 };
 
-INSTANTIATE_TEST_SUITE_P(EachKey, ConfigParseRejects, ::testing::ValuesIn(kBadValues),
+INSTANTIATE_TEST_SUITE_P(ConfigEachKey, ConfigParseRejects, ::testing::ValuesIn(kBadValues),
                          [](const auto& info) { return info.param.what; });
 
 TEST(ConfigParse, ApiKeyInEnvIsAllowedWithSharedCredentials) {

@@ -1,6 +1,6 @@
 // Compares the files `init` writes, for each mode and base image, with the golden copies in
 // tests/data/golden/<case>/. After an intended change to a template, regenerate them with
-//   CC_UPDATE_GOLDEN=1 ./build/tests/unit_tests --gtest_filter='ProjectGolden*'
+//   CC_UPDATE_GOLDEN=1 ./build/tests/unit_tests --gtest_filter='*ProjectGolden*'
 // and review the diff (git diff tests/data/golden) before committing it.
 #include <gtest/gtest.h>
 
@@ -68,7 +68,7 @@ TEST_P(ProjectGolden, OutputHasNoPlaceholdersOrTimes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(EachModeAndBase, ProjectGolden, ::testing::ValuesIn(test::golden_configs()),
+INSTANTIATE_TEST_SUITE_P(ProjectEachModeAndBase, ProjectGolden, ::testing::ValuesIn(test::golden_configs()),
                          [](const auto& info) {
                            std::string name = info.param.case_name;
                            for (auto& c : name)
