@@ -289,7 +289,11 @@ std::optional<std::string> literal_secret_reason(const std::string& key, const s
   if (std::regex_search(literal, token_shape)) return "its value looks like an API token or private key";
   static const std::regex url_with_password(R"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@)");
   if (std::regex_search(literal, url_with_password)) return "its value is a URL with a password in it";
-  if (name_suggests_secret(key)) return "the name " + key + " suggests a secret but the value is written out";
+  // A file path is where a secret lives, not the secret (SSH_KEY_PATH=/home/me/.ssh/id_ed25519).
+  const bool is_path = (literal.rfind("/", 0) == 0 || literal.rfind("~/", 0) == 0 || literal.rfind("./", 0) == 0) &&
+                       literal.find_first_of(" \t") == std::string::npos;
+  if (name_suggests_secret(key) && !is_path)
+    return "the name " + key + " suggests a secret but the value is written out";
   return std::nullopt;
 }
 

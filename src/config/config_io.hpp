@@ -1,8 +1,19 @@
 #pragma once
 // Reading and writing config.json. Reading validates every key: malformed JSON, unknown keys,
 // wrong types and out-of-range values raise cc::Error with ExitCode::usage and a message of
-// the form "<file>: <key path>: found <what>; allowed: <values>".
+// the form "<file>: <key path>: found <what>; allowed: <values>" (malformed JSON:
+// "<file>: line L, column C: malformed JSON: ..."). Rules beyond the types:
+//  - schema_version, name and mode are required; any other key left out takes the value of
+//    the mode's preset, so {"schema_version":1,"name":"x","mode":"development"} is complete;
+//  - a key given twice is an error (JSON parsers would silently keep one);
+//  - resources.memory is a string ("512m", "4g", "4GiB", "1.5g"; see parse_memory) or a
+//    positive integer of bytes, at least 64m; it is written back in the user's spelling;
+//  - env values may hold ${NAME} references; a value that looks like a written-out secret
+//    (token shapes, a password in a URL, or a literal under a name like *_TOKEN / *_KEY) is
+//    refused, and ANTHROPIC_API_KEY & co. are refused unless credentials.api is "shared";
+//  - network.allow/deny entries get a shape check here; the network layer parses them fully.
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"

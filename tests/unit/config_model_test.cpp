@@ -188,6 +188,9 @@ TEST(ConfigEnv, LiteralSecretsAreRecognised) {
   EXPECT_FALSE(literal_secret_reason("KEYBOARD_LAYOUT", "us"));
   EXPECT_FALSE(literal_secret_reason("URL", "https://u:${P}@host/"));
   EXPECT_FALSE(literal_secret_reason("URL", "https://user@host/"));
+  EXPECT_FALSE(literal_secret_reason("SSH_KEY_PATH", "/home/me/.ssh/id_ed25519"));
+  EXPECT_FALSE(literal_secret_reason("KEY_FILE", "./secrets/key.pem"));
+  EXPECT_TRUE(literal_secret_reason("KEY", "/not a path"));
 }
 
 }  // namespace
