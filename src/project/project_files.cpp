@@ -120,6 +120,10 @@ std::vector<GeneratedFile> render_project_files(const config::Config& config) {
 
 WriteReport write_project_files(const fs::path& project_dir, const config::Config& config,
                                 const WriteOptions& options) {
+  // Never write a config.json that the next read would refuse: validate before touching
+  // anything, so a bad setting leaves the project as it was.
+  config::parse_config(config::serialize_config(config), config::kConfigFile);
+
   const std::string time = iso8601_utc(now_or(options.now));
   const auto previous = load_manifest(project_dir);
   Manifest manifest = previous.value_or(Manifest{});
@@ -218,6 +222,7 @@ PurgeReport purge_project_files(const fs::path& project_dir) {
 
 void save_config_tracked(const fs::path& project_dir, const config::Config& config,
                          std::optional<std::chrono::system_clock::time_point> now) {
+  config::parse_config(config::serialize_config(config), config::kConfigFile);
   config::save_config(project_dir, config);
   auto manifest = load_manifest(project_dir);
   if (!manifest) return;  // nothing records the project's files: nothing to keep in step

@@ -31,6 +31,7 @@ struct WriteReport {
   bool gitignore_block_added = false;
 };
 
+// Throws cc::Error (usage) before writing anything when `config` is not one config.json may hold.
 WriteReport write_project_files(const std::filesystem::path& project_dir, const config::Config& config,
                                 const WriteOptions& options);
 

@@ -61,6 +61,25 @@ TEST(ProjectFiles, FirstWriteCreatesEveryFileWithItsMode) {
   EXPECT_EQ(config::load_config(dir.path()).name, "demo-playground");
 }
 
+TEST(ProjectFiles, InvalidConfigWritesNothing) {
+  test::TempDir dir;
+  Config bad = playground();
+  bad.name = "Not Valid";
+  try {
+    write(dir, bad);
+    FAIL() << "an invalid name was written";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::usage);
+    EXPECT_NE(std::string(e.what()).find("name: found \"Not Valid\""), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+  write(dir, playground());
+  Config secret = playground();
+  secret.env["API_TOKEN"] = "literal";
+  EXPECT_THROW(save_config_tracked(dir.path(), secret), Error);
+  EXPECT_EQ(config::load_config(dir.path()).env.size(), 0u);
+}
+
 TEST(ProjectFiles, RenderMatchesWhatIsWritten) {
   test::TempDir dir;
   write(dir, playground());
