@@ -73,6 +73,14 @@ const McpServerSpec& mcp_server_spec(config::McpServer server) {
   throw Error("internal error: MCP server without a catalog entry");
 }
 
+std::vector<std::string> add_mcp_secret_references(config::Config& config) {
+  std::vector<std::string> added;
+  for (auto server : config.mcp.servers)
+    for (const auto& variable : mcp_server_spec(server).secret_variables)
+      if (config.env.emplace(variable, "${" + variable + "}").second) added.push_back(variable);
+  return added;
+}
+
 std::vector<std::string> mcp_required_hosts(const config::Config& config) {
   std::vector<std::string> hosts;
   for (auto server : config.mcp.servers)

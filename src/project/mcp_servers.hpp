@@ -31,6 +31,10 @@ struct McpServerSpec {
 
 const McpServerSpec& mcp_server_spec(config::McpServer server);
 
+// Adds env entries "VAR": "${VAR}" for each secret the chosen servers need and env lacks, so
+// the host's value reaches the container at start and never the project. Returns the names added.
+std::vector<std::string> add_mcp_secret_references(config::Config& config);
+
 // The hosts the chosen servers need, without duplicates, in selection order.
 std::vector<std::string> mcp_required_hosts(const config::Config& config);
 

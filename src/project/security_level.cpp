@@ -13,7 +13,7 @@ using config::StorageType;
 // The scale: five stars is the Playground (no open network, the project a copy, the key
 // behind a gateway). Each way for code in the container to reach or change something of
 // yours outside it costs stars; the more direct, the more stars.
-SecurityLevel assess_security(const config::Config& c) {
+SecurityLevel assess_security(const config::Config& c, const FeatureStatus& features) {
   SecurityLevel level;
   auto lose = [&](int stars, std::string reason) { level.losses.push_back({stars, std::move(reason)}); };
 
@@ -31,12 +31,15 @@ SecurityLevel assess_security(const config::Config& c) {
   if (c.storage.type == StorageType::bind)
     lose(1, "The project is mounted read-write: the container changes your files (including .git and its hooks) "
             "directly, with no review step.");
-  if (c.credentials.api == ApiCredentials::shared)
+  const bool key_in_env = c.env.count("ANTHROPIC_API_KEY") || c.env.count("ANTHROPIC_AUTH_TOKEN") ||
+                          c.env.count("CLAUDE_CODE_OAUTH_TOKEN");
+  if (c.credentials.api == ApiCredentials::shared && (features.api_key_passing || key_in_env))
     lose(1, "Your API key or token is passed into the container, where the agent and any code it runs can read it.");
-  if (c.git.credentials == GitCredentials::pat)
+  const bool git_secret = c.git.credentials != GitCredentials::none;
+  if (git_secret && features.git_credentials && c.git.credentials == GitCredentials::pat)
     lose(1, "A git token is available inside the container: code there can push to every repository the token "
             "reaches.");
-  if (c.git.credentials == GitCredentials::ssh)
+  if (git_secret && features.git_credentials && c.git.credentials == GitCredentials::ssh)
     lose(1, "Your ssh-agent is reachable from the container: code there can sign in with every key the agent "
             "holds while the container runs.");
   if (!c.mcp.servers.empty() && c.mcp.placement != McpPlacement::container)
@@ -49,6 +52,16 @@ SecurityLevel assess_security(const config::Config& c) {
   if (c.agent.skip_permissions)
     level.notes.push_back("Claude Code runs with --dangerously-skip-permissions: it does not ask before acting, so "
                           "the container is the only boundary.");
+  if (c.credentials.api == ApiCredentials::gateway && !features.credential_gateway)
+    level.notes.push_back("The credential gateway is not built in this version: no key is passed in, and a login "
+                          "made inside the container stays there, where code in the container can read it.");
+  if (c.credentials.api == ApiCredentials::shared && !features.api_key_passing && !key_in_env)
+    level.notes.push_back("credentials.api is \"shared\", but this version does not pass your key in yet; pass it "
+                          "through env (\"ANTHROPIC_API_KEY\": \"${ANTHROPIC_API_KEY}\") or log in inside.");
+  if (git_secret && !features.git_credentials)
+    level.notes.push_back("git.credentials is \"" + config::to_string(c.git.credentials) +
+                          "\", which this version does not provide inside yet: no git credential is in the "
+                          "container.");
   if (c.credentials.api == ApiCredentials::separate)
     level.notes.push_back("The container keeps its own Claude login in its home; code in the container can read "
                           "that login, though not yours.");

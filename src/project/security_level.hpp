@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "project/feature_status.hpp"
 
 namespace cc::project {
 
@@ -19,7 +20,8 @@ struct SecurityLevel {
   std::vector<std::string> notes;   // weaknesses that cost no star but are worth knowing
 };
 
-SecurityLevel assess_security(const config::Config& config);
+// Judges what the container really gets in this build (`features`), not what is planned.
+SecurityLevel assess_security(const config::Config& config, const FeatureStatus& features = kFeatures);
 
 // "★★★★☆" for 4.
 std::string star_text(int stars);

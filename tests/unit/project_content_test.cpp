@@ -20,10 +20,15 @@ using namespace config;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// Every planned feature in place: the level and the statements as the design intends them.
+constexpr FeatureStatus kAllBuilt{true, true, true, true, true, true};
+// Nothing beyond the native engine's sandbox, network policy and storage.
+constexpr FeatureStatus kNoneBuilt{false, false, false, false, false, false};
+
 TEST(ProjectSecurity, PlaygroundHasFiveStarsAndDevelopmentOne) {
-  EXPECT_EQ(assess_security(preset(Mode::playground, "p")).stars, 5);
-  EXPECT_TRUE(assess_security(preset(Mode::playground, "p")).losses.empty());
-  const SecurityLevel dev = assess_security(preset(Mode::development, "d"));
+  EXPECT_EQ(assess_security(preset(Mode::playground, "p"), kAllBuilt).stars, 5);
+  EXPECT_TRUE(assess_security(preset(Mode::playground, "p"), kAllBuilt).losses.empty());
+  const SecurityLevel dev = assess_security(preset(Mode::development, "d"), kAllBuilt);
   EXPECT_EQ(dev.stars, 1);
   EXPECT_EQ(dev.losses.size(), 3u);  // full network (2), bind mount, shared key
 }
@@ -51,7 +56,7 @@ TEST(ProjectSecurity, EachWayOutCostsStars) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     Config c = preset(Mode::custom, "c");
     cases[i].change(c);
-    EXPECT_EQ(assess_security(c).stars, cases[i].stars) << "case " << i;
+    EXPECT_EQ(assess_security(c, kAllBuilt).stars, cases[i].stars) << "case " << i;
   }
 }
 
@@ -59,19 +64,19 @@ TEST(ProjectSecurity, NeverBelowOneStar) {
   Config c = preset(Mode::development, "d");
   c.git.credentials = GitCredentials::ssh;
   c.mcp = {McpPlacement::both, {McpServer::filesystem}};
-  const SecurityLevel level = assess_security(c);
+  const SecurityLevel level = assess_security(c, kAllBuilt);
   EXPECT_EQ(level.stars, 1);
   EXPECT_EQ(level.losses.size(), 5u);
   EXPECT_EQ(star_text(1), "★☆☆☆☆");
   EXPECT_EQ(star_text(5), "★★★★★");
-  EXPECT_TRUE(contains(render_container_spec(c), "One star is the lowest level"));
+  EXPECT_TRUE(contains(render_container_spec(c, kAllBuilt), "One star is the lowest level"));
 }
 
 TEST(ProjectSpec, StatesTheLevelAndItsReasons) {
-  const std::string play = render_container_spec(preset(Mode::playground, "p"));
+  const std::string play = render_container_spec(preset(Mode::playground, "p"), kAllBuilt);
   EXPECT_TRUE(contains(play, "## Security level: ★★★★★ (5 of 5)"));
   EXPECT_TRUE(contains(play, "No star is lost"));
-  const std::string dev = render_container_spec(preset(Mode::development, "d"));
+  const std::string dev = render_container_spec(preset(Mode::development, "d"), kAllBuilt);
   EXPECT_TRUE(contains(dev, "## Security level: ★☆☆☆☆ (1 of 5)"));
   EXPECT_TRUE(contains(dev, "Two stars lost: The network is open"));
   EXPECT_TRUE(contains(dev, "One star lost: The project is mounted read-write"));
@@ -88,7 +93,8 @@ TEST(ProjectSpec, DescribesEachSettingAsConfigured) {
   c.mcp.servers = {McpServer::brave};
   c.git = {"Ada", "ada@example.com", GitCredentials::none};
   c.resources.cpus = 1;
-  const std::string spec = render_container_spec(c);
+  c.env["BRAVE_API_KEY"] = "${BRAVE_API_KEY}";
+  const std::string spec = render_container_spec(c, kAllBuilt);
   EXPECT_TRUE(contains(spec, "# Container specification: spec-test"));
   EXPECT_TRUE(contains(spec, "| Engine | `apple`: Apple's `container` CLI"));
   EXPECT_TRUE(contains(spec, "Kernel: the container runs its own Linux kernel"));
@@ -102,6 +108,45 @@ TEST(ProjectSpec, DescribesEachSettingAsConfigured) {
   EXPECT_TRUE(contains(spec, "need `api.search.brave.com`"));
   EXPECT_TRUE(contains(spec, "commits by Ada <ada@example.com>"));
   EXPECT_TRUE(contains(spec, "| Limits | 1 CPU, 4g of memory, 4096 processes |"));
+}
+
+TEST(ProjectSpec, SaysWhatThisVersionDoesNotDoYet) {
+  Config c = preset(Mode::custom, "unbuilt");
+  c.engine = EngineKind::docker;
+  c.git = {"Ada", "", GitCredentials::pat};
+  const std::string spec = render_container_spec(c, kNoneBuilt);
+  EXPECT_TRUE(contains(spec, "(not built in this version yet: `start` stops and says so; choose `native` to run now)"));
+  EXPECT_TRUE(contains(spec, "is not built in this version yet, so no key is passed in"));
+  EXPECT_FALSE(contains(spec, "holds only a placeholder"));
+  EXPECT_FALSE(contains(spec, "cannot read or leak it"));
+  EXPECT_TRUE(contains(spec, "API key: yours is not passed into the container."));
+  EXPECT_TRUE(contains(spec, "identity Ada recorded (this version does not set it inside yet)"));
+  EXPECT_TRUE(contains(spec, "`pat` chosen, which this version does not provide inside yet"));
+  EXPECT_TRUE(contains(spec, "Git: no git credentials are inside."));
+  EXPECT_TRUE(contains(spec, "copy your `~/.claude/skills` in with `scripts/sync-skills.sh`"));
+  // A credential that is not provided costs no star; it is a note instead.
+  const SecurityLevel level = assess_security(c, kNoneBuilt);
+  EXPECT_EQ(level.stars, 5);
+  EXPECT_EQ(assess_security(c, kAllBuilt).stars, 4);
+
+  Config shared = preset(Mode::custom, "shared");
+  shared.credentials.api = ApiCredentials::shared;
+  EXPECT_TRUE(contains(render_container_spec(shared, kNoneBuilt), "passing your key in is not built in this version yet"));
+  EXPECT_EQ(assess_security(shared, kNoneBuilt).stars, 5);
+  shared.env["ANTHROPIC_API_KEY"] = "${ANTHROPIC_API_KEY}";
+  EXPECT_TRUE(contains(render_container_spec(shared, kNoneBuilt), "your key reaches the container through `env`"));
+  EXPECT_EQ(assess_security(shared, kNoneBuilt).stars, 4);
+}
+
+TEST(ProjectSpec, NamesTheSecretsMcpServersStillNeed) {
+  Config c = preset(Mode::custom, "mcp");
+  c.mcp.servers = {McpServer::github, McpServer::filesystem};
+  EXPECT_TRUE(contains(render_container_spec(c), "## Before you start"));
+  EXPECT_TRUE(contains(render_container_spec(c), "add `\"GITHUB_PERSONAL_ACCESS_TOKEN\": \"${GITHUB_PERSONAL_ACCESS_TOKEN}\"`"));
+  EXPECT_EQ(add_mcp_secret_references(c), std::vector<std::string>{"GITHUB_PERSONAL_ACCESS_TOKEN"});
+  EXPECT_EQ(c.env.at("GITHUB_PERSONAL_ACCESS_TOKEN"), "${GITHUB_PERSONAL_ACCESS_TOKEN}");
+  EXPECT_TRUE(add_mcp_secret_references(c).empty());
+  EXPECT_FALSE(contains(render_container_spec(c), "## Before you start"));
 }
 
 TEST(ProjectSpec, StatementsFollowTheNetworkPolicy) {

@@ -2,6 +2,7 @@
 // Configurations and helpers shared by the project-file tests.
 #include <chrono>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct NamedConfig {
   std::string case_name;  // directory under tests/data/golden
   config::Config config;
 };
+
+// gtest prints a parameter with this instead of its bytes.
+inline void PrintTo(const NamedConfig& named, std::ostream* out) { *out << named.case_name; }
 
 // One configuration per mode and base image, together covering every generated variant:
 // each MCP server and placement, each network policy but one, each storage and credential kind.

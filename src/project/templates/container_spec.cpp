@@ -60,7 +60,7 @@ this project, whatever the current directory.
 {{USAGE}}```
 
 `claude-container --help` lists every command.
-)";
+{{BEFORE_YOU_START}})";
 
 std::string mode_text(Mode mode) {
   switch (mode) {
@@ -71,7 +71,9 @@ std::string mode_text(Mode mode) {
   return "";
 }
 
-std::string engine_text(EngineKind engine) {
+std::string engine_text(EngineKind engine, const FeatureStatus& features) {
+  const std::string not_built =
+      features.image_engines ? "" : " (not built in this version yet: `start` stops and says so; choose `native` to run now)";
   switch (engine) {
     case EngineKind::automatic:
       return "`auto`: claude-container picks the engine when it creates the container (on Linux its "
@@ -79,9 +81,10 @@ std::string engine_text(EngineKind engine) {
     case EngineKind::native:
       return "`native`: the Linux engine built into claude-container (namespaces, seccomp, cgroups and an "
              "egress proxy; no daemon, no image to pull)";
-    case EngineKind::apple: return "`apple`: Apple's `container` CLI, one lightweight virtual machine per container";
-    case EngineKind::docker: return "`docker`: the Docker CLI, with an image built from the Containerfile";
-    case EngineKind::podman: return "`podman`: the Podman CLI, with an image built from the Containerfile";
+    case EngineKind::apple:
+      return "`apple`: Apple's `container` CLI, one lightweight virtual machine per container" + not_built;
+    case EngineKind::docker: return "`docker`: the Docker CLI, with an image built from the Containerfile" + not_built;
+    case EngineKind::podman: return "`podman`: the Podman CLI, with an image built from the Containerfile" + not_built;
   }
   return "";
 }
@@ -137,15 +140,33 @@ std::string storage_text(StorageType type) {
   return "";
 }
 
-std::string credentials_text(const Config& c) {
+bool key_in_env(const Config& c) {
+  return c.env.count("ANTHROPIC_API_KEY") || c.env.count("ANTHROPIC_AUTH_TOKEN") || c.env.count("CLAUDE_CODE_OAUTH_TOKEN");
+}
+
+// True when this build puts the host's API key or token inside the container.
+bool key_inside(const Config& c, const FeatureStatus& features) {
+  return c.credentials.api == ApiCredentials::shared && (features.api_key_passing || key_in_env(c));
+}
+
+std::string credentials_text(const Config& c, const FeatureStatus& features) {
   switch (c.credentials.api) {
     case ApiCredentials::gateway:
+      if (!features.credential_gateway)
+        return "`gateway`: the gateway that adds your key outside the sandbox (forwarding to `" +
+               c.credentials.upstream +
+               "`) is not built in this version yet, so no key is passed in and Claude Code inside asks you to "
+               "log in";
       return "`gateway`: the container holds only a placeholder; claude-container's gateway adds your real key on "
              "the way to `" + c.credentials.upstream + "`";
     case ApiCredentials::separate:
       return "`separate`: the container has its own Claude login, kept in its home; nothing of yours is passed in";
     case ApiCredentials::shared:
-      return "`shared`: your `ANTHROPIC_API_KEY` or `CLAUDE_CODE_OAUTH_TOKEN` is passed into the container";
+      if (features.api_key_passing)
+        return "`shared`: your `ANTHROPIC_API_KEY` or `CLAUDE_CODE_OAUTH_TOKEN` is passed into the container";
+      if (key_in_env(c)) return "`shared`: your key reaches the container through `env`";
+      return "`shared`: passing your key in is not built in this version yet; pass it through `env` "
+             "(`\"ANTHROPIC_API_KEY\": \"${ANTHROPIC_API_KEY}\"`) or log in inside";
   }
   return "";
 }
@@ -166,9 +187,16 @@ std::string mcp_text(const Config& c) {
   return out + "; they run " + where + " and `scripts/setup-mcp.sh` registers them";
 }
 
-std::string git_text(const config::Git& g) {
+std::string git_text(const config::Git& g, const FeatureStatus& features) {
   std::string out;
-  if (!g.name.empty() || !g.email.empty()) out = "commits by " + g.name + (g.email.empty() ? "" : " <" + g.email + ">") + "; ";
+  if (!g.name.empty() || !g.email.empty()) {
+    const std::string who = g.name + (g.email.empty() ? "" : (g.name.empty() ? "<" : " <") + g.email + ">");
+    out = features.git_identity ? "commits by " + who + "; "
+                                : "identity " + who + " recorded (this version does not set it inside yet); ";
+  }
+  if (g.credentials != GitCredentials::none && !features.git_credentials)
+    return out + "`" + config::to_string(g.credentials) +
+           "` chosen, which this version does not provide inside yet: no git credential is in the container";
   switch (g.credentials) {
     case GitCredentials::none: out += "no git credentials inside (push from this machine)"; break;
     case GitCredentials::pat:
@@ -214,7 +242,7 @@ std::string losses_text(const SecurityLevel& level) {
   return out;
 }
 
-std::vector<std::string> isolated_items(const Config& c) {
+std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& features) {
   std::vector<std::string> items;
   items.push_back("Processes: programs in the container cannot see or signal the programs on this machine.");
   items.push_back("Your other files: apart from the project, your home directory, other users' files and your "
@@ -240,17 +268,20 @@ std::vector<std::string> isolated_items(const Config& c) {
   if (c.storage.type == StorageType::hybrid)
     items.push_back("Project: mounted read-only; every change waits in a separate layer until you review it with "
                     "`claude-container diff` and take it with `claude-container apply`.");
-  if (c.credentials.api == ApiCredentials::gateway)
-    items.push_back("API key: never inside the container; the agent cannot read or leak it.");
-  if (c.credentials.api == ApiCredentials::separate)
-    items.push_back("API key: yours is never inside the container.");
-  if (c.git.credentials == GitCredentials::none) items.push_back("Git: no git credentials are inside.");
+  if (!key_inside(c, features)) {
+    const bool gateway = c.credentials.api == ApiCredentials::gateway && features.credential_gateway;
+    items.push_back(gateway ? "API key: never inside the container; the gateway adds it outside, so the agent cannot "
+                              "read or leak it."
+                            : "API key: yours is not passed into the container.");
+  }
+  if (c.git.credentials == GitCredentials::none || !features.git_credentials)
+    items.push_back("Git: no git credentials are inside.");
   if (c.skills.sync)
     items.push_back("Skills: the container gets a copy of your skills and cannot change the originals.");
   return items;
 }
 
-std::vector<std::string> not_isolated_items(const Config& c, const SecurityLevel& level) {
+std::vector<std::string> not_isolated_items(const Config& c, const SecurityLevel& level, const FeatureStatus& features) {
   std::vector<std::string> items;
   if (c.engine != EngineKind::apple)
     items.push_back("Kernel: on Linux the container shares the kernel of this machine, so a kernel flaw can break "
@@ -258,7 +289,7 @@ std::vector<std::string> not_isolated_items(const Config& c, const SecurityLevel
   for (const auto& loss : level.losses) items.push_back(loss.reason);
   if (c.network.policy != NetworkPolicy::none && c.network.policy != NetworkPolicy::full)
     items.push_back("Allowed hosts: the hosts the policy allows receive whatever the container sends them.");
-  if (c.credentials.api == ApiCredentials::gateway)
+  if (c.credentials.api == ApiCredentials::gateway && features.credential_gateway)
     items.push_back("API use: code in the container can make API requests through the gateway, billed to you, "
                     "while the container runs.");
   for (const auto& note : level.notes) items.push_back(note);
@@ -297,28 +328,53 @@ std::string usage_text(const Config& c) {
   return out;
 }
 
+std::string skills_text(const Config& c, const FeatureStatus& features) {
+  if (!c.skills.sync) return "not copied (`scripts/sync-skills.sh` copies them on demand)";
+  if (!features.skills_sync_at_start)
+    return "`skills.sync` is on; copy your `~/.claude/skills` in with `scripts/sync-skills.sh` (this version does "
+           "not copy them by itself yet)";
+  return "your `~/.claude/skills`, copied into the container";
+}
+
+// Things to do before every chosen feature works: secrets the MCP servers need that env does
+// not pass in.
+std::string before_you_start(const Config& c) {
+  std::string items;
+  if (c.mcp.placement != config::McpPlacement::host) {
+    for (auto id : c.mcp.servers) {
+      const auto& spec = mcp_server_spec(id);
+      for (const auto& variable : spec.secret_variables)
+        if (!c.env.count(variable))
+          items += "- The " + spec.title + " MCP server needs `" + variable +
+                   "`, which `env` in config.json does not pass into the container; add `\"" + variable +
+                   "\": \"${" + variable + "}\"` there and set it on this machine.\n";
+    }
+  }
+  return items.empty() ? "" : "\n## Before you start\n\n" + items;
+}
+
 }  // namespace
 
-std::string render_container_spec(const Config& c) {
-  const SecurityLevel level = assess_security(c);
+std::string render_container_spec(const Config& c, const FeatureStatus& features) {
+  const SecurityLevel level = assess_security(c, features);
   return fill_template(kSpec, {{"NAME", c.name},
                                {"MODE", mode_text(c.mode)},
-                               {"ENGINE", engine_text(c.engine)},
+                               {"ENGINE", engine_text(c.engine, features)},
                                {"IMAGE", image_text(c)},
                                {"NETWORK", network_text(c)},
                                {"STORAGE", storage_text(c.storage.type)},
-                               {"CREDENTIALS", credentials_text(c)},
-                               {"SKILLS", c.skills.sync ? "your `~/.claude/skills`, copied into the container"
-                                                        : "not copied (`scripts/sync-skills.sh` copies them on demand)"},
+                               {"CREDENTIALS", credentials_text(c, features)},
+                               {"SKILLS", skills_text(c, features)},
                                {"MCP", mcp_text(c)},
-                               {"GIT", git_text(c.git)},
+                               {"GIT", git_text(c.git, features)},
                                {"LIMITS", limits_text(c.resources)},
                                {"AGENT", agent_text(c.agent)},
                                {"STARS", star_text(level.stars)},
                                {"STAR_COUNT", std::to_string(level.stars)},
                                {"LOSSES", losses_text(level)},
-                               {"ISOLATED", bullets(isolated_items(c))},
-                               {"NOT_ISOLATED", bullets(not_isolated_items(c, level))},
+                               {"ISOLATED", bullets(isolated_items(c, features))},
+                               {"NOT_ISOLATED", bullets(not_isolated_items(c, level, features))},
+                               {"BEFORE_YOU_START", before_you_start(c)},
                                {"USAGE", usage_text(c)}});
 }
 

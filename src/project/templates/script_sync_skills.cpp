@@ -27,12 +27,15 @@ exec "$bin" --project "$root" sync-skills "$@"
 
 }  // namespace
 
-std::string render_sync_skills_script(const config::Config& config) {
-  const std::string when = config.skills.sync
-                               ? "skills.sync is true in config.json, so claude-container copies them by itself;\n"
-                                 "# run this after you change your skills."
-                               : "skills.sync is false in config.json, so claude-container copies them only when\n"
-                                 "# you run this.";
+std::string render_sync_skills_script(const config::Config& config, const FeatureStatus& features) {
+  const std::string when = !config.skills.sync
+                               ? "skills.sync is false in config.json, so claude-container copies them only when\n"
+                                 "# you run this."
+                           : !features.skills_sync_at_start
+                               ? "skills.sync is true in config.json; this version of claude-container does not yet\n"
+                                 "# copy them by itself, so run this once the container exists and after each change."
+                               : "skills.sync is true in config.json, so claude-container copies them by itself;\n"
+                                 "# run this after you change your skills.";
   return fill_template(kScript, {{"WHEN", when}});
 }
 

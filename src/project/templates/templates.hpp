@@ -5,15 +5,18 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "project/feature_status.hpp"
 
 namespace cc::project {
 
-std::string render_container_spec(const config::Config& config);    // CONTAINER-SPEC.md
+// CONTAINER-SPEC.md, true for the features of this build.
+std::string render_container_spec(const config::Config& config, const FeatureStatus& features = kFeatures);
 std::string render_containerfile(const config::Config& config);      // Containerfile
 std::string render_mcp_config(const config::Config& config);         // mcp-config.json
 std::string render_container_script();                               // scripts/container
 std::string render_setup_mcp_script(const config::Config& config);   // scripts/setup-mcp.sh
-std::string render_sync_skills_script(const config::Config& config); // scripts/sync-skills.sh
+std::string render_sync_skills_script(const config::Config& config,  // scripts/sync-skills.sh
+                                      const FeatureStatus& features = kFeatures);
 std::string render_gitignore_block();                                // the .gitignore block, markers included
 
 }  // namespace cc::project
