@@ -10,6 +10,7 @@
 #include "cli/setup_config.hpp"
 #include "cli/setup_wizard.hpp"
 #include "config/config_io.hpp"
+#include "project/mcp_servers.hpp"
 #include "project/project_files.hpp"
 #include "util/error.hpp"
 
@@ -95,12 +96,17 @@ int init_command(const GlobalOptions& options, const InitFlags& flags) {
   } else {
     config = config_from_flags(start, flags);
   }
+  // Secrets the chosen MCP servers need travel as ${VAR} references from the host at start.
+  auto secret_references = project::add_mcp_secret_references(config);
   validate_config(config);
 
   project::WriteOptions write_options;
   write_options.force = flags.force;
   auto report = project::write_project_files(start.project_dir, config, write_options);
   print_summary(console, engine::ProjectContext{start.project_dir, config}, report, start.current.has_value());
+  for (const auto& name : secret_references) {
+    console.say("Set " + name + " in your environment before `start`: the MCP servers read it as ${" + name + "}.");
+  }
   return 0;
 }
 

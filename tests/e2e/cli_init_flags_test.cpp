@@ -90,6 +90,10 @@ TEST_F(CliInitFlags, CustomFromFlagsSetsEveryAnswer) {
   EXPECT_EQ(config["git"]["credentials"], "ssh");
   EXPECT_EQ(config["env"]["FOO"], "bar");
   EXPECT_EQ(config["env"]["GH"], "${GITHUB_TOKEN}");
+  // The chosen MCP servers' secrets are passed as references to the host's variables.
+  EXPECT_EQ(config["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"], "${GITHUB_PERSONAL_ACCESS_TOKEN}");
+  EXPECT_EQ(config["env"]["POSTGRES_URL"], "${POSTGRES_URL}");
+  EXPECT_NE(result.out.find("Set POSTGRES_URL in your environment"), std::string::npos) << result.out;
   EXPECT_EQ(config["env_file"], ".env");
   EXPECT_EQ(config["engine"], "native");
   EXPECT_EQ(config["image"]["base"], "debian");
