@@ -39,11 +39,14 @@ void write_all(int fd, const void* data, size_t size) {
   }
 }
 
-// Reads a decimal pid from fd until EOF; async-signal-safe (runs in the forked keeper).
+// Reads pasta's "PID\n" from fd; async-signal-safe (runs in the forked keeper). Stops at the
+// newline: the daemon keeps the pipe's write end open, so EOF would never come.
 pid_t read_pid(int fd) {
   char buf[32];
   size_t len = 0;
-  while (len < sizeof buf) {
+  pollfd p{fd, POLLIN, 0};
+  while (len < sizeof buf && (len == 0 || buf[len - 1] != '\n')) {
+    if (::poll(&p, 1, 5000) <= 0) break;
     ssize_t n = ::read(fd, buf + len, sizeof buf - len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
@@ -76,6 +79,14 @@ void close_other_fds(const int* keep, int count) {
     for (int j = i + 1; j < 4; ++j)
       if (keep[j] < keep[i]) { int t = keep[i]; keep[i] = keep[j]; keep[j] = t; }
   close_other_fds(keep, 4);
+  // Not the supervisor's (or a test's) stdout/stderr: whoever reads them must see EOF.
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup3(null, 0, 0);
+    ::dup3(null, 1, 0);
+    ::dup3(null, 2, 0);
+    ::close(null);
+  }
   pid_t failed = 0;
   int sandbox = pidfd_open(sandbox_pid);
   if (sandbox < 0) {

@@ -13,7 +13,8 @@
 
 namespace cc::test {
 
-ProxyHarness::ProxyHarness(const config::Network& network, net::ProxyLimits limits, net::ResolveFunction resolver)
+ProxyHarness::ProxyHarness(const config::Network& network, net::ProxyLimits limits, net::ResolveFunction resolver,
+                           std::vector<UniqueFd> more_listeners)
     : dir_("cc-net-proxy"), audit_(dir_ / "network.jsonl") {
   UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   sockaddr_in a{};
@@ -26,6 +27,7 @@ ProxyHarness::ProxyHarness(const config::Network& network, net::ProxyLimits limi
   port_ = ntohs(a.sin_port);
   net::ProxyOptions options;
   options.listeners.push_back(std::move(listener));
+  for (auto& l : more_listeners) options.listeners.push_back(std::move(l));
   options.policy = net::DomainPolicy::from_config(network);
   options.audit_log = audit_;
   options.limits = limits;

@@ -19,8 +19,9 @@ namespace cc::test {
 
 class ProxyHarness {
  public:
+  // `more_listeners` (e.g. handed over from a namespace) are served besides the harness's own.
   explicit ProxyHarness(const config::Network& network, net::ProxyLimits limits = {},
-                        net::ResolveFunction resolver = {});
+                        net::ResolveFunction resolver = {}, std::vector<UniqueFd> more_listeners = {});
   ~ProxyHarness();
   std::uint16_t port() const { return port_; }
   net::EgressProxy& proxy() { return *proxy_; }

@@ -35,7 +35,7 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
 
 }  // namespace
 
-LoopbackServer::LoopbackServer(Handler handler, bool ipv6) : handler_(std::move(handler)) {
+LoopbackServer::LoopbackServer(Handler handler, bool ipv6, bool any_address) : handler_(std::move(handler)) {
   listener_ = UniqueFd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener_) throw std::runtime_error("socket failed");
   int one = 1;
@@ -45,12 +45,12 @@ LoopbackServer::LoopbackServer(Handler handler, bool ipv6) : handler_(std::move(
   if (ipv6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
     a->sin6_family = AF_INET6;
-    a->sin6_addr = in6addr_loopback;
+    a->sin6_addr = any_address ? in6addr_any : in6addr_loopback;
     len = sizeof *a;
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
     a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_addr.s_addr = htonl(any_address ? INADDR_ANY : INADDR_LOOPBACK);
     len = sizeof *a;
   }
   if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(listener_.get(), 1024) != 0)

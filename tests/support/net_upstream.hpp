@@ -23,7 +23,8 @@ namespace cc::test {
 class LoopbackServer {
  public:
   using Handler = std::function<void(int fd)>;
-  explicit LoopbackServer(Handler handler, bool ipv6 = false);
+  // `any_address`: bind 0.0.0.0 / :: instead of loopback (a host service on every interface).
+  explicit LoopbackServer(Handler handler, bool ipv6 = false, bool any_address = false);
   ~LoopbackServer();
   std::uint16_t port() const { return port_; }
   int accepted() const { return accepted_.load(); }

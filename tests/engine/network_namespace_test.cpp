@@ -1,0 +1,256 @@
+// The network mechanism below the engine: proxy listeners created inside a fresh network
+// namespace and served from outside, what a namespace with only loopback can reach, and pasta
+// for the `full` policy. Uses a parked user+network namespace (support/net_netns.hpp).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "net/pasta.hpp"
+#include "net/proxy_listener.hpp"
+#include "support/net_netns.hpp"
+#include "support/net_proxy_harness.hpp"
+#include "support/net_upstream.hpp"
+#include "util/error.hpp"
+
+using namespace cc;
+using namespace cc::test;
+using config::NetworkPolicy;
+
+namespace {
+
+// Sends fds over a unix socket (what the sandbox does for the supervisor).
+bool send_fds(int sock, const int* fds, int count) {
+  char byte = 'f';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * count);
+  std::memcpy(CMSG_DATA(c), fds, sizeof(int) * count);
+  return ::sendmsg(sock, &msg, 0) == 1;
+}
+
+std::vector<UniqueFd> receive_fds(int sock) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  std::vector<UniqueFd> out;
+  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return out;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_type != SCM_RIGHTS) continue;
+    int n = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < n; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      out.emplace_back(fd);
+    }
+  }
+  return out;
+}
+
+// Through the proxy at address:3128, a CONNECT to `target`; 0 when the echo came back.
+int tunnel_probe(const std::string& proxy_address, const std::string& target) {
+  UniqueFd fd = connect_tcp(proxy_address, net::kProxyPort);
+  if (!fd) return 10;
+  if (!send_all(fd.get(), "CONNECT " + target + " HTTP/1.1\r\n\r\n")) return 11;
+  if (status_of(read_head(fd.get())) != 200) return 12;
+  send_all(fd.get(), "inside");
+  ::shutdown(fd.get(), SHUT_WR);
+  return read_until_close(fd.get()) == "inside" ? 0 : 13;
+}
+
+}  // namespace
+
+TEST(NetNamespace, ProxyListenersInAFreshNamespace) {
+  NetnsChild ns;
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  int rc = ns.run_inside([] {
+    int fds[2];
+    const char* what = "unset";
+    if (net::create_proxy_listeners(net::kProxyPort, fds, &what) != 0) return 1;
+    if (what != nullptr || fds[0] < 0 || fds[1] < 0) return 2;
+    sockaddr_in a4{};
+    socklen_t l4 = sizeof a4;
+    ::getsockname(fds[0], reinterpret_cast<sockaddr*>(&a4), &l4);
+    if (a4.sin_family != AF_INET || ntohs(a4.sin_port) != net::kProxyPort || a4.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+      return 3;
+    sockaddr_in6 a6{};
+    socklen_t l6 = sizeof a6;
+    ::getsockname(fds[1], reinterpret_cast<sockaddr*>(&a6), &l6);
+    if (a6.sin6_family != AF_INET6 || ntohs(a6.sin6_port) != net::kProxyPort ||
+        std::memcmp(&a6.sin6_addr, &in6addr_loopback, sizeof a6.sin6_addr) != 0)
+      return 4;
+    for (int fd : fds) {
+      if (!(::fcntl(fd, F_GETFL) & O_NONBLOCK) || !(::fcntl(fd, F_GETFD) & FD_CLOEXEC)) return 5;
+    }
+    // A second call finds the port taken and says so, without throwing.
+    int again[2];
+    const char* why = nullptr;
+    if (net::create_proxy_listeners(net::kProxyPort, again, &why) != EADDRINUSE || why == nullptr) return 6;
+    if (again[0] != -1 || again[1] != -1) return 7;
+    return 0;
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(NetNamespace, HandedOverListenersServeTheSandboxFromTheHost) {
+  NetnsChild ns;
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  LoopbackServer upstream(echo_handler());
+  std::string target = "127.0.0.1:" + std::to_string(upstream.port());
+
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  int rc = ns.run_inside([&] {
+    int fds[2];
+    const char* what = nullptr;
+    if (net::create_proxy_listeners(net::kProxyPort, fds, &what) != 0) return 1;
+    return send_fds(theirs.get(), fds, 2) ? 0 : 2;
+  });
+  ASSERT_EQ(rc, 0);
+  auto listeners = receive_fds(ours.get());
+  ASSERT_EQ(listeners.size(), 2u);
+
+  ProxyHarness proxy(network_config(NetworkPolicy::isolated, {target}), {}, {}, std::move(listeners));
+  EXPECT_EQ(ns.run_inside([&] { return tunnel_probe("127.0.0.1", target); }), 0);
+  EXPECT_EQ(ns.run_inside([&] { return tunnel_probe("::1", target); }), 0);
+  // The same host service, dialed directly from inside, is not there: the namespace's own
+  // loopback has nothing on that port.
+  EXPECT_EQ(ns.run_inside([&] { return tcp_connect_errno("127.0.0.1", upstream.port()); }), ECONNREFUSED);
+  // A denied host through the listeners gets the 403 with the way to allow it.
+  int denied = ns.run_inside([] {
+    UniqueFd fd = connect_tcp("127.0.0.1", net::kProxyPort);
+    send_all(fd.get(), "CONNECT blocked.example.org:443 HTTP/1.1\r\n\r\n");
+    std::string reply = read_until_close(fd.get());
+    return status_of(reply) == 403 && reply.find("claude-container allow blocked.example.org") != std::string::npos ? 0 : 1;
+  });
+  EXPECT_EQ(denied, 0);
+  EXPECT_EQ(proxy.proxy().stats().denied, 1u);
+  EXPECT_EQ(proxy.proxy().stats().allowed, 2u);
+}
+
+TEST(NetNamespace, LoopbackOnlyNamespaceReachesNothing) {
+  NetnsChild ns;
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  EXPECT_EQ(ns.run_inside([] { return tcp_connect_errno("192.0.2.1", 80); }), ENETUNREACH);
+  EXPECT_EQ(ns.run_inside([] { return tcp_connect_errno("2001:db8::1", 80); }), ENETUNREACH);
+  EXPECT_EQ(ns.run_inside([] { return tcp_connect_errno("169.254.169.254", 80); }), ENETUNREACH);
+  int udp = ns.run_inside([] {
+    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(53);
+    inet_pton(AF_INET, "192.0.2.53", &a.sin_addr);
+    return ::sendto(s, "q", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 ? errno : 0;
+  });
+  EXPECT_EQ(udp, ENETUNREACH);
+  int dns = ns.run_inside([] {
+    addrinfo* list = nullptr;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = ::getaddrinfo("resolver-test.example.org", "443", &hints, &list);
+    if (list) ::freeaddrinfo(list);
+    return rc == 0 ? 0 : 1;
+  });
+  EXPECT_EQ(dns, 1) << "a name resolved inside a namespace without a network";
+}
+
+TEST(NetPasta, FullPolicyNamespaceCannotReachTheHostsLoopbackAndPastaQuitsWithIt) {
+  auto pasta = net::find_pasta();
+  if (!pasta) GTEST_SKIP() << "pasta (passt) is not installed";
+  NetnsChild ns;
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  LoopbackServer host_loopback_service(echo_handler());
+  LoopbackServer host_any_service(echo_handler(), false, true);
+  LoopbackServer host_loopback6_service(echo_handler(), true);
+
+  pid_t pasta_pid = net::attach_pasta(*pasta, ns.pid());
+  ASSERT_GT(pasta_pid, 0);
+  EXPECT_EQ(::kill(pasta_pid, 0), 0);
+
+  // pasta configured an interface with an address and a default route.
+  int configured = ns.run_inside([] {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return 2;
+    int found = 1;
+    for (ifaddrs* i = list; i; i = i->ifa_next)
+      if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && std::strcmp(i->ifa_name, "lo") != 0) found = 0;
+    ::freeifaddrs(list);
+    return found;
+  });
+  EXPECT_EQ(configured, 0) << "pasta did not configure the namespace's network";
+  EXPECT_NE(ns.run_inside([] { return tcp_connect_errno("192.0.2.77", 80, 300); }), ENETUNREACH)
+      << "no route out of the namespace";
+
+  // The host's loopback services stay out of reach, by every way in.
+  std::uint16_t p4 = host_loopback_service.port(), p6 = host_loopback6_service.port(), pany = host_any_service.port();
+  EXPECT_EQ(ns.run_inside([&] { return tcp_connect_errno("127.0.0.1", p4); }), ECONNREFUSED);
+  EXPECT_EQ(ns.run_inside([&] { return tcp_connect_errno("::1", p6); }), ECONNREFUSED);
+  EXPECT_EQ(ns.run_inside([&] { return tcp_connect_errno("127.0.0.1", pany); }), ECONNREFUSED);
+  // The gateway address is not mapped to the host (--no-map-gw).
+  int via_gateway = ns.run_inside([&] {
+    FILE* f = std::fopen("/proc/net/route", "r");
+    if (!f) return 200;
+    char line[256];
+    unsigned gw = 0;
+    while (std::fgets(line, sizeof line, f)) {
+      char iface[64];
+      unsigned dest, gateway;
+      if (std::sscanf(line, "%63s %x %x", iface, &dest, &gateway) == 3 && dest == 0) gw = gateway;
+    }
+    std::fclose(f);
+    if (gw == 0) return 201;
+    char text[INET_ADDRSTRLEN];
+    in_addr a{gw};
+    inet_ntop(AF_INET, &a, text, sizeof text);
+    return tcp_connect_errno(text, pany, 2000);
+  });
+  EXPECT_NE(via_gateway, 0) << "the gateway address led to a host service";
+  EXPECT_LT(via_gateway, 200);
+  EXPECT_EQ(host_any_service.accepted() + host_loopback_service.accepted() + host_loopback6_service.accepted(), 0);
+
+  // pasta goes when the sandbox goes.
+  ns.terminate();
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = ::kill(pasta_pid, 0) != 0;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "pasta " << pasta_pid << " outlived its namespace";
+}
+
+TEST(NetPasta, AttachToAMissingProcessFailsWithAnExplanation) {
+  auto pasta = net::find_pasta();
+  if (!pasta) GTEST_SKIP() << "pasta (passt) is not installed";
+  pid_t gone = ::fork();
+  if (gone == 0) _exit(0);
+  ::waitpid(gone, nullptr, 0);
+  try {
+    net::attach_pasta(*pasta, gone);
+    FAIL() << "attached to a process that does not exist";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pasta"), std::string::npos) << e.what();
+  }
+}
