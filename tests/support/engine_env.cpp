@@ -132,6 +132,15 @@ CommandResult EngineEnv::exec(const std::vector<std::string>& argv, const std::s
   return cli(args, input);
 }
 
+bool process_running(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  auto close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return false;
+  char state = text[close + 2];
+  return state != 'Z' && state != 'X';
+}
+
 std::vector<pid_t> processes_mentioning(const std::string& marker) {
   std::vector<pid_t> found;
   DIR* dir = ::opendir("/proc");

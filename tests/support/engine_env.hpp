@@ -55,9 +55,10 @@ class EngineEnv {
   // The environment the binary runs with.
   std::map<std::string, std::string> environment() const;
   CommandOptions options(const std::string& input = "", int timeout = 120) const;
+  // Gives `path` and everything below it to the test user (when we are root).
+  void chown_tree(const std::filesystem::path& path) const;
 
  private:
-  void chown_tree(const std::filesystem::path& path) const;
 
   EngineUser user_;
   TempDir base_;
@@ -67,6 +68,9 @@ class EngineEnv {
   gid_t gid_ = 0;
   std::string why_unusable_;
 };
+
+// True while `pid` runs (a zombie counts as gone).
+bool process_running(pid_t pid);
 
 // Host pids of the processes whose /proc/<pid>/environ or cmdline mentions `marker`.
 std::vector<pid_t> processes_mentioning(const std::string& marker);

@@ -153,7 +153,7 @@ CgroupSetup create_cgroups(const std::string& name, const config::Resources& res
       why_not += "; cgroup v1 " + want.v1_controller + ": cannot write " + dir.string() + " (" + std::strerror(err) +
                  (err == EACCES || err == EPERM || err == EROFS ? ", needs root" : "") + ")";
     }
-    status.reason = "not enforced: " + why_not;
+    status.reason = why_not;
     setup.limits.push_back(status);
   }
   if (v2_dir_made) setup.dirs.push_back(v2_dir.string());
