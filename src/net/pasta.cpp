@@ -96,6 +96,14 @@ void close_other_fds(const int* keep, int count) {
   }
   pid_t launcher = ::fork();
   if (launcher == 0) {
+    // pasta inherits ignored signals and the mask across exec; the supervisor ignores SIGPIPE,
+    // and pasta refuses to start when it finds SIGPIPE already ignored.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     ::dup2(null, 0);
     ::dup2(null, 1);
@@ -220,6 +228,8 @@ pid_t attach_pasta(const std::string& pasta_path, pid_t sandbox_pid) {
     if (nl == std::string::npos) break;
     start = nl + 1;
   }
+  if (cleaned.find("tun") != std::string::npos && ::geteuid() != 0)
+    cleaned += "; /dev/net/tun must be readable and writable by you for rootless pasta";
   throw Error("pasta could not give the sandbox a network (" + (cleaned.empty() ? std::string("no message") : cleaned) +
               "); install a working passt package or choose a network policy other than `full`");
 }

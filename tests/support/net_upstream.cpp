@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -227,6 +228,12 @@ TestCa::TestCa(const std::vector<std::string>& names) {
   SSL_CTX_use_PrivateKey(server_, leaf_key);
   client_ = SSL_CTX_new(TLS_client_method());
   X509_STORE_add_cert(SSL_CTX_get_cert_store(client_), ca);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, ca);
+  char* pem = nullptr;
+  long pem_len = BIO_get_mem_data(bio, &pem);
+  ca_pem_.assign(pem, static_cast<size_t>(pem_len));
+  BIO_free(bio);
   SSL_CTX_set_verify(client_, SSL_VERIFY_PEER, nullptr);
   X509_free(leaf);
   X509_free(ca);

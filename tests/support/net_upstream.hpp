@@ -62,10 +62,12 @@ class TestCa {
   ~TestCa();
   SSL_CTX* server_context() const { return server_; }
   SSL_CTX* client_context() const { return client_; }  // trusts only this CA, verifies names
+  const std::string& ca_pem() const { return ca_pem_; }  // for clients outside this process
 
  private:
   SSL_CTX* server_ = nullptr;
   SSL_CTX* client_ = nullptr;
+  std::string ca_pem_;
 };
 // TLS server handler: handshake, read one request head, answer 200 with `body`.
 LoopbackServer::Handler https_handler(const TestCa& ca, std::string body);
