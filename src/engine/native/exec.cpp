@@ -67,7 +67,8 @@ struct ChildArgs {
 };
 
 // The process that becomes the command (inside the pid namespace).
-[[noreturn]] void command_child(const ChildArgs& a, int slave) noexcept {
+[[noreturn]] void command_child(const ChildArgs& a, int slave, int master) noexcept {
+  if (master >= 0) ::close(master);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   sigset_t none;
   sigemptyset(&none);
@@ -215,15 +216,14 @@ struct ChildArgs {
   sigprocmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGQUIT, SIG_IGN);
-  pid_t child = ::fork();
+  // vfork: the command child only sets itself up and execs, so copying this process's
+  // page tables (a second full fork) would be wasted work on every exec.
+  pid_t child = ::vfork();
   if (child < 0) {
     send_report(a.error_fd, 'E', errno, "fork inside the container");
     ::_exit(kEnterFailed);
   }
-  if (child == 0) {
-    if (master >= 0) ::close(master);
-    command_child(a, slave);
-  }
+  if (child == 0) command_child(a, slave, master);
   if (slave >= 0) ::close(slave);
   ::close(a.error_fd);
   if (master >= 0) relay_pty(master, child);

@@ -14,10 +14,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <sched.h>
 
+#include "engine/native/paths.hpp"
+#include "engine/native/state_dir.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 #include "util/unique_fd.hpp"
@@ -84,6 +88,21 @@ unsigned long long landlock_write_rights(int abi) {
 
 }  // namespace
 
+
+std::string ContainerPaths::seccomp_key() {
+  static const std::string key = [] {
+    std::string definition = std::to_string(SCMP_VER_MAJOR) + "." + std::to_string(SCMP_VER_MINOR) + ":" +
+                             std::to_string(seccomp_arch_native()) + ":clone-newuser,clone3,tiocsti,tioclinux";
+    for (const char* name : kDenied) definition += std::string(",") + name;
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016zx", std::hash<std::string>{}(definition));
+    return std::string(hex);
+  }();
+  return key;
+}
+
+
+
 std::vector<sock_filter> build_seccomp_filter() {
   SeccompCtx c{seccomp_init(SCMP_ACT_ALLOW)};
   if (c.ctx == nullptr) throw Error("cannot initialise libseccomp");
@@ -117,8 +136,7 @@ std::vector<sock_filter> build_seccomp_filter() {
 }
 
 void save_seccomp_filter(const std::filesystem::path& file, const std::vector<sock_filter>& filter) {
-  write_file_atomic(file, std::string(reinterpret_cast<const char*>(filter.data()), filter.size() * sizeof(sock_filter)),
-                    0600);
+  write_runtime_file(file, std::string(reinterpret_cast<const char*>(filter.data()), filter.size() * sizeof(sock_filter)));
 }
 
 std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file) {

@@ -17,7 +17,9 @@ struct ContainerPaths {
   std::filesystem::path control_socket() const { return state_dir / "control.sock"; }
   std::filesystem::path log_file() const { return state_dir / "container.log"; }
   std::filesystem::path audit_log() const { return state_dir / "network.jsonl"; }
-  std::filesystem::path seccomp_cache() const { return state_dir / "seccomp.bpf"; }
+  // The compiled seccomp program; kept across stop/start (it depends only on this binary).
+  std::filesystem::path seccomp_cache() const { return state_dir / ("seccomp-" + seccomp_key() + ".bpf"); }
+  static std::string seccomp_key();  // changes whenever the filter's definition changes
   std::filesystem::path root_mountpoint() const { return state_dir / "root"; }
 
   std::filesystem::path created_marker() const { return data_dir / "created.json"; }

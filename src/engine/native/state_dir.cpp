@@ -95,6 +95,21 @@ Inspection inspect(const ContainerPaths& paths) {
   return result;
 }
 
+void write_runtime_file(const fs::path& path, const std::string& content) {
+  fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) throw_errno("cannot write " + tmp.string());
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw_errno("cannot write " + tmp.string());
+    done += static_cast<size_t>(n);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot replace " + path.string());
+}
+
 std::string current_boot_id() {
   auto text = read_file_if_exists("/proc/sys/kernel/random/boot_id");
   if (!text) return "";
@@ -135,7 +150,6 @@ std::string clean_stale_state(const ContainerPaths& paths, const RunState& state
   std::error_code ec;
   fs::remove(paths.state_file(), ec);
   fs::remove(paths.control_socket(), ec);
-  fs::remove(paths.seccomp_cache(), ec);
   return what;
 }
 

@@ -58,6 +58,10 @@ Inspection inspect(const ContainerPaths& paths);
 // sockets). Returns a sentence describing what was found. Caller holds the exclusive lock.
 std::string clean_stale_state(const ContainerPaths& paths, const RunState& state);
 
+// Writes a runtime file atomically (temporary file + rename) without fsync: runtime state does
+// not outlive a reboot, and a torn state is detected as stale anyway.
+void write_runtime_file(const std::filesystem::path& path, const std::string& content);
+
 std::string current_boot_id();
 std::uint64_t process_start_time(pid_t pid);  // 0 when the process does not exist
 

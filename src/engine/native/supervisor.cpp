@@ -93,8 +93,11 @@ class Supervisor {
     CgroupSetup cgroups = create_cgroups(spec_.config.name, spec_.config.resources);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
-    plan.hardening.seccomp = build_seccomp_filter();
-    save_seccomp_filter(paths.seccomp_cache(), plan.hardening.seccomp);
+    plan.hardening.seccomp = load_seccomp_filter(paths.seccomp_cache());
+    if (plan.hardening.seccomp.empty()) {
+      plan.hardening.seccomp = build_seccomp_filter();
+      save_seccomp_filter(paths.seccomp_cache(), plan.hardening.seccomp);
+    }
 
     const auto policy = spec_.config.network.policy;
     std::optional<std::string> pasta;
@@ -139,7 +142,7 @@ class Supervisor {
     state.mounts = plan.rootfs.described;
     state.limits = cgroups.limits;
     for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
-    write_file_atomic(paths.state_file(), serialize_run_state(state), 0600);
+    write_runtime_file(paths.state_file(), serialize_run_state(state));
   }
 
   void begin_stop(int grace_seconds) {
@@ -254,7 +257,6 @@ class Supervisor {
     }
     ::unlink(spec_.paths.state_file().c_str());
     ::unlink(spec_.paths.control_socket().c_str());
-    ::unlink(spec_.paths.seccomp_cache().c_str());
     log("container stopped");
     alive_.reset();  // a new supervisor may start from here on
     for (auto& waiter : stop_waiters_) {
