@@ -71,7 +71,7 @@ void run_init(int supervisor_sock) noexcept {
   bool terminating = false;
   for (;;) {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {supervisor_sock, POLLIN, 0}};
-    int rc = ::poll(fds, 2, terminating ? 50 : -1);
+    int rc = ::poll(fds, 2, terminating ? 10 : -1);
     if (rc < 0 && errno != EINTR) ::_exit(1);
     if (rc > 0 && (fds[1].revents & (POLLHUP | POLLERR | POLLIN))) {
       char byte;

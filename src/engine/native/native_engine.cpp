@@ -13,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -194,9 +195,15 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   std::error_code ec;
   bool created = path_exists(paths.created_marker());
   if (!created && !path_exists(paths.state_dir)) return status;  // not created, nothing to look at
-  StateLock lock(paths, StateLock::Mode::exclusive);
+  // A shared lock is enough to read; only stale remains need the exclusive one to clean up.
+  auto lock = std::make_unique<StateLock>(paths, StateLock::Mode::shared);
   Inspection found = inspect(paths);
-  if (found.stale && found.state) status.notes.push_back(clean_stale_state(paths, *found.state));
+  if (found.stale) {
+    lock.reset();
+    lock = std::make_unique<StateLock>(paths, StateLock::Mode::exclusive);
+    found = inspect(paths);
+    if (found.stale && found.state) status.notes.push_back(clean_stale_state(paths, *found.state));
+  }
   if (!found.running) {
     status.state = created ? ContainerState::stopped : ContainerState::not_created;
     if (created) status.mounts = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type).described;

@@ -1,6 +1,7 @@
 #include "engine/native/supervisor.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -66,6 +67,8 @@ class Supervisor {
     ssize_t ignored = ::write(ready_fd_, "OK", 2);
     (void)ignored;
     ::close(ready_fd_);
+    // Give back what the start-up (and the caller we were forked from) left free on the heap.
+    ::malloc_trim(0);
     loop();
     cleanup();
     ::_exit(0);
