@@ -265,6 +265,42 @@ TEST_P(NativeEngineTest, KilledSupervisorLeavesNothingAndIsDetected) {
   EXPECT_EQ(status_json(*env)["state"], "running");
 }
 
+TEST_P(NativeEngineTest, StateFromBeforeARebootIsCleanedWithANote) {
+  auto env = make();
+  REQUIRE_USABLE(env);
+  start(*env);
+  json s = status_json(*env);
+  pid_t supervisor = s["supervisor_pid"].get<pid_t>();
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return !process_exists(s["pid"].get<pid_t>()); }));
+  // What a reboot leaves when the state lives on a persistent disk: the file, another boot id.
+  fs::path state_file = env->state_dir() / "state.json";
+  ASSERT_TRUE(fs::exists(state_file));
+  std::ifstream in(state_file);
+  json state = json::parse(in);
+  in.close();
+  state["boot_id"] = "00000000-0000-0000-0000-000000000000";
+  std::ofstream(state_file, std::ios::trunc) << state.dump();
+  json after = status_json(*env);
+  EXPECT_EQ(after["state"], "stopped");
+  ASSERT_FALSE(after["notes"].empty()) << after.dump();
+  EXPECT_NE(after["notes"][0].get<std::string>().find("machine restarted"), std::string::npos) << after.dump();
+  EXPECT_FALSE(fs::exists(state_file));
+}
+
+TEST_P(NativeEngineTest, LogsFollowEndsWhenTheContainerStops) {
+  auto env = make();
+  REQUIRE_USABLE(env);
+  start(*env);
+  auto follow = std::async(std::launch::async, [&] { return env->cli({"logs", "-f"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(env->cli({"stop"}).exit_code, 0);
+  auto r = follow.get();
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("running as pid 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("container stopped"), std::string::npos) << r.out;
+}
+
 TEST_P(NativeEngineTest, HalfCreatedContainerIsRebuilt) {
   auto env = make();
   REQUIRE_USABLE(env);

@@ -141,10 +141,16 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   make_private_dir(paths.root_mountpoint());
   RunState state = launch_supervisor(spec);
   for (const auto& note : state.notes) result.notes.push_back(note);
+  std::string unenforced, first_reason;
   for (const auto& limit : state.limits) {
     if (!limit.enforced && (limit.name == "memory" || limit.name == "pids" || limit.name == "cpus")) {
-      result.notes.push_back(limit.name + " limit " + limit.reason);
+      unenforced += (unenforced.empty() ? "" : ", ") + limit.name;
+      if (first_reason.empty()) first_reason = limit.reason;
     }
+  }
+  if (!unenforced.empty()) {
+    result.notes.push_back("resource limits not enforced (" + unenforced + "): " + first_reason +
+                           "; `claude-container status` lists each limit");
   }
   return result;
 }
