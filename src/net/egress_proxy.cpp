@@ -45,7 +45,8 @@ struct EgressProxy::Impl final : ConnectionHost {
       : listeners(std::move(options.listeners)),
         policy(std::make_shared<const DomainPolicy>(std::move(options.policy))),
         audit(options.audit_log),
-        limits_(options.limits) {
+        limits_(options.limits),
+        overridden(static_cast<bool>(options.resolver)) {
     raise_fd_limit();
     epoll = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll) throw_errno("cannot create the proxy's epoll instance");
@@ -85,6 +86,7 @@ struct EgressProxy::Impl final : ConnectionHost {
     }
   }
   const ProxyLimits& limits() const override { return limits_; }
+  bool resolver_overridden() const override { return overridden; }
 
   void accept_from(std::size_t index) {
     for (int i = 0; i < kAcceptsPerEvent; ++i) {
@@ -183,6 +185,7 @@ struct EgressProxy::Impl final : ConnectionHost {
   std::shared_ptr<const DomainPolicy> policy;
   AuditWriter audit;
   ProxyLimits limits_;
+  bool overridden = false;
   std::unique_ptr<AsyncResolver> resolver;
   std::unordered_map<std::uint64_t, std::unique_ptr<ProxyConnection>> connections;
   std::uint64_t next_id = 1;

@@ -27,6 +27,7 @@ struct ProxyLimits {
   int idle_timeout_seconds = 300;
   int connect_timeout_seconds = 15;        // resolution plus connect, else 504
   int header_timeout_seconds = 20;         // whole request head must arrive by then (slowloris)
+  bool zero_copy = true;                   // splice(2) through pipes; false: copy through buffers
 };
 
 struct ProxyStats {

@@ -152,6 +152,14 @@ void ProxyConnection::handle_request(ParseResult& parsed) {
   }
   state_ = State::resolving;
   set_deadline(host_.limits().connect_timeout_seconds);
+  if (request_.host.kind != HostKind::name && !host_.resolver_overridden()) {
+    // An address needs no lookup: skip the round trip through the resolver's threads.
+    ResolveResult numeric;
+    numeric.endpoints.push_back(numeric_endpoint(request_.host.text, request_.port));
+    mark_host_local(numeric.endpoints);
+    on_resolved(std::move(numeric));
+    return;
+  }
   host_.start_resolve(id_, request_.host.text, request_.port);
 }
 
@@ -247,8 +255,8 @@ void ProxyConnection::on_connected() {
   if (request_.is_connect) {
     to_client_.prefix = "HTTP/1.1 200 Connection established\r\n\r\n";
     to_upstream_.prefix = std::move(leftover_);
-    to_upstream_.start(true);
-    to_client_.start(true);
+    to_upstream_.start(host_.limits().zero_copy);
+    to_client_.start(host_.limits().zero_copy);
   } else {
     to_upstream_.prefix = upstream_request_head(request_);
     switch (request_.framing) {
@@ -276,8 +284,8 @@ void ProxyConnection::on_connected() {
       }
     }
     leftover_.clear();
-    to_upstream_.start(true);
-    to_client_.start(true);
+    to_upstream_.start(host_.limits().zero_copy);
+    to_client_.start(host_.limits().zero_copy);
   }
   relay();
 }

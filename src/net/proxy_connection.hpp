@@ -31,6 +31,8 @@ class ConnectionHost {
   // Sets the epoll interest of fd (0 = none); `key` identifies it in events.
   virtual void watch(int fd, std::uint64_t key, std::uint32_t events, bool* registered) = 0;
   virtual const ProxyLimits& limits() const = 0;
+  // True when a test supplied its own resolver: then every host, addresses too, goes through it.
+  virtual bool resolver_overridden() const = 0;
 };
 
 class ProxyConnection {

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -28,18 +29,35 @@ bool same_address(const sockaddr* a, const sockaddr* b) {
   return false;
 }
 
-// Marks the endpoints that are addresses of this host's interfaces: a service bound to
-// 0.0.0.0 on the host must not be reachable through its public address either.
-void mark_host_local(std::vector<Endpoint>& endpoints) {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return;
-  for (auto& e : endpoints)
-    for (ifaddrs* i = list; i; i = i->ifa_next)
-      if (i->ifa_addr && same_address(i->ifa_addr, reinterpret_cast<const sockaddr*>(&e.address))) e.host_local = true;
-  freeifaddrs(list);
-}
-
 }  // namespace
+
+// A service bound to 0.0.0.0 on the host must not be reachable through the host's public
+// address either. The interface list is cached briefly: reading it costs a netlink dump.
+void mark_host_local(std::vector<Endpoint>& endpoints) {
+  static std::mutex mutex;
+  static std::vector<sockaddr_storage> addresses;
+  static std::chrono::steady_clock::time_point fetched{};
+  std::lock_guard lock(mutex);
+  auto now = std::chrono::steady_clock::now();
+  if (fetched == std::chrono::steady_clock::time_point{} || now - fetched > std::chrono::seconds(2)) {
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) == 0) {
+      addresses.clear();
+      for (ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)) continue;
+        sockaddr_storage ss{};
+        std::memcpy(&ss, i->ifa_addr, i->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+        addresses.push_back(ss);
+      }
+      freeifaddrs(list);
+      fetched = now;
+    }
+  }
+  for (auto& e : endpoints)
+    for (const auto& a : addresses)
+      if (same_address(reinterpret_cast<const sockaddr*>(&a), reinterpret_cast<const sockaddr*>(&e.address)))
+        e.host_local = true;
+}
 
 Endpoint numeric_endpoint(const std::string& address, std::uint16_t port) {
   Endpoint e;

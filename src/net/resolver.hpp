@@ -30,6 +30,9 @@ using ResolveFunction = std::function<ResolveResult(const std::string& host, std
 
 ResolveResult system_resolve(const std::string& host, std::uint16_t port);
 
+// Marks the endpoints that are addresses of this host's own interfaces (list cached ~2 s).
+void mark_host_local(std::vector<Endpoint>& endpoints);
+
 // An Endpoint for a numeric address ("127.0.0.1", "::1"); length 0 when not numeric.
 Endpoint numeric_endpoint(const std::string& address, std::uint16_t port);
 
