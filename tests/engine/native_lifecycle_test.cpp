@@ -230,8 +230,8 @@ TEST_P(NativeEngineTest, RacingStartsProduceOneContainer) {
   }
   json s = status_json(*env);
   ASSERT_EQ(s["state"], "running");
-  // Exactly one supervisor and one pid 1 carry this test's marker (inherited environment).
-  auto processes = processes_mentioning("CC_TEST_MARKER=" + env->name());
+  // Exactly one supervisor and one pid 1 carry this project's path (in the command line they inherit).
+  auto processes = processes_mentioning(env->project().string());
   EXPECT_EQ(processes.size(), 2u);
   std::set<pid_t> found(processes.begin(), processes.end());
   EXPECT_TRUE(found.count(s["pid"].get<pid_t>()));
@@ -244,13 +244,13 @@ TEST_P(NativeEngineTest, KilledSupervisorLeavesNothingAndIsDetected) {
   start(*env);
   // A long-running command inside, started through exec and left running.
   auto background = std::async(std::launch::async, [&] { return env->exec({"sleep", "300"}); });
-  ASSERT_TRUE(eventually([&] { return processes_mentioning("CC_TEST_MARKER=" + env->name()).size() >= 4; }));
+  ASSERT_TRUE(eventually([&] { return processes_mentioning(env->project().string()).size() >= 4; }));
   json s = status_json(*env);
   pid_t supervisor = s["supervisor_pid"].get<pid_t>();
   pid_t init = s["pid"].get<pid_t>();
   ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
-  EXPECT_TRUE(eventually([&] { return processes_mentioning("CC_TEST_MARKER=" + env->name()).empty(); }))
-      << "left behind: " << processes_mentioning("CC_TEST_MARKER=" + env->name()).size();
+  EXPECT_TRUE(eventually([&] { return processes_mentioning(env->project().string()).empty(); }))
+      << "left behind: " << processes_mentioning(env->project().string()).size();
   EXPECT_FALSE(process_exists(init));
   auto r = background.get();
   EXPECT_EQ(r.exit_code, 137) << describe(r);  // the command was killed with the container

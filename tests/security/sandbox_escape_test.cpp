@@ -53,6 +53,21 @@ TEST_P(SandboxEscapeTest, HostFilesOutsideTheProjectDoNotExist) {
   }
 }
 
+TEST_P(SandboxEscapeTest, HostEnvironmentIsNotReadableThroughPid1) {
+  // The supervisor and pid 1 are forked from the CLI, whose environment held a token.
+  ASSERT_EQ(env_->cli({"stop"}).exit_code, 0);
+  auto options = env_->options();
+  options.env["ANTHROPIC_API_KEY"] = "sk-ant-host-secret-in-environ";
+  auto start = run_cli({"--project", env_->project().string(), "start"}, options);
+  ASSERT_EQ(start.exit_code, 0) << describe(start);
+  auto r = env_->exec({"sh", "-c", "cat /proc/1/environ; for f in /proc/[0-9]*/environ; do cat $f; done"});
+  EXPECT_EQ(r.out.find("sk-ant-host-secret-in-environ"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("/proc/1/environ: Permission denied"), std::string::npos) << describe(r);
+  auto mem = env_->exec({"sh", "-c", "grep -c sk-ant /proc/1/mem"});
+  EXPECT_NE(mem.exit_code, 0);
+  EXPECT_NE(mem.err.find("Permission denied"), std::string::npos) << describe(mem);
+}
+
 TEST_P(SandboxEscapeTest, RealRootHomeIsInvisible) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to plant a file in /root";
   fs::path planted = fs::path("/root") / ("cc-test-secret-" + env_->name());

@@ -127,7 +127,11 @@ CgroupSetup create_cgroups(const std::string& name, const config::Resources& res
         setup.limits.push_back(status);
         continue;
       }
-      why_not = "cgroup v2 " + v2_parent.string() + " is not delegated to this user (" + std::strerror(err) + ")";
+      why_not = err == EBUSY
+                    ? "cgroup v2 " + v2_parent.string() + " holds processes, so it cannot hand the " + v2_ctrl +
+                          " controller to a child; start from a delegated scope (systemd-run --user --scope -p "
+                          "Delegate=yes claude-container start)"
+                    : "cgroup v2 " + v2_parent.string() + " is not delegated to this user (" + std::strerror(err) + ")";
     } else if (!v2_parent.empty()) {
       why_not = "the cgroup v2 hierarchy at " + v2_mount.string() + " offers no " + v2_ctrl + " controller here";
     } else {

@@ -26,6 +26,8 @@
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 
+extern char** environ;
+
 namespace cc::engine::native {
 
 namespace {
@@ -79,6 +81,10 @@ int bring_up_loopback() noexcept {
   // Keep only stdio (the container log) and the setup socket.
   if (sock > 3) ::syscall(SYS_close_range, 3, sock - 1, 0);
   ::syscall(SYS_close_range, sock + 1, ~0U, 0);
+
+  // We are a fork of the caller, so our stack still holds its environment (tokens included),
+  // readable inside through /proc/1/environ: wipe the strings.
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) std::memset(*e, 0, std::strlen(*e));
 
   char go = 0;
   if (::read(sock, &go, 1) != 1 || go != 'G') ::_exit(1);

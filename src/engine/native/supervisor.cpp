@@ -78,7 +78,14 @@ class Supervisor {
   void start() {
     const auto& paths = spec_.paths;
     alive_.reset(::open(paths.alive_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!alive_ || ::flock(alive_.get(), LOCK_EX | LOCK_NB) != 0) {
+    // A supervisor that just stopped on its own releases this lock a moment after removing its
+    // state; wait briefly for it rather than failing the start.
+    bool locked = false;
+    for (int attempt = 0; alive_ && attempt < 300 && !locked; ++attempt) {
+      locked = ::flock(alive_.get(), LOCK_EX | LOCK_NB) == 0;
+      if (!locked) ::usleep(10000);
+    }
+    if (!locked) {
       throw Error("another supervisor already runs this container (" + paths.alive_lock().string() + " is locked).");
     }
     if (::chdir(paths.state_dir.c_str()) != 0) throw_errno("cannot enter " + paths.state_dir.string());
