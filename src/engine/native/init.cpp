@@ -19,8 +19,13 @@ namespace cc::engine::native {
 namespace {
 
 void log_line(const char* text) noexcept {
+  // Same stamp as the supervisor's lines; pid 1 is single-threaded, so gmtime_r is safe here.
+  char stamp[32] = "?";
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  if (::gmtime_r(&now, &tm) != nullptr) std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
   char buf[256];
-  int n = std::snprintf(buf, sizeof(buf), "[init %ld] %s\n", static_cast<long>(std::time(nullptr)), text);
+  int n = std::snprintf(buf, sizeof(buf), "[init %s] %s\n", stamp, text);
   if (n > 0) {
     ssize_t ignored = ::write(STDOUT_FILENO, buf, static_cast<size_t>(n < 256 ? n : 255));
     (void)ignored;

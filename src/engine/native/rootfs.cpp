@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -153,7 +154,12 @@ int mount_overlay(const MountStep& step) noexcept {
   auto set = [&](const char* key, const char* value) {
     return ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, value, 0) == 0;
   };
-  bool ok = set("lowerdir+", step.source.c_str()) && set("upperdir", step.upper.c_str()) &&
+  // "lowerdir+" (Linux 6.8) takes the path as is; older kernels parse "lowerdir", where ':' and
+  // ',' would split it, so such project paths need 6.8.
+  bool lower_ok = set("lowerdir+", step.source.c_str()) ||
+                  (errno == EINVAL && std::strpbrk(step.source.c_str(), ":,\\") == nullptr &&
+                   set("lowerdir", step.source.c_str()));
+  bool ok = lower_ok && set("upperdir", step.upper.c_str()) &&
             set("workdir", step.work.c_str()) &&
             ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) == 0 &&
             ::syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0;
