@@ -147,6 +147,12 @@ std::string clean_stale_state(const ContainerPaths& paths, const RunState& state
     }
   }
   for (const auto& dir : state.cgroup_dirs) remove_cgroup_dir(dir);
+  // Leave the finding in the container log too, where the supervisor could not write it.
+  if (UniqueFd log(::open(paths.log_file().c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)); log) {
+    std::string line = "[claude-container] found at start-up/status: " + what + "\n";
+    ssize_t ignored = ::write(log.get(), line.data(), line.size());
+    (void)ignored;
+  }
   std::error_code ec;
   fs::remove(paths.state_file(), ec);
   fs::remove(paths.control_socket(), ec);
