@@ -115,8 +115,15 @@ class Supervisor {
     plan.own_netns = policy != config::NetworkPolicy::full || pasta.has_value();
     plan.proxy_listeners = policy == config::NetworkPolicy::isolated || policy == config::NetworkPolicy::development;
 
+    auto before_sandbox = Clock::now();
     sandbox_ = spawn_sandbox(plan);
-    log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid));
+    auto ms = [](Clock::duration d) {
+      char text[32];
+      std::snprintf(text, sizeof(text), "%.1f", std::chrono::duration<double, std::milli>(d).count());
+      return std::string(text);
+    };
+    log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid) + " (supervisor set-up " +
+        ms(before_sandbox - started_) + " ms, sandbox " + ms(Clock::now() - before_sandbox) + " ms)");
 
     RunState state;
     state.notes = spec_.notes;
@@ -278,6 +285,7 @@ class Supervisor {
 
   const SupervisorSpec& spec_;
   int ready_fd_;
+  Clock::time_point started_ = Clock::now();
   UniqueFd alive_;
   UniqueFd listener_;
   Sandbox sandbox_;
