@@ -23,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -191,6 +193,23 @@ long rss_kb(pid_t pid) {
   return -1;
 }
 
+// utime + stime of a process, in milliseconds.
+double cpu_ms(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 struct World {
   ProxyProcess ours, ours_copy;
   std::optional<ProxyProcess> peer;
@@ -252,6 +271,11 @@ void BM_ProxyThroughput(benchmark::State& state, Route route) {
   World& w = World::get();
   const std::uint64_t bytes = 1ull << 30;
   std::vector<char> buf(1 << 20);
+  pid_t pid = route == Route::ours        ? w.ours.pid
+              : route == Route::ours_copy ? w.ours_copy.pid
+              : route == Route::peer      ? w.peer->pid
+                                          : -1;
+  double cpu_before = cpu_ms(pid);
   for (auto _ : state) {
     auto start = Clock::now();
     UniqueFd fd = open_route(route, w.upstreams->source_port);
@@ -269,6 +293,7 @@ void BM_ProxyThroughput(benchmark::State& state, Route route) {
     }
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  if (pid > 0) state.counters["proxy_cpu_ms_per_GiB"] = (cpu_ms(pid) - cpu_before) / static_cast<double>(state.iterations());
   double rate = static_cast<double>(state.iterations() * bytes);
   state.counters["GiB/s"] = benchmark::Counter(rate / (1 << 30), benchmark::Counter::kIsRate);
 }

@@ -5,6 +5,17 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-"$here/build"}
+# bench/run.sh passes every script the same options: --binary locates the build directory,
+# the engine benchmark's --runs/--as do not apply here.
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --binary) build=$(cd "$(dirname "$2")" && pwd); shift 2 ;;
+    --runs|--as) shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+set -- "${args[@]+"${args[@]}"}"
 peer_dir=${SRT_DIR:-"$build/srt-peer"}
 bench="$build/bench/cc_bench"
 [ -x "$bench" ] || { echo "proxy_bench.sh: build first: cmake --build $build --target cc_bench" >&2; exit 1; }
