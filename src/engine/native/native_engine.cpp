@@ -119,6 +119,12 @@ workspace::OverlayLayers layers_for(const ProjectContext& ctx, const ContainerPa
 }  // namespace
 
 StartResult NativeEngine::start(const ProjectContext& ctx) {
+  if (ctx.config.image.base != "host") {
+    throw usage_error("the native engine runs the `host` image only in this build; \"image\": {\"base\": \"" +
+                      ctx.config.image.base +
+                      "\"} needs a built image directory, which is not supported yet. Set image.base to host in "
+                      ".claude-container/config.json, or use the docker or podman engine.");
+  }
   ContainerPaths paths = container_paths(ctx.config.name);
   StateLock lock(paths, StateLock::Mode::exclusive);
   StartResult result;
