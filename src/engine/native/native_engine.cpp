@@ -123,7 +123,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
     throw usage_error("the native engine runs the `host` image only in this build; \"image\": {\"base\": \"" +
                       ctx.config.image.base +
                       "\"} needs a built image directory, which is not supported yet. Set image.base to host in "
-                      ".claude-container/config.json, or use the docker or podman engine.");
+                      ".claude-container/config.json.");
   }
   ContainerPaths paths = container_paths(ctx.config.name);
   StateLock lock(paths, StateLock::Mode::exclusive);
