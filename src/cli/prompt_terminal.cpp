@@ -221,6 +221,18 @@ PromptTerminal::KeyPress PromptTerminal::read_key() {
   }
 }
 
+// One row of a choice list: cursor, optional check box, number, label, then as much of the
+// description as fits the terminal width.
+std::string PromptTerminal::choice_line(const Choice& choice, std::size_t index, bool here, const std::string& marker,
+                                        std::size_t columns) const {
+  std::string head = fit(std::string(here ? "> " : "  ") + marker + std::to_string(index + 1) + ". " + choice.label,
+                         columns);
+  std::string tail;
+  std::size_t room = columns > display_width(head) ? columns - display_width(head) : 0;
+  if (!choice.description.empty() && room > 12) tail = fit("  " + choice.description, room);
+  return (here ? style(head, "36;1") : head) + style(tail, "2");
+}
+
 std::size_t PromptTerminal::select(const std::string& question, const std::vector<Choice>& choices,
                                    std::size_t default_index) {
   std::size_t current = default_index < choices.size() ? default_index : 0;
@@ -230,13 +242,7 @@ std::size_t PromptTerminal::select(const std::string& question, const std::vecto
     std::size_t columns = static_cast<std::size_t>(width()) - 1;
     lines.push_back(style("?", "32") + " " + style(fit(question, columns - 2), "1"));
     for (std::size_t i = 0; i < choices.size(); ++i) {
-      bool here = i == current;
-      std::string head = std::string(here ? "> " : "  ") + std::to_string(i + 1) + ". " + choices[i].label;
-      head = fit(head, columns);
-      std::string tail;
-      std::size_t room = columns > display_width(head) ? columns - display_width(head) : 0;
-      if (!choices[i].description.empty() && room > 12) tail = fit("  " + choices[i].description, room);
-      lines.push_back((here ? style(head, "36;1") : head) + style(tail, "2"));
+      lines.push_back(choice_line(choices[i], i, i == current, "", columns));
     }
     lines.push_back(style(fit("  (up/down or 1-" + std::to_string(choices.size()) + ", Enter to accept)", columns), "2"));
     redraw(lines);
@@ -284,14 +290,7 @@ std::vector<bool> PromptTerminal::multi_select(const std::string& question, cons
     std::size_t columns = static_cast<std::size_t>(width()) - 1;
     lines.push_back(style("?", "32") + " " + style(fit(question, columns - 2), "1"));
     for (std::size_t i = 0; i < choices.size(); ++i) {
-      bool here = i == current;
-      std::string head = std::string(here ? "> " : "  ") + (selected[i] ? "[x] " : "[ ] ") + std::to_string(i + 1) +
-                         ". " + choices[i].label;
-      head = fit(head, columns);
-      std::string tail;
-      std::size_t room = columns > display_width(head) ? columns - display_width(head) : 0;
-      if (!choices[i].description.empty() && room > 12) tail = fit("  " + choices[i].description, room);
-      lines.push_back((here ? style(head, "36;1") : head) + style(tail, "2"));
+      lines.push_back(choice_line(choices[i], i, i == current, selected[i] ? "[x] " : "[ ] ", columns));
     }
     lines.push_back(style(fit("  (up/down, space or 1-" + std::to_string(choices.size()) +
                                   " toggles, a toggles all, Enter to accept)",

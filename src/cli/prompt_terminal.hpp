@@ -62,6 +62,8 @@ class PromptTerminal {
   void redraw(const std::vector<std::string>& lines);
   void finish(const std::string& question, const std::string& answer);
   std::string style(const std::string& text, const char* code) const;
+  std::string choice_line(const Choice& choice, std::size_t index, bool here, const std::string& marker,
+                          std::size_t columns) const;
   int width() const;
 
   int in_fd_;
