@@ -74,7 +74,10 @@ void ProxyConnection::update_interest() {
 void ProxyConnection::on_client(std::uint32_t events) {
   switch (state_) {
     case State::head: read_head(); break;
-    case State::relaying: relay(); break;
+    case State::relaying:
+      // Readable client: bytes to move up; writable client: room for bytes coming down.
+      relay(events & (EPOLLIN | EPOLLHUP | EPOLLERR), events & (EPOLLOUT | EPOLLHUP | EPOLLERR));
+      break;
     case State::responding: flush_response(); break;
     case State::draining: drain(); break;
     default:
@@ -84,7 +87,7 @@ void ProxyConnection::on_client(std::uint32_t events) {
   if (state_ != State::closed) update_interest();
 }
 
-void ProxyConnection::on_upstream(std::uint32_t /*events*/) {
+void ProxyConnection::on_upstream(std::uint32_t events) {
   if (state_ == State::connecting) {
     int err = 0;
     socklen_t len = sizeof err;
@@ -99,7 +102,7 @@ void ProxyConnection::on_upstream(std::uint32_t /*events*/) {
       try_next_endpoint();
     }
   } else if (state_ == State::relaying) {
-    relay();
+    relay(events & (EPOLLOUT | EPOLLHUP | EPOLLERR), events & (EPOLLIN | EPOLLHUP | EPOLLERR));
   }
   if (state_ != State::closed) update_interest();
 }
@@ -287,21 +290,18 @@ void ProxyConnection::on_connected() {
     to_upstream_.start(host_.limits().zero_copy);
     to_client_.start(host_.limits().zero_copy);
   }
-  relay();
+  relay(true, true);
 }
 
-void ProxyConnection::relay() {
-  if (to_upstream_.pump(client_.get(), upstream_.get()) == RelayDirection::Result::error) {
+// Pumps only the directions the event can have unblocked (level-triggered epoll reports the
+// rest again), saving a futile system call per event on one-way bulk transfers.
+void ProxyConnection::relay(bool up, bool down) {
+  if (up && to_upstream_.pump(client_.get(), upstream_.get()) == RelayDirection::Result::error) {
     close(to_upstream_.error_text());
     return;
   }
-  if (to_client_.pump(upstream_.get(), client_.get()) == RelayDirection::Result::error) {
+  if (down && to_client_.pump(upstream_.get(), client_.get()) == RelayDirection::Result::error) {
     close(to_client_.error_text());
-    return;
-  }
-  // The client may have drained the upstream direction's pipe while we pumped the other way.
-  if (to_upstream_.wants_write() && to_upstream_.pump(client_.get(), upstream_.get()) == RelayDirection::Result::error) {
-    close(to_upstream_.error_text());
     return;
   }
   set_deadline(host_.limits().idle_timeout_seconds);

@@ -61,7 +61,7 @@ class ProxyConnection {
   void deny(const std::string& rule, const std::string& body);
   void try_next_endpoint();
   void on_connected();
-  void relay();
+  void relay(bool up, bool down);
   void flush_response();
   void drain();
   void close(const std::string& error = {});

@@ -166,8 +166,9 @@ TEST_P(NetworkSandboxTest, AllowedHostPassesThroughTheProxyAndAllowIsLive) {
     EXPECT_EQ(recorder->heads[0].rfind("GET /via-proxy HTTP/1.1\r\n", 0), 0u) << recorder->heads[0];
   }
   auto after = nlohmann::json::parse(env->cli({"--json", "status"}).out, nullptr, false);
-  if (!before.is_discarded() && !after.is_discarded() && before.contains("supervisor_pid"))
+  if (!before.is_discarded() && !after.is_discarded() && before.contains("supervisor_pid")) {
     EXPECT_EQ(before["supervisor_pid"], after["supervisor_pid"]) << "allow restarted the container";
+  }
 
   auto logs = env->cli({"logs", "--network"});
   EXPECT_EQ(logs.exit_code, 0) << describe(logs);
