@@ -220,6 +220,19 @@ TEST_P(HostLoopbackTest, HostLoopbackServiceIsUnreachable) {
                          std::to_string(host_service.port()), std::to_string(host_service6.port())});
   EXPECT_EQ(probe.out, errno_text(ECONNREFUSED) + "\n" + errno_text(ECONNREFUSED) + "\n") << describe(probe);
   EXPECT_EQ(host_service.accepted() + host_service6.accepted(), 0);
+
+  if (policy == "isolated" || policy == "development") {
+    // The same service once allowed by address: reachable, but only through the proxy.
+    std::string target = "127.0.0.1:" + std::to_string(host_service.port());
+    auto allow = env.cli({"allow", target});
+    ASSERT_EQ(allow.exit_code, 0) << describe(allow);
+    auto tunnel = env.exec({"bash", "-c",
+                            "exec 3<>/dev/tcp/127.0.0.1/3128; printf 'CONNECT " + target +
+                                " HTTP/1.1\\r\\n\\r\\n' >&3; read -r status <&3; read -r blank <&3; "
+                                "echo \"$status\"; printf ping >&3; head -c 4 <&3"});
+    EXPECT_EQ(tunnel.out, "HTTP/1.1 200 Connection established\r\nping") << describe(tunnel);
+    EXPECT_EQ(host_service.accepted(), 1);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Users, NetworkSandboxTest, ::testing::Values(EngineUser::root, EngineUser::unprivileged),
