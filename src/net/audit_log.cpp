@@ -124,7 +124,7 @@ void print_audit_log(const std::filesystem::path& path, bool follow, std::ostrea
             start = nl + 1;
             if (line.empty()) continue;
             if (!header) {
-              out << pad("TIME", 24) << pad("", 6) << pad("METHOD", 8) << pad("DESTINATION", 36) << " "
+              out << pad("TIME (UTC)", 24) << pad("", 6) << pad("METHOD", 8) << pad("DESTINATION", 36) << " "
                   << pad("RULE", 28) << " BYTES (out / in) DURATION\n";
               header = true;
             }

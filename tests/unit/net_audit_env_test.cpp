@@ -1,5 +1,12 @@
 // The audit log's format and readers, and the proxy environment set inside the sandbox.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -86,6 +93,45 @@ TEST(NetAuditLog, WriterAppendsAndReadersCount) {
   EXPECT_NE(text.find("5.0M"), std::string::npos) << text;
   EXPECT_NE(text.find("[2001:db8::1]:80"), std::string::npos) << text;
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);
+}
+
+TEST(NetAuditLog, FollowShowsRecordsAppendedLater) {
+  cc::test::TempDir dir;
+  auto path = dir / "network.jsonl";
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(p[1], 1);
+    print_audit_log(path, true, std::cout);  // the file does not exist yet: it waits
+    _exit(0);
+  }
+  ::close(p[1]);
+  {
+    AuditWriter w(path);
+    AuditRecord r;
+    r.host = "later.example.org";
+    r.port = 443;
+    r.method = "CONNECT";
+    r.rule = "default-deny";
+    w.write(r);
+  }
+  std::string seen;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (seen.find("later.example.org") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{p[0], POLLIN, 0};
+    if (::poll(&pfd, 1, 200) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "follow returned instead of waiting for more";
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  ::close(p[0]);
+  EXPECT_NE(seen.find("DENY  CONNECT later.example.org:443"), std::string::npos) << seen;
 }
 
 TEST(NetProxyEnv, PointsEveryVariableAtTheProxy) {
