@@ -1,5 +1,6 @@
 // The egress proxy in the host namespace against upstream servers the tests start on loopback.
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -8,6 +9,8 @@
 #include <future>
 #include <mutex>
 #include <random>
+
+#include <arpa/inet.h>
 
 #include "net/audit_log.hpp"
 #include "net/domain_policy.hpp"
@@ -256,6 +259,30 @@ TEST(ProxyDeny, NamesResolvingToNonPublicAddressesAreRefused) {
   }
   // A literal address the policy does not name is denied by the rules themselves.
   EXPECT_EQ(status_of(proxy.exchange(connect_request("127.0.0.1:" + port))), 403);
+}
+
+TEST(ProxyDeny, NamesResolvingToTheHostsOwnAddressesAreRefused) {
+  // A service bound to 0.0.0.0 on the host must not be reachable through a public address of
+  // the host either. Take any non-loopback IPv4 address of this machine.
+  std::string own;
+  ifaddrs* list = nullptr;
+  ASSERT_EQ(::getifaddrs(&list), 0);
+  for (ifaddrs* i = list; i && own.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+    if (std::string(text).rfind("127.", 0) != 0) own = text;
+  }
+  ::freeifaddrs(list);
+  if (own.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address";
+  LoopbackServer host_service(echo_handler(), false, true);
+  std::string port = std::to_string(host_service.port());
+  ProxyHarness proxy(network_config(NetworkPolicy::none, {"self.proxy.test"}), {},
+                     fake_resolver({{"self.proxy.test", {own}}}));
+  std::string reply = proxy.exchange(connect_request("self.proxy.test:" + port));
+  EXPECT_EQ(status_of(reply), 403) << reply;
+  EXPECT_NE(reply.find(own + " ("), std::string::npos) << reply;
+  EXPECT_EQ(host_service.accepted(), 0);
 }
 
 TEST(ProxyDeny, LiteralAddressEntryLetsANameThroughAndDenyByAddressStopsIt) {
