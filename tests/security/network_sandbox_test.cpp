@@ -108,6 +108,7 @@ TEST_P(NetworkSandboxTest, IsolatedBlocksEveryDirectPathForTheRightReason) {
   if (!env) GTEST_SKIP() << EngineEnv(GetParam()).why_unusable();
   LoopbackServer host_service(echo_handler());
   start(*env);
+  if (env->exec({"sh", "-c", "command -v python3"}).exit_code != 0) GTEST_SKIP() << "python3 is not installed";
   CommandResult raw;
   auto p = run_probes(*env, host_service.port(), &raw);
   ASSERT_EQ(raw.exit_code, 0) << describe(raw);
@@ -210,6 +211,7 @@ TEST_P(HostLoopbackTest, HostLoopbackServiceIsUnreachable) {
   auto status = env.cli({"status"});
   if (policy == "full" && status.out.find("pasta") == std::string::npos)
     GTEST_SKIP() << "full runs on the host network here (no pasta): " << status.out;
+  if (env.exec({"sh", "-c", "command -v python3"}).exit_code != 0) GTEST_SKIP() << "python3 is not installed";
   auto probe = env.exec({"python3", "-c",
                          "import socket,sys\n"
                          "for fam,addr in ((socket.AF_INET,('127.0.0.1',int(sys.argv[1]))),"
