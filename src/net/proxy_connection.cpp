@@ -384,24 +384,7 @@ void ProxyConnection::on_tick(ProxyClock::time_point now) {
 
 void ProxyConnection::close(const std::string& error) {
   if (state_ == State::closed) return;
-  if (counted_ && decision_.allowed && !audited_) {
-    AuditRecord r;
-    r.time_ms = started_ms_;
-    r.host = request_.host.text;
-    r.port = request_.port;
-    r.allowed = true;
-    r.rule = decision_.rule;
-    r.method = request_.method;
-    r.bytes_out = to_upstream_.src_bytes_delivered() + to_upstream_.prefix_bytes_delivered();
-    r.bytes_in = to_client_.src_bytes_delivered();
-    r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ProxyClock::now() - started_).count();
-    r.error = !dial_errors_.empty() ? dial_errors_ : error;
-    host_.record(r);
-    audited_ = true;
-  } else if (!counted_ && decision_.allowed && !audited_ && !request_.method.empty()) {
-    // Allowed by the rules but never dialed (resolution failed or timed out).
-    host_.count_decision(true);
-    counted_ = true;
+  if (decision_.allowed && !audited_ && (counted_ || !request_.method.empty())) {
     AuditRecord r;
     r.time_ms = started_ms_;
     r.host = request_.host.text;
@@ -410,7 +393,16 @@ void ProxyConnection::close(const std::string& error) {
     r.rule = decision_.rule;
     r.method = request_.method;
     r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ProxyClock::now() - started_).count();
-    r.error = !dial_errors_.empty() ? dial_errors_ : (error.empty() ? "closed before connecting" : error);
+    if (counted_) {
+      r.bytes_out = to_upstream_.src_bytes_delivered() + to_upstream_.prefix_bytes_delivered();
+      r.bytes_in = to_client_.src_bytes_delivered();
+      r.error = !dial_errors_.empty() ? dial_errors_ : error;
+    } else {
+      // Allowed by the rules but never dialed (resolution failed or timed out).
+      host_.count_decision(true);
+      counted_ = true;
+      r.error = !dial_errors_.empty() ? dial_errors_ : (error.empty() ? "closed before connecting" : error);
+    }
     host_.record(r);
     audited_ = true;
   }
