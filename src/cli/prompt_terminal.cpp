@@ -221,6 +221,18 @@ PromptTerminal::KeyPress PromptTerminal::read_key() {
   }
 }
 
+std::string PromptTerminal::question_line(const std::string& question, std::size_t columns) const {
+  return style("?", "32") + " " + style(fit(question, columns - 2), "1");
+}
+
+bool PromptTerminal::move_cursor(const KeyPress& press, std::size_t& current, std::size_t count) {
+  bool up = press.key == Key::up || (press.key == Key::character && press.ch == 'k');
+  bool down = press.key == Key::down || (press.key == Key::character && press.ch == 'j');
+  if (up) current = current == 0 ? count - 1 : current - 1;
+  if (down) current = (current + 1) % count;
+  return up || down;
+}
+
 // One row of a choice list: cursor, optional check box, number, label, then as much of the
 // description as fits the terminal width.
 std::string PromptTerminal::choice_line(const Choice& choice, std::size_t index, bool here, const std::string& marker,
@@ -240,7 +252,7 @@ std::size_t PromptTerminal::select(const std::string& question, const std::vecto
   for (;;) {
     std::vector<std::string> lines;
     std::size_t columns = static_cast<std::size_t>(width()) - 1;
-    lines.push_back(style("?", "32") + " " + style(fit(question, columns - 2), "1"));
+    lines.push_back(question_line(question, columns));
     for (std::size_t i = 0; i < choices.size(); ++i) {
       lines.push_back(choice_line(choices[i], i, i == current, "", columns));
     }
@@ -248,23 +260,16 @@ std::size_t PromptTerminal::select(const std::string& question, const std::vecto
     redraw(lines);
 
     KeyPress press = read_key();
+    if (move_cursor(press, current, choices.size())) continue;
     switch (press.key) {
       case Key::cancel:
         write("\x1b[?25h");
         throw PromptCancelled();
-      case Key::up:
-        current = current == 0 ? choices.size() - 1 : current - 1;
-        break;
-      case Key::down:
-        current = (current + 1) % choices.size();
-        break;
       case Key::enter:
         write("\x1b[?25h");
         finish(question, choices[current].label);
         return current;
       case Key::character:
-        if (press.ch == 'k') current = current == 0 ? choices.size() - 1 : current - 1;
-        if (press.ch == 'j') current = (current + 1) % choices.size();
         if (press.ch >= '1' && press.ch <= '9') {
           std::size_t picked = static_cast<std::size_t>(press.ch - '1');
           if (picked < choices.size()) {
@@ -288,7 +293,7 @@ std::vector<bool> PromptTerminal::multi_select(const std::string& question, cons
   for (;;) {
     std::vector<std::string> lines;
     std::size_t columns = static_cast<std::size_t>(width()) - 1;
-    lines.push_back(style("?", "32") + " " + style(fit(question, columns - 2), "1"));
+    lines.push_back(question_line(question, columns));
     for (std::size_t i = 0; i < choices.size(); ++i) {
       lines.push_back(choice_line(choices[i], i, i == current, selected[i] ? "[x] " : "[ ] ", columns));
     }
@@ -299,16 +304,11 @@ std::vector<bool> PromptTerminal::multi_select(const std::string& question, cons
     redraw(lines);
 
     KeyPress press = read_key();
+    if (move_cursor(press, current, choices.size())) continue;
     switch (press.key) {
       case Key::cancel:
         write("\x1b[?25h");
         throw PromptCancelled();
-      case Key::up:
-        current = current == 0 ? choices.size() - 1 : current - 1;
-        break;
-      case Key::down:
-        current = (current + 1) % choices.size();
-        break;
       case Key::space:
         selected[current] = !selected[current];
         break;
@@ -322,8 +322,6 @@ std::vector<bool> PromptTerminal::multi_select(const std::string& question, cons
         return selected;
       }
       case Key::character:
-        if (press.ch == 'k') current = current == 0 ? choices.size() - 1 : current - 1;
-        if (press.ch == 'j') current = (current + 1) % choices.size();
         if (press.ch == 'a') {
           bool all = std::all_of(selected.begin(), selected.end(), [](bool b) { return b; });
           std::fill(selected.begin(), selected.end(), !all);

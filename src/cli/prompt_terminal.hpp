@@ -62,8 +62,11 @@ class PromptTerminal {
   void redraw(const std::vector<std::string>& lines);
   void finish(const std::string& question, const std::string& answer);
   std::string style(const std::string& text, const char* code) const;
+  std::string question_line(const std::string& question, std::size_t columns) const;
   std::string choice_line(const Choice& choice, std::size_t index, bool here, const std::string& marker,
                           std::size_t columns) const;
+  // Up/down arrows and j/k move the cursor through a list, wrapping; true when the key did.
+  static bool move_cursor(const KeyPress& press, std::size_t& current, std::size_t count);
   int width() const;
 
   int in_fd_;
