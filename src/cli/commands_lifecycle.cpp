@@ -39,6 +39,20 @@ int start_command(const GlobalOptions& options) {
   return 0;
 }
 
+// stop and restart: refuses a container that was never created, stops a running one within
+// the grace period, and says whether it was running.
+bool stop_if_running(EngineSession& session, const std::string& command, int timeout_seconds,
+                     const std::string& when_not_created) {
+  auto before = session.engine->status(session.ctx);
+  if (before.state == engine::ContainerState::not_created) {
+    throw not_set_up_error(command + " failed: container " + session.ctx.config.name + " is not created. " +
+                           when_not_created);
+  }
+  bool running = before.state == engine::ContainerState::running;
+  if (running) session.engine->stop(session.ctx, engine::StopOptions{std::chrono::seconds(timeout_seconds)});
+  return running;
+}
+
 }  // namespace
 
 int stop_command(const GlobalOptions& options, int timeout_seconds) {
@@ -46,12 +60,7 @@ int stop_command(const GlobalOptions& options, int timeout_seconds) {
   if (timeout_seconds < 0) throw usage_error("stop failed: --timeout must be 0 or more seconds.");
   auto session = open_engine_session(options);
   const std::string& name = session.ctx.config.name;
-  auto before = session.engine->status(session.ctx);
-  if (before.state == engine::ContainerState::not_created) {
-    throw not_set_up_error("stop failed: container " + name + " is not created. Nothing to stop.");
-  }
-  bool was_running = before.state == engine::ContainerState::running;
-  if (was_running) session.engine->stop(session.ctx, engine::StopOptions{std::chrono::seconds(timeout_seconds)});
+  bool was_running = stop_if_running(session, "stop", timeout_seconds, "Nothing to stop.");
   if (console.json()) {
     console.print_json({{"name", name}, {"state", "stopped"}, {"was_running", was_running}});
   } else {
@@ -65,14 +74,7 @@ int restart_command(const GlobalOptions& options, int timeout_seconds) {
   if (timeout_seconds < 0) throw usage_error("restart failed: --timeout must be 0 or more seconds.");
   auto session = open_engine_session(options);
   const std::string& name = session.ctx.config.name;
-  auto before = session.engine->status(session.ctx);
-  if (before.state == engine::ContainerState::not_created) {
-    throw not_set_up_error("restart failed: container " + name +
-                           " is not created. Run `claude-container start` to create it.");
-  }
-  if (before.state == engine::ContainerState::running) {
-    session.engine->stop(session.ctx, engine::StopOptions{std::chrono::seconds(timeout_seconds)});
-  }
+  stop_if_running(session, "restart", timeout_seconds, "Run `claude-container start` to create it.");
   auto result = session.engine->start(session.ctx);
   for (const auto& note : result.notes) console.note(note);
   if (console.json()) {
