@@ -27,6 +27,7 @@
 #include "engine/native/state_dir.hpp"
 #include "engine/native/supervisor.hpp"
 #include "net/audit_log.hpp"
+#include "net/pasta.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 #include "workspace/file_tree.hpp"
@@ -116,6 +117,19 @@ workspace::OverlayLayers layers_for(const ProjectContext& ctx, const ContainerPa
   return {ctx.project_dir, paths.upper_dir(), paths.work_dir()};
 }
 
+// `full` without pasta means the host's own network namespace: its loopback services and
+// abstract unix sockets become reachable from inside. Only when the config says so by name.
+void refuse_host_network_unless_asked(const config::Config& config) {
+  if (config.network.policy != config::NetworkPolicy::full || config.network.host_network) return;
+  if (net::find_pasta()) return;
+  throw usage_error("refused to start " + config.name +
+                    " with the full network policy: pasta (passt) is not installed, and without it the container "
+                    "would share this machine's network namespace, where services on its loopback and abstract "
+                    "unix sockets are reachable; install passt (e.g. `apt install passt`), or accept the host "
+                    "network with \"network\": {\"policy\": \"full\", \"host_network\": true} in "
+                    ".claude-container/config.json.");
+}
+
 }  // namespace
 
 StartResult NativeEngine::start(const ProjectContext& ctx) {
@@ -125,6 +139,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
                       "\"} needs a built image directory, which is not supported yet. Set image.base to host in "
                       ".claude-container/config.json.");
   }
+  refuse_host_network_unless_asked(ctx.config);
   ContainerPaths paths = container_paths(ctx.config.name);
   StateLock lock(paths, StateLock::Mode::exclusive);
   StartResult result;

@@ -112,6 +112,10 @@ class Supervisor {
     const auto policy = spec_.config.network.policy;
     std::optional<std::string> pasta;
     if (policy == config::NetworkPolicy::full) pasta = net::find_pasta();
+    // The CLI refused `full` without pasta unless host_network was asked for; check again here.
+    if (policy == config::NetworkPolicy::full && !pasta && !spec_.config.network.host_network) {
+      throw Error("pasta (passt) is not installed and network.host_network is not true; refusing the host network.");
+    }
     plan.own_netns = policy != config::NetworkPolicy::full || pasta.has_value();
     plan.proxy_listeners = policy == config::NetworkPolicy::isolated || policy == config::NetworkPolicy::development;
 
@@ -133,8 +137,9 @@ class Supervisor {
     } else if (policy == config::NetworkPolicy::full) {
       state.network_mode = "host network";
       state.notes.push_back(
-          "the full network policy uses the host's network namespace because pasta (passt) is not installed; "
-          "the container can reach services on the host's loopback. Install passt for a separate namespace.");
+          "network.host_network is true and pasta (passt) is not installed, so the container shares this machine's "
+          "network namespace: services on its loopback and abstract unix sockets are reachable from inside. "
+          "Install passt for a namespace of its own.");
     } else if (policy == config::NetworkPolicy::none) {
       state.network_mode = "none (loopback only)";
     } else {

@@ -119,7 +119,15 @@ std::string network_text(const Config& c) {
       out = "`development`: Anthropic's hosts, package registries and git hosts, through claude-container's "
             "proxy; every other connection is refused and logged";
       break;
-    case NetworkPolicy::full: out = "`full`: every host"; break;
+    case NetworkPolicy::full:
+      out = c.network.host_network
+                ? "`full` with `network.host_network`: every host; where passt is installed through a network "
+                  "namespace of its own, otherwise this machine's own network namespace, whose loopback services "
+                  "and abstract unix sockets are then reachable from inside"
+                : "`full`: every host, through a network namespace of its own (pasta, from passt); where passt is "
+                  "not installed `start` refuses rather than share this machine's network, unless "
+                  "`network.host_network` is true";
+      break;
   }
   if (!c.network.allow.empty()) out += "; also allowed: " + code_list(c.network.allow);
   if (!c.network.deny.empty()) out += "; always denied: " + code_list(c.network.deny);
@@ -287,6 +295,9 @@ std::vector<std::string> not_isolated_items(const Config& c, const SecurityLevel
     items.push_back("Kernel: on Linux the container shares the kernel of this machine, so a kernel flaw can break "
                     "the boundary (Apple's engine on macOS gives each container a kernel of its own).");
   for (const auto& loss : level.losses) items.push_back(loss.reason);
+  if (c.network.host_network)
+    items.push_back("Host network: `network.host_network` is true, so without passt the container shares this "
+                    "machine's network namespace and reaches services listening on its loopback.");
   if (c.network.policy != NetworkPolicy::none && c.network.policy != NetworkPolicy::full)
     items.push_back("Allowed hosts: the hosts the policy allows receive whatever the container sends them.");
   if (c.credentials.api == ApiCredentials::gateway && features.credential_gateway)
