@@ -38,8 +38,13 @@ class EngineEnv {
   std::filesystem::path runtime_dir() const { return base_.path() / "run"; }
   std::filesystem::path data_dir() const { return base_.path() / "data"; }
   std::filesystem::path home_dir() const { return base_.path() / "home"; }
-  std::filesystem::path state_dir() const { return runtime_dir() / "claude-container" / name_; }
-  std::filesystem::path container_data() const { return data_dir() / "claude-container" / name_; }
+  // Where the engine keeps this container: keyed by name + hash of the project path; as root
+  // in /run/claude-container and /var/lib/claude-container whatever XDG_* say.
+  std::string key() const;
+  std::filesystem::path state_base() const;
+  std::filesystem::path data_base() const;
+  std::filesystem::path state_dir() const { return state_base() / key(); }
+  std::filesystem::path container_data() const { return data_base() / key(); }
   uid_t uid() const { return uid_; }
   gid_t gid() const { return gid_; }
 

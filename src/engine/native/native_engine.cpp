@@ -14,9 +14,12 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "config/config_io.hpp"
+#include "engine/native/cgroups.hpp"
 #include "engine/native/control.hpp"
 #include "engine/native/environment.hpp"
 #include "engine/native/exec.hpp"
@@ -39,6 +42,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+ContainerPaths paths_for(const ProjectContext& ctx) { return container_paths(ctx.config.name, ctx.project_dir); }
+
 bool path_exists(const fs::path& p) {
   std::error_code ec;
   return fs::exists(fs::symlink_status(p, ec));
@@ -50,10 +55,55 @@ void make_private_dir(const fs::path& dir) {
   if (ec) throw Error("cannot create " + dir.string() + ": " + ec.message());
 }
 
+// What the creation marker says about the container: made for which project, with which storage.
+struct CreatedRecord {
+  std::string project_dir;
+  std::string storage;
+};
+
+std::optional<CreatedRecord> read_created(const ContainerPaths& paths) {
+  auto text = read_private_file(paths.created_marker(), 64 * 1024);
+  if (!text) return std::nullopt;
+  CreatedRecord record;
+  try {
+    auto j = nlohmann::json::parse(*text);
+    record.project_dir = j.value("project_dir", "");
+    record.storage = j.value("storage", "");
+  } catch (const nlohmann::json::exception&) {
+    throw Error("the container's creation record " + paths.created_marker().string() +
+                " is damaged; run `claude-container destroy` and start again.");
+  }
+  return record;
+}
+
+// A container is only ever entered for the project it was made for, with the storage it was
+// made with: the key already differs per project path; this catches everything else.
+void check_identity(const ProjectContext& ctx, const ContainerPaths& paths, const CreatedRecord& record) {
+  const std::string here = canonical_project(ctx.project_dir).string();
+  if (record.project_dir != here) {
+    throw Error("refused to use the container " + ctx.config.name + " (" + paths.data_dir.string() +
+                "): it was created for the project " + record.project_dir + ", not " + here +
+                "; give this project a name of its own in .claude-container/config.json.");
+  }
+  const std::string storage = config::to_string(ctx.config.storage.type);
+  if (!record.storage.empty() && record.storage != storage) {
+    throw usage_error("the container " + ctx.config.name + " was created with " + record.storage +
+                      " storage, and the config now says " + storage +
+                      "; an existing container's storage cannot change. Set \"storage\": {\"type\": \"" +
+                      record.storage + "\"} again, or run `claude-container destroy` (which deletes the container's "
+                      "home" + std::string(record.storage == "bind" ? "" : " and workspace data") +
+                      ") and `claude-container start` to create it with " + storage + " storage.");
+  }
+}
+
 // Creates the container's persistent data on first start. A data directory without the
 // marker is what an interrupted creation leaves: it is removed and created again.
 bool ensure_created(const ProjectContext& ctx, const ContainerPaths& paths, std::vector<std::string>& notes) {
-  if (path_exists(paths.created_marker())) return false;
+  ensure_private_dir(paths.data_base);
+  if (auto record = read_created(paths)) {
+    check_identity(ctx, paths, *record);
+    return false;
+  }
   if (path_exists(paths.data_dir)) {
     notes.push_back("found a half-created container in " + paths.data_dir.string() +
                     " (an earlier start was interrupted); removed it and created the container again");
@@ -64,8 +114,7 @@ bool ensure_created(const ProjectContext& ctx, const ContainerPaths& paths, std:
   if (storage != config::StorageType::volume && !fs::is_directory(ctx.project_dir, ec)) {
     throw Error("the project directory " + ctx.project_dir.string() + " does not exist.");
   }
-  make_private_dir(paths.data_dir);
-  ::chmod(paths.data_dir.c_str(), 0700);
+  ensure_private_dir(paths.data_dir);
   make_private_dir(paths.home_dir());
   switch (storage) {
     case config::StorageType::volume: {
@@ -84,9 +133,26 @@ bool ensure_created(const ProjectContext& ctx, const ContainerPaths& paths, std:
   }
   nlohmann::json marker = {{"created_at", static_cast<std::int64_t>(std::time(nullptr))},
                            {"storage", config::to_string(storage)},
-                           {"project_dir", ctx.project_dir.string()}};
+                           {"project_dir", canonical_project(ctx.project_dir).string()},
+                           {"name", ctx.config.name}};
   write_file_atomic(paths.created_marker(), marker.dump(2) + "\n", 0600);
   return true;
+}
+
+// The config this container runs with: validated by the CLI at start, stored where only we can
+// write. exec and the supervisor use it, so a container rewriting the project's config.json
+// (bind storage) changes nothing until the user starts it again.
+void store_effective_config(const ContainerPaths& paths, const config::Config& config) {
+  write_runtime_file(paths.effective_config(), config::serialize_config(config));
+}
+
+config::Config load_effective_config(const ContainerPaths& paths, const std::string& name) {
+  auto text = read_private_file(paths.effective_config(), 1 << 20);
+  if (!text) {
+    throw Error("the running container " + name + " has no stored configuration (" + paths.effective_config().string() +
+                "), so its policy is unknown; run `claude-container restart`.");
+  }
+  return config::parse_config(*text, paths.effective_config().string());
 }
 
 // Asks the supervisor to stop and waits; falls back to killing pid 1 when it does not answer.
@@ -140,7 +206,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
                       ".claude-container/config.json.");
   }
   refuse_host_network_unless_asked(ctx.config);
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   StateLock lock(paths, StateLock::Mode::exclusive);
   StartResult result;
   Inspection found = inspect(paths);
@@ -150,6 +216,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   }
   if (found.stale && found.state) result.notes.push_back(clean_stale_state(paths, *found.state));
   result.created = ensure_created(ctx, paths, result.notes);
+  store_effective_config(paths, ctx.config);
 
   SupervisorSpec spec;
   spec.paths = paths;
@@ -177,8 +244,9 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
 }
 
 int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   ExecPlan plan;
+  ProjectContext effective;
   {
     StateLock lock(paths, StateLock::Mode::shared);
     Inspection found = inspect(paths);
@@ -192,11 +260,16 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
     plan.init_pid = state.init_pid;
     plan.init_start_time = state.init_start_time;
     plan.own_netns = state.own_netns;
-    plan.cgroup_dirs = state.cgroup_dirs;
+    for (const auto& dir : state.cgroup_dirs) {
+      if (is_container_cgroup(dir, paths.key)) plan.cgroup_dirs.push_back(dir);
+    }
     plan.hardening = make_hardening_plan(paths.seccomp_cache());
+    if (auto record = read_created(paths)) check_identity(ctx, paths, *record);
+    effective.config = load_effective_config(paths, ctx.config.name);
   }
+  effective.project_dir = ctx.project_dir;
   plan.argv = req.argv.empty() ? login_shell_argv() : req.argv;
-  plan.env = container_environment(ctx, req, req.tty);
+  plan.env = container_environment(effective, req, req.tty);
   plan.path_dirs = container_path_dirs();
   plan.workdir = req.workdir.value_or("/workspace");
   plan.tty = req.tty;
@@ -204,7 +277,7 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
 }
 
 void NativeEngine::stop(const ProjectContext& ctx, const StopOptions& opts) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   StateLock lock(paths, StateLock::Mode::exclusive);
   Inspection found = inspect(paths);
   if (found.stale && found.state) {
@@ -216,12 +289,19 @@ void NativeEngine::stop(const ProjectContext& ctx, const StopOptions& opts) {
 }
 
 Status NativeEngine::status(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   Status status;
   status.engine = "native";
   std::error_code ec;
   bool created = path_exists(paths.created_marker());
   if (!created && !path_exists(paths.state_dir)) return status;  // not created, nothing to look at
+  if (created) {
+    try {
+      if (auto record = read_created(paths)) check_identity(ctx, paths, *record);
+    } catch (const Error& e) {
+      status.notes.push_back(e.what());
+    }
+  }
   // A shared lock is enough to read; only stale remains need the exclusive one to clean up.
   auto lock = std::make_unique<StateLock>(paths, StateLock::Mode::shared);
   Inspection found = inspect(paths);
@@ -256,7 +336,7 @@ Status NativeEngine::status(const ProjectContext& ctx) {
 }
 
 void NativeEngine::destroy(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   {
     StateLock lock(paths, StateLock::Mode::exclusive);
     Inspection found = inspect(paths);
@@ -268,7 +348,7 @@ void NativeEngine::destroy(const ProjectContext& ctx) {
 }
 
 int NativeEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   if (!path_exists(paths.created_marker()) && !path_exists(paths.log_file())) {
     throw not_set_up_error("the container " + ctx.config.name + " has not been created; there are no logs yet.");
   }
@@ -300,8 +380,16 @@ int NativeEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
 }
 
 void NativeEngine::reload_network_policy(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   if (!supervisor_alive(paths)) return;  // read again at the next start
+  {
+    // Only the lists `allow`/`deny` change, in the stored copy the supervisor reads.
+    StateLock lock(paths, StateLock::Mode::exclusive);
+    config::Config effective = load_effective_config(paths, ctx.config.name);
+    effective.network.allow = ctx.config.network.allow;
+    effective.network.deny = ctx.config.network.deny;
+    store_effective_config(paths, effective);
+  }
   auto reply = control_request(paths.state_dir, "reload", 10000);
   if (!reply) throw Error("the container's supervisor did not answer the policy reload; try `claude-container restart`.");
   if (reply->rfind("error ", 0) == 0) {
@@ -312,7 +400,7 @@ void NativeEngine::reload_network_policy(const ProjectContext& ctx) {
 }
 
 std::vector<WorkspaceChange> NativeEngine::workspace_changes(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   std::vector<WorkspaceChange> out;
   for (const auto& c : workspace::overlay_changes(layers_for(ctx, paths))) {
     WorkspaceChange change;
@@ -326,19 +414,19 @@ std::vector<WorkspaceChange> NativeEngine::workspace_changes(const ProjectContex
 }
 
 std::string NativeEngine::workspace_diff(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   return workspace::overlay_diff(layers_for(ctx, paths));
 }
 
 void NativeEngine::apply_workspace_changes(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   auto layers = layers_for(ctx, paths);
   StateLock lock(paths, StateLock::Mode::exclusive);
   workspace::overlay_apply(layers);
 }
 
 void NativeEngine::discard_workspace_changes(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   auto layers = layers_for(ctx, paths);
   StateLock lock(paths, StateLock::Mode::exclusive);
   if (supervisor_alive(paths)) {

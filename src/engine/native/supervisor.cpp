@@ -77,7 +77,7 @@ class Supervisor {
  private:
   void start() {
     const auto& paths = spec_.paths;
-    alive_.reset(::open(paths.alive_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    alive_.reset(::open(paths.alive_lock().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     // A supervisor that just stopped on its own releases this lock a moment after removing its
     // state; wait briefly for it rather than failing the start.
     bool locked = false;
@@ -100,7 +100,7 @@ class Supervisor {
     }
 
     SandboxPlan plan = spec_.sandbox;
-    CgroupSetup cgroups = create_cgroups(spec_.config.name, spec_.config.resources);
+    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
     plan.hardening.seccomp = load_seccomp_filter(paths.seccomp_cache());
@@ -192,7 +192,10 @@ class Supervisor {
       reply("denials " + std::to_string(stats.denied) + "\nallowed " + std::to_string(stats.allowed) + "\n");
     } else if (line == "reload") {
       try {
-        config::Config cfg = config::load_config(spec_.project_dir);
+        // The copy the CLI validated and stored, never the project's file (see effective_config).
+        auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
+        if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
+        config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
         if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(cfg.network));
         log("network policy reloaded");
         reply("ok\n");
@@ -306,7 +309,7 @@ class Supervisor {
 
 // In the detached grandchild: stdio to the log, nothing else of the caller's descriptors.
 void detach_stdio(const ContainerPaths& paths, int& ready_fd) {
-  int log_fd = ::open(paths.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int log_fd = ::open(paths.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) ::_exit(1);
   ::dup2(null_fd, 0);
@@ -356,7 +359,7 @@ RunState launch_supervisor(const SupervisorSpec& spec) {
     if (n > 0) answer.append(buf, static_cast<size_t>(n));
   }
   if (answer.rfind("OK", 0) == 0) {
-    auto text = read_file_if_exists(spec.paths.state_file());
+    auto text = read_private_file(spec.paths.state_file());
     if (!text) throw Error("the supervisor started but wrote no state file " + spec.paths.state_file().string() + ".");
     return parse_run_state(*text);
   }
