@@ -183,6 +183,9 @@ workspace::OverlayLayers layers_for(const ProjectContext& ctx, const ContainerPa
   return {ctx.project_dir, paths.upper_dir(), paths.work_dir()};
 }
 
+// `development` trusts the code it runs: git inside may change hooks and .git/config.
+bool relax_git(const config::Config& config) { return config.mode == config::Mode::development; }
+
 // `full` without pasta means the host's own network namespace: its loopback services and
 // abstract unix sockets become reachable from inside. Only when the config says so by name.
 void refuse_host_network_unless_asked(const config::Config& config) {
@@ -222,7 +225,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   spec.paths = paths;
   spec.project_dir = ctx.project_dir;
   spec.config = ctx.config;
-  spec.sandbox.rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type);
+  spec.sandbox.rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config));
   spec.sandbox.hardening = base_hardening_plan();
   spec.sandbox.hostname = ctx.config.name;
   plan_id_maps(spec.sandbox);
@@ -313,7 +316,7 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   }
   if (!found.running) {
     status.state = created ? ContainerState::stopped : ContainerState::not_created;
-    if (created) status.mounts = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type).described;
+    if (created) status.mounts = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config)).described;
     return status;
   }
   const RunState& state = *found.state;

@@ -6,10 +6,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+
+#include "project/control_files.hpp"
 
 namespace cc::engine::native {
 
@@ -32,7 +36,8 @@ const char* const kSecretDirs[] = {"sudoers.d", "ssl/private", "NetworkManager/s
 
 }  // namespace
 
-RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir, config::StorageType storage) {
+RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir, config::StorageType storage,
+                       bool relax_git) {
   RootfsPlan plan;
   plan.new_root = paths.root_mountpoint().string();
   const std::string R = plan.new_root;
@@ -103,6 +108,14 @@ RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir,
     case config::StorageType::bind:
       add(Kind::bind_rw, project_dir.string(), "/workspace");
       describe("/workspace", project_dir.string() + " (bind)", false);
+      for (const auto& control : project::control_paths()) {
+        if (relax_git && control.git) continue;
+        std::error_code ec;
+        if (!fs::exists(fs::symlink_status(project_dir / control.path, ec))) continue;  // see README: missing ones
+        MountStep step{Kind::protect, "", R + "/workspace", "", "", 0, std::string(control.path)};
+        plan.steps.push_back(std::move(step));
+        describe("/workspace/" + std::string(control.path), "the project's own, read-only (a control file)", true);
+      }
       break;
     case config::StorageType::hybrid: {
       MountStep step{Kind::overlay, project_dir.string(), R + "/workspace", paths.upper_dir().string(),
@@ -178,6 +191,62 @@ int mount_overlay(const MountStep& step) noexcept {
   return rc == 0 ? 0 : err;
 }
 
+// Mounts the control path `s.relative` below the workspace read-only over itself. Resolved
+// without following any symlink (a repository may ship them), beneath the workspace. A control
+// path that is itself a symlink gets an empty read-only file over it, so it can be neither
+// followed nor replaced.
+int protect_control_path(const MountStep& s) noexcept {
+  int root = ::open(s.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return errno;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  int node = static_cast<int>(::syscall(SYS_openat2, root, s.relative.c_str(), &how, sizeof(how)));
+  int err = errno;
+  bool symlink = false;
+  if (node < 0 && err == ELOOP) {
+    // The last component may be the symlink: open it without following, beneath its parent.
+    const char* slash = std::strrchr(s.relative.c_str(), '/');
+    int parent = root;
+    char parent_path[256];
+    if (slash != nullptr) {
+      std::size_t n = static_cast<std::size_t>(slash - s.relative.c_str());
+      if (n >= sizeof(parent_path)) { ::close(root); return ENAMETOOLONG; }
+      std::memcpy(parent_path, s.relative.c_str(), n);
+      parent_path[n] = '\0';
+      parent = static_cast<int>(::syscall(SYS_openat2, root, parent_path, &how, sizeof(how)));
+    }
+    if (parent >= 0) {
+      node = ::openat(parent, slash != nullptr ? slash + 1 : s.relative.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      err = errno;
+      if (parent != root) ::close(parent);
+      symlink = node >= 0;
+    } else {
+      err = errno;
+    }
+  }
+  ::close(root);
+  if (node < 0) return err == ENOENT ? 0 : err;  // gone since the plan: nothing to protect
+  int tree = symlink ? static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC))
+                     : static_cast<int>(::syscall(SYS_open_tree, node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                                            AT_RECURSIVE | AT_EMPTY_PATH));
+  if (tree < 0) {
+    err = errno;
+    ::close(node);
+    return err;
+  }
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (symlink ? MOUNT_ATTR_NOEXEC : 0);
+  int rc = static_cast<int>(::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)));
+  if (rc == 0) {
+    rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", node, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+  }
+  err = errno;
+  ::close(tree);
+  ::close(node);
+  return rc == 0 ? 0 : err;
+}
+
 int run_step(const MountStep& s, const char** what) noexcept {
   const char* target = s.target.c_str();
   int err = 0;
@@ -223,6 +292,9 @@ int run_step(const MountStep& s, const char** what) noexcept {
       *what = "creating a directory";
       if ((err = make_dir(target, s.mode)) != 0) return err;
       return ::chmod(target, s.mode) == 0 ? 0 : errno;
+    case Kind::protect:
+      *what = "making a control file of the project read-only";
+      return protect_control_path(s);
     case Kind::make_ro: {
       *what = "making a /proc subtree read-only";
       if (::access(target, F_OK) != 0) return 0;  // absent on this kernel
@@ -252,7 +324,7 @@ int build_rootfs(const RootfsPlan& plan, const char** what, const char** detail)
   for (const auto& step : plan.steps) {
     *detail = step.kind == Kind::bind_ro || step.kind == Kind::bind_rw || step.kind == Kind::overlay
                   ? step.source.c_str()
-                  : step.target.c_str();
+                  : step.kind == Kind::protect ? step.relative.c_str() : step.target.c_str();
     int err = run_step(step, what);
     if (err != 0) return err;
   }

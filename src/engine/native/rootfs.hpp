@@ -16,12 +16,14 @@
 namespace cc::engine::native {
 
 struct MountStep {
-  enum class Kind { bind_ro, bind_rw, dev_node, tmpfs, proc, devpts, mask_file, mask_dir, overlay, symlink, mkdir, make_ro };
+  enum class Kind { bind_ro, bind_rw, dev_node, tmpfs, proc, devpts, mask_file, mask_dir, overlay, symlink, mkdir, make_ro,
+                    protect };
   Kind kind;
   std::string source;       // host path (bind, overlay lower), symlink target, or mount data
   std::string target;       // absolute, below the new root
   std::string upper, work;  // overlay
   mode_t mode = 0755;       // mkdir
+  std::string relative;     // protect: the control path, relative to `target` (the workspace)
 };
 
 struct RootfsPlan {
@@ -30,8 +32,12 @@ struct RootfsPlan {
   std::vector<MountInfo> described;  // for `status`
 };
 
+// With `bind` storage the project's control files (project/control_files.hpp) that exist are
+// mounted read-only over themselves, so a container cannot plant code the host runs (git
+// hooks, scripts/container, editor tasks) or rewrite this tool's config; `relax_git` (the
+// `development` mode) leaves the .git entries writable.
 RootfsPlan plan_rootfs(const ContainerPaths& paths, const std::filesystem::path& project_dir,
-                       config::StorageType storage);
+                       config::StorageType storage, bool relax_git = false);
 
 // Child side: executes the plan, pivots into it and makes the root read-only. Returns 0 or an
 // errno with *what and *detail describing the step.

@@ -273,6 +273,13 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
   }
   if (c.storage.type == StorageType::volume)
     items.push_back("Project: the container works on its own copy; your project on this machine does not change.");
+  if (c.storage.type == StorageType::bind)
+    items.push_back(std::string("Control files: `.claude-container/`, `scripts/`, `.git/hooks`, `.git/config` and the files "
+                                "editors, shells and git tools run on their own (`.vscode/`, `.idea/`, `.envrc`, ...) are "
+                                "read-only inside, so the container cannot plant code that this machine runs") +
+                    (c.mode == config::Mode::development
+                         ? " (Development mode leaves the `.git` ones writable, so git inside can manage hooks)."
+                         : "."));
   if (c.storage.type == StorageType::hybrid)
     items.push_back("Project: mounted read-only; every change waits in a separate layer until you review it with "
                     "`claude-container diff` and take it with `claude-container apply`.");
@@ -295,6 +302,9 @@ std::vector<std::string> not_isolated_items(const Config& c, const SecurityLevel
     items.push_back("Kernel: on Linux the container shares the kernel of this machine, so a kernel flaw can break "
                     "the boundary (Apple's engine on macOS gives each container a kernel of its own).");
   for (const auto& loss : level.losses) items.push_back(loss.reason);
+  if (c.storage.type == StorageType::bind)
+    items.push_back("New control files: one that does not exist in the project yet (say `.vscode/` or `.envrc`) can be "
+                    "created from inside; check for new ones before you open the project in an editor or shell.");
   if (c.network.host_network)
     items.push_back("Host network: `network.host_network` is true, so without passt the container shares this "
                     "machine's network namespace and reaches services listening on its loopback.");
