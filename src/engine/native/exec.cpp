@@ -1,6 +1,7 @@
 #include "engine/native/exec.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -279,6 +280,12 @@ bool high_pipe(int fds[2]) noexcept {
     ::_exit(kEnterFailed);
   }
   ::close(pidfd);
+  // Our host ids came along through setns; become the container's root (as root on the host,
+  // a subordinate id), or host root's files would be ours inside.
+  if (::setresgid(0, 0, 0) != 0 || (::setgroups(0, nullptr) != 0 && errno != EPERM) || ::setresuid(0, 0, 0) != 0) {
+    send_report(a.error_fd, 'E', errno, "switching to the container's root");
+    ::_exit(kEnterFailed);
+  }
   int master = -1, slave = -1;
   if (a.plan->tty) {
     master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);

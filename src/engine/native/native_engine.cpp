@@ -24,6 +24,7 @@
 #include "engine/native/environment.hpp"
 #include "engine/native/exec.hpp"
 #include "engine/native/hardening.hpp"
+#include "engine/native/id_mapping.hpp"
 #include "engine/native/paths.hpp"
 #include "engine/native/rootfs.hpp"
 #include "engine/native/sandbox.hpp"
@@ -155,6 +156,16 @@ config::Config load_effective_config(const ContainerPaths& paths, const std::str
   return config::parse_config(*text, paths.effective_config().string());
 }
 
+// As root, the container's root is the range's first id on the host: its home, volume and
+// overlay layers belong to that id (a container created by an older version gets them now).
+void give_data_to_container_root(const ContainerPaths& paths, const SubordinateRange& range) {
+  struct stat st {};
+  if (::lstat(paths.home_dir().c_str(), &st) == 0 && st.st_uid == range.uid_start) return;
+  for (const auto& dir : {paths.home_dir(), paths.volume_dir(), paths.upper_dir(), paths.work_dir()}) {
+    if (path_exists(dir)) chown_tree(dir, range.uid_start, range.gid_start);
+  }
+}
+
 // Asks the supervisor to stop and waits; falls back to killing pid 1 when it does not answer.
 void stop_running(const ContainerPaths& paths, const RunState& state, std::chrono::seconds grace) {
   int timeout_ms = static_cast<int>((grace.count() + 15) * 1000);
@@ -228,7 +239,11 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   spec.sandbox.rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config));
   spec.sandbox.hardening = base_hardening_plan();
   spec.sandbox.hostname = ctx.config.name;
-  plan_id_maps(spec.sandbox);
+  if (auto note = plan_id_maps(spec.sandbox); !note.empty()) result.notes.push_back(note);
+  if (::geteuid() == 0) {
+    spec.range = root_subordinate_range(nullptr);
+    give_data_to_container_root(paths, spec.range);
+  }
   make_private_dir(paths.root_mountpoint());
   RunState state = launch_supervisor(spec);
   for (const auto& note : state.notes) result.notes.push_back(note);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <initializer_list>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "config/config_io.hpp"
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
+#include "engine/native/id_mapping.hpp"
 #include "net/domain_policy.hpp"
 #include "net/egress_proxy.hpp"
 #include "net/pasta.hpp"
@@ -119,8 +121,11 @@ class Supervisor {
     plan.own_netns = policy != config::NetworkPolicy::full || pasta.has_value();
     plan.proxy_listeners = policy == config::NetworkPolicy::isolated || policy == config::NetworkPolicy::development;
 
+    prepare_idmapped_mounts(plan);
+    plan_private_fds(plan.rootfs, {paths.state_dir.string(), paths.data_dir.string()});
     auto before_sandbox = Clock::now();
     sandbox_ = spawn_sandbox(plan);
+    idmapped_.clear();  // attached inside by now; our references go
     auto ms = [](Clock::duration d) {
       char text[32];
       std::snprintf(text, sizeof(text), "%.1f", std::chrono::duration<double, std::milli>(d).count());
@@ -165,6 +170,29 @@ class Supervisor {
     state.limits = cgroups.limits;
     for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
     write_runtime_file(paths.state_file(), serialize_run_state(state));
+  }
+
+  // As root, the mounts that must be idmapped are made here, with the host's privileges the
+  // kernel requires for MOUNT_ATTR_IDMAP, and attached by the sandbox child.
+  void prepare_idmapped_mounts(SandboxPlan& plan) {
+    std::optional<UniqueFd> userns;
+    uid_t userns_owner = 0;
+    gid_t userns_group = 0;
+    for (auto& step : plan.rootfs.steps) {
+      if (step.kind != MountStep::Kind::attach || !step.idmapped) continue;
+      struct stat st {};
+      if (::stat(step.source.c_str(), &st) != 0) throw_errno("cannot inspect " + step.source);
+      if (!userns || userns_owner != st.st_uid || userns_group != st.st_gid) {
+        userns = make_idmap_userns(st.st_uid, st.st_gid, spec_.range);
+        userns_owner = st.st_uid;
+        userns_group = st.st_gid;
+      }
+      UniqueFd tree = idmapped_clone(step.source, userns->get(), step.read_only);
+      step.fd = tree.get();
+      plan.keep_fds.push_back(tree.get());
+      idmapped_.push_back(std::move(tree));
+    }
+    std::sort(plan.keep_fds.begin(), plan.keep_fds.end());
   }
 
   void begin_stop(int grace_seconds) {
@@ -298,6 +326,7 @@ class Supervisor {
   UniqueFd listener_;
   Sandbox sandbox_;
   std::vector<std::string> cgroup_dirs_;
+  std::vector<UniqueFd> idmapped_;
   pid_t pasta_pid_ = -1;
   std::unique_ptr<net::EgressProxy> proxy_;
   std::thread proxy_thread_;
