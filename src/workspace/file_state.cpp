@@ -65,6 +65,7 @@ FileType type_of(const struct stat& st) {
 }
 
 bool has_xattr(int fd, const char* name, const char* expected = nullptr) {
+  if (expected == nullptr) return ::fgetxattr(fd, name, nullptr, 0) >= 0;  // any size
   char value[16] = {};
   ssize_t n = ::fgetxattr(fd, name, value, sizeof(value) - 1);
   if (n < 0) return false;
