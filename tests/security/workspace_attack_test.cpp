@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -52,6 +53,7 @@ class WorkspaceAttackTest : public ::testing::TestWithParam<EngineUser> {
   json review() {
     auto r = env_->cli({"--json", "diff"});
     EXPECT_EQ(r.exit_code, 0) << describe(r);
+    if (r.err.find("temporary file(s) an interrupted apply left") != std::string::npos) ++recoveries_;
     return json::parse(r.out);
   }
   CommandResult apply_reviewed(std::vector<std::string> extra = {}) {
@@ -66,6 +68,7 @@ class WorkspaceAttackTest : public ::testing::TestWithParam<EngineUser> {
   }
   std::unique_ptr<EngineEnv> env_;
   fs::path secret_;
+  int recoveries_ = 0;  // reviews that removed what a killed apply left
 };
 
 TEST_P(WorkspaceAttackTest, LiveSwapRaceNeverPutsAHostFileInTheReviewOrTheProject) {
@@ -301,6 +304,8 @@ TEST_P(WorkspaceAttackTest, ApplyKilledAtRandomPointsLeavesEveryFileWhole) {
     ASSERT_EQ(a.exit_code, 0) << describe(a);
   }
   EXPECT_GT(killed, 0);
+  std::cout << "[ measured ] " << killed << " applies killed; " << recoveries_
+            << " reviews removed temporary files they left\n";
   review();
   expect_no_temporaries();
   for (int i = 0; i < kFiles; ++i) {
