@@ -31,6 +31,13 @@ const char* type_name(FileType type) {
   return "unknown";
 }
 
+std::string stamp_of(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "d:" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_mode & 07777);
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ctim.tv_sec) + "." +
+         std::to_string(st.st_ctim.tv_nsec);
+}
+
 bool is_special(FileType type) {
   return type == FileType::fifo || type == FileType::socket || type == FileType::char_device ||
          type == FileType::block_device;
@@ -140,6 +147,7 @@ FileState read_state_try(int dir_fd, const std::string& name, bool overlay_upper
   }
   state.type = type_of(st);
   state.mode = st.st_mode & 07777;
+  state.stamp = stamp_of(st);
   if (state.type == FileType::char_device && overlay_upper && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0) {
     state.type = FileType::whiteout;
     return state;
@@ -162,6 +170,7 @@ FileState read_state_try(int dir_fd, const std::string& name, bool overlay_upper
     throw Error("cannot open " + name + " in the workspace: it changed while it was read; run the command again.");
   }
   state.mode = st.st_mode & 07777;
+  state.stamp = stamp_of(st);
   if (overlay_upper && st.st_size == 0 &&
       (has_xattr(fd.get(), "user.overlay.whiteout") || has_xattr(fd.get(), "trusted.overlay.whiteout"))) {
     state.type = FileType::whiteout;

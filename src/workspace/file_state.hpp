@@ -31,7 +31,13 @@ struct FileState {
   bool binary = false;         // a NUL byte in the first 8000 bytes, as git decides
   bool capabilities = false;   // carries a security.capability xattr
   std::optional<std::string> content;  // regular files up to kShownContentLimit, when asked
+  // Identity and change stamp (inode, size, mtime, ctime; directories: inode and mode):
+  // what the hybrid base records to notice that the project's copy moved.
+  std::string stamp;
 };
+
+// The stamp of an lstat result (see FileState::stamp).
+std::string stamp_of(const struct stat& st);
 
 // Files larger than this are shown by size and hash only.
 inline constexpr std::uint64_t kShownContentLimit = 1024 * 1024;

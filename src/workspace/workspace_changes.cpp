@@ -1,5 +1,6 @@
 #include "workspace/workspace_changes.hpp"
 
+#include "workspace/hybrid_base.hpp"
 #include "workspace/overlay_changes.hpp"
 #include "workspace/volume_changes.hpp"
 
@@ -7,7 +8,9 @@ namespace cc::workspace {
 
 std::vector<Change> read_changes(const WorkspaceLayout& layout, bool keep_content) {
   if (layout.kind == StorageKind::volume) return volume_changes(layout.project, layout.changes, layout.seed_base, keep_content);
-  return overlay_changes(layout.project, layout.changes, keep_content);
+  auto changes = overlay_changes(layout.project, layout.changes, keep_content);
+  if (!layout.hybrid_base.empty()) mark_hybrid_conflicts(layout.hybrid_base, changes);
+  return changes;
 }
 
 void settle_after_apply(const WorkspaceLayout& layout, const ApplyReport& report) {
@@ -15,7 +18,11 @@ void settle_after_apply(const WorkspaceLayout& layout, const ApplyReport& report
     advance_seed_base(layout.seed_base, report.applied);
     return;
   }
-  if (report.held_back.empty() && report.refused.empty()) overlay_discard(layout.changes, layout.work);
+  if (report.held_back.empty() && report.refused.empty()) {
+    overlay_discard(layout.changes, layout.work);
+  } else if (!layout.hybrid_base.empty()) {
+    advance_hybrid_base(layout.project, layout.hybrid_base, report.applied);
+  }
 }
 
 void discard_changes(const WorkspaceLayout& layout) {

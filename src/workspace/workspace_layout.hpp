@@ -15,6 +15,7 @@ struct WorkspaceLayout {
   std::filesystem::path changes;    // hybrid: overlay upper dir; volume: the volume
   std::filesystem::path work;       // hybrid: overlay work dir; unused for volume
   std::filesystem::path seed_base;  // volume: manifest of the project at seeding
+  std::filesystem::path hybrid_base;  // hybrid: project stamps at start (workspace/hybrid_base)
   // Persistent (not tmpfs) and outside the project: the temporary names an apply made, so
   // an interrupted apply is cleaned up by the next diff or apply.
   std::filesystem::path journal;

@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "support/temp_dir.hpp"
+#include "workspace/hybrid_base.hpp"
 #include "workspace/quoted_name.hpp"
 #include "workspace/review.hpp"
 #include "workspace/volume_changes.hpp"
@@ -314,6 +315,39 @@ TEST_F(OverlayChangesTest, JournaledTemporariesAreRemovedByTheNextRun) {
   EXPECT_FALSE(fs::exists(lower() / ".cc-apply-1-0"));
   EXPECT_TRUE(fs::exists(lower() / "keep.txt"));
   EXPECT_FALSE(fs::exists(layout_.journal));
+}
+
+TEST_F(OverlayChangesTest, HostChangesSinceTheContainersCopyAreConflicts) {
+  layout_.hybrid_base = dir_ / "state" / "hybrid-base";
+  fs::create_directories(layout_.hybrid_base.parent_path());
+  write(lower() / "both.txt", "base\n");
+  write(lower() / "container-only.txt", "base\n");
+  write(lower() / "dir" / "inner.txt", "base\n");
+  workspace::record_hybrid_base(lower(), upper(), layout_.hybrid_base);  // the container starts
+  write(upper() / "both.txt", "container\n");
+  write(upper() / "container-only.txt", "container\n");
+  ASSERT_EQ(::mknod((upper() / "dir").c_str(), S_IFCHR, makedev(0, 0)), 0);  // rm -rf dir
+  // The host edits both.txt and dir/inner.txt underneath.
+  write(lower() / "both.txt", "host\n");
+  write(lower() / "dir" / "inner.txt", "host edit\n");
+  // A restart keeps the stamps of what the layer covers.
+  workspace::record_hybrid_base(lower(), upper(), layout_.hybrid_base);
+  auto set = changes();
+  EXPECT_EQ(render(set), "M both.txt\nM container-only.txt\nD dir\nD dir/inner.txt\n");
+  EXPECT_TRUE(set[0].conflict);
+  EXPECT_FALSE(set[1].conflict);
+  EXPECT_TRUE(set[3].conflict);
+  EXPECT_NE(workspace::summary_text(set, {}).find("both.txt  (CONFLICT"), std::string::npos);
+  auto report = apply();
+  EXPECT_EQ(report.refused.size(), 3u);  // both.txt, dir/inner.txt, and dir (not empty)
+  EXPECT_EQ(read(lower() / "both.txt"), "host\n");
+  EXPECT_EQ(read(lower() / "container-only.txt"), "container\n");
+  workspace::ApplyOptions force;
+  force.force = true;
+  report = apply(force);
+  EXPECT_TRUE(report.refused.empty());
+  EXPECT_EQ(read(lower() / "both.txt"), "container\n");
+  EXPECT_FALSE(fs::exists(lower() / "dir"));
 }
 
 TEST_F(OverlayChangesTest, DiscardEmptiesUpperAndWork) {

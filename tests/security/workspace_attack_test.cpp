@@ -14,6 +14,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -38,9 +40,13 @@ std::string read(const fs::path& p) {
 
 class WorkspaceAttackTest : public ::testing::TestWithParam<EngineUser> {
  protected:
-  void make(const std::string& storage = "hybrid") {
+  // The project gets `files` before the container starts (the base apply compares against).
+  void make(const std::string& storage = "hybrid", const std::map<std::string, std::string>& files = {},
+            const std::function<void()>& before_start = {}) {
     env_ = std::make_unique<EngineEnv>(GetParam(), storage, "none");
     if (!env_->usable()) GTEST_SKIP() << env_->why_unusable();
+    for (const auto& [path, content] : files) env_->write_project_file(path, content);
+    if (before_start) before_start();
     // A host secret the container must never get into a review or the project.
     secret_ = env_->root() / "host-secret";
     std::ofstream(secret_) << "HOST-SECRET-CONTENT\n";
@@ -72,8 +78,7 @@ class WorkspaceAttackTest : public ::testing::TestWithParam<EngineUser> {
 };
 
 TEST_P(WorkspaceAttackTest, LiveSwapRaceNeverPutsAHostFileInTheReviewOrTheProject) {
-  make();
-  env_->write_project_file("data.txt", "project data\n");
+  make("hybrid", {{"data.txt", "project data\n"}});
   // Inside: swap data.txt between a file and links to the host secret, as fast as it can.
   auto spawn = inside("(i=0; while [ $i -lt 200000 ]; do echo container > /workspace/d.tmp; "
                       "mv -f /workspace/d.tmp /workspace/data.txt; ln -sfn " + secret_.string() +
@@ -103,11 +108,13 @@ TEST_P(WorkspaceAttackTest, LiveSwapRaceNeverPutsAHostFileInTheReviewOrTheProjec
 }
 
 TEST_P(WorkspaceAttackTest, LinksToHostFilesAreShownAndAppliedAsLinks) {
-  make();
-  fs::create_directories(env_->root() / "host-dir");
-  env_->chown_tree(env_->root() / "host-dir");
   // The project has a link to a host directory; the container replaces it with a directory.
-  fs::create_directory_symlink(env_->root() / "host-dir", env_->project() / "linked");
+  make("hybrid", {}, [this] {
+    fs::create_directories(env_->root() / "host-dir");
+    env_->chown_tree(env_->root() / "host-dir");
+    fs::create_directory_symlink(env_->root() / "host-dir", env_->project() / "linked");
+    env_->chown_tree(env_->project());
+  });
   auto w = inside("ln -s " + secret_.string() + " /workspace/notes && ln -s ../host-secret /workspace/relative && "
                   "rm /workspace/linked && mkdir /workspace/linked && echo planted > /workspace/linked/planted.txt");
   ASSERT_EQ(w.exit_code, 0) << describe(w);
@@ -180,9 +187,10 @@ TEST_P(WorkspaceAttackTest, FifosAndSocketsNeitherBlockTheReviewNorGetApplied) {
 }
 
 TEST_P(WorkspaceAttackTest, EscapesInNamesCannotHideAGitHook) {
-  make();
-  fs::create_directories(env_->project() / ".git" / "hooks");
-  env_->chown_tree(env_->project());
+  make("hybrid", {}, [this] {
+    fs::create_directories(env_->project() / ".git" / "hooks");
+    env_->chown_tree(env_->project());
+  });
   auto w = inside("printf '#!/bin/sh\\necho pwned\\n' > /workspace/.git/hooks/pre-commit && "
                   "chmod 755 /workspace/.git/hooks/pre-commit && "
                   "echo x > \"/workspace/zz$(printf '\\033[1A\\033[2K\\r')modified$(printf '\\t')file.txt\"");
@@ -211,8 +219,7 @@ TEST_P(WorkspaceAttackTest, EscapesInNamesCannotHideAGitHook) {
 }
 
 TEST_P(WorkspaceAttackTest, AStaleReviewIsRefused) {
-  make();
-  env_->write_project_file("a.txt", "original\n");
+  make("hybrid", {{"a.txt", "original\n"}});
   ASSERT_EQ(inside("echo container > /workspace/a.txt").exit_code, 0);
   stop();
   std::string digest = review()["digest"];
@@ -235,6 +242,24 @@ TEST_P(WorkspaceAttackTest, AStaleReviewIsRefused) {
   EXPECT_EQ(a.exit_code, 1) << describe(a);
   EXPECT_NE(a.err.find("not the ones reviewed"), std::string::npos) << a.err;
   EXPECT_EQ(read(env_->project() / "a.txt"), "the user's edit\n");
+}
+
+TEST_P(WorkspaceAttackTest, AHostFileChangedUnderneathTheContainersCopyIsAConflict) {
+  make("hybrid", {{"shared.txt", "base\n"}});
+  ASSERT_EQ(inside("echo container > /workspace/shared.txt && echo mine > /workspace/mine.txt").exit_code, 0);
+  env_->write_project_file("shared.txt", "the user's edit\n");  // after the container's copy
+  stop();
+  auto diff = env_->cli({"diff"});
+  EXPECT_NE(diff.out.find("shared.txt  (CONFLICT: the project's copy changed too)"), std::string::npos) << diff.out;
+  auto a = apply_reviewed();
+  EXPECT_EQ(a.exit_code, 1) << describe(a);
+  EXPECT_NE(a.err.find("shared.txt: the project's copy changed since the container's copy was taken"), std::string::npos)
+      << describe(a);
+  EXPECT_EQ(read(env_->project() / "shared.txt"), "the user's edit\n");
+  EXPECT_EQ(read(env_->project() / "mine.txt"), "mine\n");
+  auto forced = apply_reviewed({"--force"});
+  EXPECT_EQ(forced.exit_code, 0) << describe(forced);
+  EXPECT_EQ(read(env_->project() / "shared.txt"), "container\n");
 }
 
 // Starts `claude-container apply --digest D` and returns its pid (as the test user).
@@ -263,11 +288,10 @@ pid_t spawn_apply(const EngineEnv& env, const std::string& digest) {
 }
 
 TEST_P(WorkspaceAttackTest, ApplyKilledAtRandomPointsLeavesEveryFileWhole) {
-  make();
   constexpr int kFiles = 150;
-  for (int i = 0; i < kFiles; ++i) {
-    env_->write_project_file("f/" + std::to_string(i), std::string(4096, 'o') + "old-" + std::to_string(i) + "\n");
-  }
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < kFiles; ++i) files["f/" + std::to_string(i)] = std::string(4096, 'o') + "old-" + std::to_string(i) + "\n";
+  make("hybrid", files);
   auto w = inside("i=0; while [ $i -lt " + std::to_string(kFiles) + " ]; do "
                   "head -c 4096 /dev/zero | tr '\\0' n > /workspace/f/$i; echo new-$i >> /workspace/f/$i; "
                   "echo added-$i > /workspace/f/added-$i; i=$((i+1)); done");
@@ -293,7 +317,7 @@ TEST_P(WorkspaceAttackTest, ApplyKilledAtRandomPointsLeavesEveryFileWhole) {
       break;
     }
     pid_t pid = spawn_apply(*env_, set["digest"]);
-    std::this_thread::sleep_for(std::chrono::microseconds(random() % 150000));
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 60000));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);

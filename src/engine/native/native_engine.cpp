@@ -30,6 +30,7 @@
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 #include "workspace/file_tree.hpp"
+#include "workspace/hybrid_base.hpp"
 #include "workspace/volume_changes.hpp"
 
 namespace cc::engine::native {
@@ -117,6 +118,7 @@ workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const Container
       layout.kind = workspace::StorageKind::hybrid;
       layout.changes = paths.upper_dir();
       layout.work = paths.work_dir();
+      layout.hybrid_base = paths.hybrid_base();
       break;
     case config::StorageType::volume:
       layout.kind = workspace::StorageKind::volume;
@@ -150,6 +152,10 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   }
   if (found.stale && found.state) result.notes.push_back(clean_stale_state(paths, *found.state));
   result.created = ensure_created(ctx, paths, result.notes);
+  if (ctx.config.storage.type == config::StorageType::hybrid) {
+    // The base of apply's three-way check: the project as the container starts to see it.
+    workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
+  }
 
   SupervisorSpec spec;
   spec.paths = paths;

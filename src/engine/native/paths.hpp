@@ -30,6 +30,7 @@ struct ContainerPaths {
   // Volume: the project as seeded (workspace/volume_changes). Apply's journal of temporary
   // names: persistent, so a power loss mid-apply is cleaned up too.
   std::filesystem::path seed_base() const { return data_dir / "seed-base"; }
+  std::filesystem::path hybrid_base() const { return data_dir / "hybrid-base"; }
   std::filesystem::path apply_journal() const { return data_dir / "apply-journal"; }
 };
 
