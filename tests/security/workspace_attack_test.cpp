@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "support/engine_env.hpp"
+#include "support/pty_session.hpp"
 
 namespace cc::test {
 namespace {
@@ -260,6 +261,31 @@ TEST_P(WorkspaceAttackTest, AHostFileChangedUnderneathTheContainersCopyIsAConfli
   auto forced = apply_reviewed({"--force"});
   EXPECT_EQ(forced.exit_code, 0) << describe(forced);
   EXPECT_EQ(read(env_->project() / "shared.txt"), "container\n");
+}
+
+TEST_P(WorkspaceAttackTest, OnATerminalApplyShowsTheSetAndAsksFirst) {
+  if (GetParam() != EngineUser::root) GTEST_SKIP() << "the pseudo-terminal runs as the test's own user";
+  make("hybrid", {{"a.txt", "original\n"}});
+  ASSERT_EQ(inside("echo container > /workspace/a.txt").exit_code, 0);
+  stop();
+  std::string digest = review()["digest"];
+  PtyOptions options;
+  options.env = env_->environment();
+  options.cwd = env_->project();
+  {
+    PtySession no({CC_BINARY, "--project", env_->project().string(), "apply"}, options);
+    no.expect("modified  a.txt");
+    no.expect("Apply 1 change \\(digest " + digest + "\\) to .*\\? \\[y/N\\]");
+    no.send("n\r");
+    EXPECT_EQ(no.wait_exit(), 1);
+    EXPECT_NE(no.transcript().find("apply cancelled: nothing was applied"), std::string::npos) << no.transcript();
+  }
+  EXPECT_EQ(read(env_->project() / "a.txt"), "original\n");
+  PtySession yes({CC_BINARY, "--project", env_->project().string(), "apply"}, options);
+  yes.expect("\\[y/N\\]");
+  yes.send("y\r");
+  EXPECT_EQ(yes.wait_exit(), 0) << yes.transcript();
+  EXPECT_EQ(read(env_->project() / "a.txt"), "container\n");
 }
 
 // Starts `claude-container apply --digest D` and returns its pid (as the test user).
