@@ -106,7 +106,7 @@ std::string ContainerPaths::seccomp_key() {
 
 
 
-std::vector<sock_filter> build_seccomp_filter() {
+std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes) {
   SeccompCtx c{seccomp_init(SCMP_ACT_ALLOW)};
   if (c.ctx == nullptr) throw Error("cannot initialise libseccomp");
   auto add = [&](uint32_t action, int nr, unsigned count, const scmp_arg_cmp* args) {
@@ -126,6 +126,7 @@ std::vector<sock_filter> build_seccomp_filter() {
   // anyone who runs it would become its owner (the project owner; as root, root). The mount
   // is nosuid too, but that protects only the container's view.
   for (unsigned bit : {static_cast<unsigned>(S_ISUID), static_cast<unsigned>(S_ISGID)}) {
+    if (!refuse_suid_modes) break;
     scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit);
     scmp_arg_cmp a2 = SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit);
     scmp_arg_cmp a3 = SCMP_A3(SCMP_CMP_MASKED_EQ, bit, bit);
@@ -143,7 +144,7 @@ std::vector<sock_filter> build_seccomp_filter() {
     add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 2, openat_create);
   }
   // openat2 carries its mode in a struct the filter cannot read; libc falls back to openat.
-  add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, nullptr);
+  if (refuse_suid_modes) add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, nullptr);
   scmp_arg_cmp tiocsti = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI);
   add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &tiocsti);
   scmp_arg_cmp tioclinux = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX);
@@ -172,10 +173,10 @@ std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file) 
   return program;
 }
 
-HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache) {
+HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache, bool refuse_suid_modes) {
   HardeningPlan plan = base_hardening_plan();
   plan.seccomp = load_seccomp_filter(seccomp_cache);
-  if (plan.seccomp.empty()) plan.seccomp = build_seccomp_filter();
+  if (plan.seccomp.empty()) plan.seccomp = build_seccomp_filter(refuse_suid_modes);
   return plan;
 }
 
@@ -247,7 +248,7 @@ std::vector<LimitStatus> hardening_status(const HardeningPlan& plan) {
   out.push_back({"no_new_privs", "on", true, "prctl(PR_SET_NO_NEW_PRIVS)"});
   out.push_back({"seccomp", std::to_string(plan.seccomp.size()) + " BPF instructions", !plan.seccomp.empty(),
                  "denylist returning EPERM: keyrings, bpf, modules, kexec, mount API, setns, nested user namespaces, "
-                 "clocks, TIOCSTI, userfaultfd, perf_event_open, setuid/setgid file modes"});
+                 "clocks, TIOCSTI, userfaultfd, perf_event_open, and with bind storage setuid/setgid file modes"});
   out.push_back({"capabilities", std::to_string(sizeof(kKeptCaps) / sizeof(kKeptCaps[0])) + " kept", true,
                  "container default set; no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE, CAP_SETFCAP"});
   if (plan.landlock_abi > 0) {

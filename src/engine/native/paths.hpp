@@ -35,7 +35,10 @@ struct ContainerPaths {
   // enforces and `reload` reads, never the project's file, which the container may rewrite.
   std::filesystem::path effective_config() const { return state_dir / "config.json"; }
   // The compiled seccomp program; kept across stop/start (it depends only on this binary).
-  std::filesystem::path seccomp_cache() const { return state_dir / ("seccomp-" + seccomp_key() + ".bpf"); }
+  // `refuse_suid_modes`: the variant for bind storage (see build_seccomp_filter).
+  std::filesystem::path seccomp_cache(bool refuse_suid_modes) const {
+    return state_dir / ("seccomp-" + seccomp_key() + (refuse_suid_modes ? "-nosuid" : "") + ".bpf");
+  }
   static std::string seccomp_key();  // changes whenever the filter's definition changes
   std::filesystem::path root_mountpoint() const { return state_dir / "root"; }
 
@@ -44,6 +47,11 @@ struct ContainerPaths {
   std::filesystem::path volume_dir() const { return data_dir / "workspace"; }
   std::filesystem::path upper_dir() const { return data_dir / "upper"; }
   std::filesystem::path work_dir() const { return data_dir / "work"; }
+  // Volume: the project as seeded (workspace/volume_changes). Apply's journal of temporary
+  // names: persistent, so a power loss mid-apply is cleaned up too.
+  std::filesystem::path seed_base() const { return data_dir / "seed-base"; }
+  std::filesystem::path hybrid_base() const { return data_dir / "hybrid-base"; }
+  std::filesystem::path apply_journal() const { return data_dir / "apply-journal"; }
 };
 
 // The canonical form of a project path (symlinks resolved where it exists).

@@ -105,10 +105,11 @@ class Supervisor {
     CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
-    plan.hardening.seccomp = load_seccomp_filter(paths.seccomp_cache());
+    const bool refuse_suid = spec_.config.storage.type == config::StorageType::bind;
+    plan.hardening.seccomp = load_seccomp_filter(paths.seccomp_cache(refuse_suid));
     if (plan.hardening.seccomp.empty()) {
-      plan.hardening.seccomp = build_seccomp_filter();
-      save_seccomp_filter(paths.seccomp_cache(), plan.hardening.seccomp);
+      plan.hardening.seccomp = build_seccomp_filter(refuse_suid);
+      save_seccomp_filter(paths.seccomp_cache(refuse_suid), plan.hardening.seccomp);
     }
 
     const auto policy = spec_.config.network.policy;
