@@ -256,6 +256,16 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
   items.push_back("Your other files: apart from the project, your home directory, other users' files and your "
                   "secrets (ssh keys, cloud credentials, `~/.claude`) are not visible inside.");
   items.push_back("Privileges: nothing in the container can gain privileges beyond those of your own user.");
+  if (c.engine == EngineKind::native || c.engine == EngineKind::automatic) {
+    items.push_back("Your terminal: every command inside runs in a session of its own and never holds your terminal, "
+                    "so nothing left running inside can read what you type or signal your shell.");
+    items.push_back("Root: run as root, the container's root is a subordinate id from /etc/subuid, never this "
+                    "machine's uid 0, so files only root may read stay unreadable; files made in the project belong "
+                    "to the project's owner.");
+  }
+  if (c.storage.type == StorageType::bind && (c.engine == EngineKind::native || c.engine == EngineKind::automatic))
+    items.push_back("Setuid and capabilities: setuid/setgid modes and file capabilities cannot be set on files in the "
+                    "project from inside, and the project is mounted nosuid.");
   if (c.engine == EngineKind::apple)
     items.push_back("Kernel: the container runs its own Linux kernel in a lightweight virtual machine.");
   items.push_back("Resources: at most " + limits_text(c.resources) +
