@@ -397,7 +397,7 @@ int NativeEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
     std::cout.flush();
     return 0;
   }
-  UniqueFd fd(::open(paths.log_file().c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(paths.log_file().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return 0;  // created but never started
   char buf[65536];
   for (;;) {
