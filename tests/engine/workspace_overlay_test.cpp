@@ -268,6 +268,11 @@ TEST_F(OverlayChangesTest, GitAndControlFilesAreHeldBackUntilAskedFor) {
   auto report = apply();
   EXPECT_EQ(report.held_back.size(), 5u);  // .git/hooks(/pre-commit), .envrc, vendor/lib/.git/hooks(/post-merge)
   EXPECT_FALSE(fs::exists(lower() / "vendor" / "lib" / ".git" / "hooks"));
+  // What was taken leaves the change layer (so it cannot hide later host edits); the rest stays.
+  workspace::settle_after_apply(layout_, report);
+  EXPECT_FALSE(fs::exists(upper() / "src.c"));
+  EXPECT_TRUE(fs::exists(upper() / ".envrc"));
+  EXPECT_EQ(render(changes()), "A .envrc\nA .git/hooks\nA .git/hooks/pre-commit\nA vendor/lib/.git/hooks\nA vendor/lib/.git/hooks/post-merge\n");
   EXPECT_FALSE(fs::exists(lower() / ".git" / "hooks" / "pre-commit"));
   EXPECT_FALSE(fs::exists(lower() / ".envrc"));
   EXPECT_EQ(read(lower() / "src.c"), "int x;\n");
