@@ -26,8 +26,15 @@ inline constexpr const char* kConfigFile = ".claude-container/config.json";
 Config parse_config(const std::string& json_text, const std::string& source_name);
 std::string serialize_config(const Config& config);  // pretty JSON, trailing newline, stable key order
 
-Config load_config(const std::filesystem::path& project_dir);  // throws not_set_up when absent
-void save_config(const std::filesystem::path& project_dir, const Config& config);  // atomic
+// The config file's exact text (bounded, read beneath the project without following links)
+// and the Config parsed from that same text: what approval hashes is what runs.
+struct LoadedConfig {
+  std::string text;
+  Config config;
+};
+LoadedConfig read_config(const std::filesystem::path& project_dir);  // throws not_set_up when absent
+Config load_config(const std::filesystem::path& project_dir);        // read_config(...).config
+void save_config(const std::filesystem::path& project_dir, const Config& config);  // atomic, beneath
 
 // Nearest ancestor of `start` holding .claude-container/config.json; nullopt when none.
 std::optional<std::filesystem::path> find_project_root(const std::filesystem::path& start);
