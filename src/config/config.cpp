@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <set>
 #include <utility>
 
 #include "config/text_shapes.hpp"
@@ -246,6 +247,8 @@ void scan_references(const std::string& value, OnText on_text, OnReference on_re
   }
 }
 
+}  // namespace
+
 bool name_suggests_secret(const std::string& key) {
   static const std::array<const char*, 9> words{"KEY",      "TOKEN",  "SECRET",     "PASSWORD", "PASSWD",
                                                 "PASSPHRASE", "CREDENTIAL", "AUTH", "PAT"};
@@ -266,7 +269,26 @@ bool name_suggests_secret(const std::string& key) {
   return false;
 }
 
-}  // namespace
+bool is_api_credential_variable(const std::string& name) {
+  return name == "ANTHROPIC_API_KEY" || name == "ANTHROPIC_AUTH_TOKEN" || name == "CLAUDE_CODE_OAUTH_TOKEN";
+}
+
+bool env_passes_api_key(const Config& config) {
+  for (const auto& [key, value] : config.env) {
+    if (is_api_credential_variable(key)) return true;
+    for (const auto& name : env_references(value))
+      if (is_api_credential_variable(name)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> env_secret_references(const Config& config) {
+  std::set<std::string> names;
+  for (const auto& [key, value] : config.env)
+    for (const auto& name : env_references(value))
+      if (is_api_credential_variable(name) || name_suggests_secret(name)) names.insert(name);
+  return {names.begin(), names.end()};
+}
 
 std::vector<std::string> env_references(const std::string& value) {
   std::vector<std::string> names;

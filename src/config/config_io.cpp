@@ -300,13 +300,19 @@ class ConfigReader {
                  "}\", so that the secret never lands in the project");
       config.env[key] = text;
     }
-    // With gateway or separate credentials the key must not reach the container through env.
+    // With gateway or separate credentials the key must not reach the container through env:
+    // not under its own name, and not under another name by reference ("X": "${ANTHROPIC_API_KEY}").
     if (config.credentials.api != ApiCredentials::shared) {
+      const std::string allowed = "other variables; credentials.api is \"" + to_string(config.credentials.api) +
+                                  "\", which decides how the API key reaches the container (\"shared\" passes it in)";
       for (const char* guarded : {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL"})
         if (config.env.count(guarded))
-          fail(child_path("env", guarded), "a variable that credentials.api controls",
-               "other variables; credentials.api is \"" + to_string(config.credentials.api) +
-                   "\", which decides how the API key reaches the container");
+          fail(child_path("env", guarded), "a variable that credentials.api controls", allowed);
+      for (const auto& [key, value] : config.env)
+        for (const auto& name : env_references(value))
+          if (is_api_credential_variable(name))
+            fail(child_path("env", key), "a reference to the host's " + name + ", which credentials.api controls",
+                 allowed);
     }
   }
 
