@@ -2,9 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <set>
 #include <system_error>
 
+#include "config/config_paths.hpp"
 #include "config/limits.hpp"
 #include "config/text_shapes.hpp"
 #include "util/beneath.hpp"
@@ -141,8 +146,12 @@ class ConfigReader {
     if (root.contains("mcp")) read_mcp(object_at(root, "mcp", ""), config.mcp);
     if (root.contains("git")) read_git(object_at(root, "git", ""), config.git);
     if (root.contains("env")) read_env(object_at(root, "env", ""), config);
-    if (root.contains("env_file"))
-      config.env_file = string_at(root, "env_file", "", "a path to a KEY=VALUE file, relative to the project, or \"\"");
+    if (root.contains("env_file")) {
+      const std::string allowed = "a path to a KEY=VALUE file, relative to the project, or \"\"";
+      config.env_file = string_at(root, "env_file", "", allowed);
+      if (is_kernel_path(config.env_file))
+        fail("env_file", describe(root.at("env_file")), allowed + " (never in /proc, /sys or /dev)");
+    }
     if (root.contains("resources")) read_resources(object_at(root, "resources", ""), config.resources);
     if (root.contains("agent")) read_agent(object_at(root, "agent", ""), config.agent);
     return config;
@@ -231,8 +240,12 @@ class ConfigReader {
       if (!shapes::is_https_url(credentials.upstream))
         fail("credentials.upstream", describe(object.at("upstream")), allowed);
     }
-    if (object.contains("ca_file"))
-      credentials.ca_file = string_at(object, "ca_file", "credentials", "a path to a PEM file, or \"\" for none");
+    if (object.contains("ca_file")) {
+      const std::string allowed = "a path to a PEM file, or \"\" for none";
+      credentials.ca_file = string_at(object, "ca_file", "credentials", allowed);
+      if (is_kernel_path(credentials.ca_file))
+        fail("credentials.ca_file", describe(object.at("ca_file")), allowed + " (never in /proc, /sys or /dev)");
+    }
   }
 
   void read_skills(const json& object, Skills& skills) const {
@@ -546,13 +559,51 @@ void save_config(const std::filesystem::path& project_dir, const Config& config)
   beneath::write_file(root.get(), kConfigFile, serialize_config(config), 0644);
 }
 
+namespace {
+
+std::string owner_text(uid_t uid) {
+  std::string text = "uid " + std::to_string(uid);
+  if (const passwd* pw = ::getpwuid(uid); pw != nullptr && pw->pw_name != nullptr)
+    text = std::string(pw->pw_name) + " (" + text + ")";
+  return text;
+}
+
+[[noreturn]] void refuse_foreign_config(const std::filesystem::path& config, const std::filesystem::path& owned,
+                                        uid_t owner) {
+  throw usage_error("refusing the configuration " + config.string() + ": " + owned.string() + " belongs to " +
+                    owner_text(owner) + ", not to you (" + owner_text(::geteuid()) +
+                    "), so someone else may have planted it. Run claude-container in a project directory of your "
+                    "own, or pass --project DIR");
+}
+
+}  // namespace
+
 std::optional<std::filesystem::path> find_project_root(const std::filesystem::path& start) {
   std::error_code ec;
-  std::filesystem::path dir = std::filesystem::absolute(start, ec);
+  std::filesystem::path dir = std::filesystem::canonical(start, ec);
   if (ec) return std::nullopt;
-  dir = dir.lexically_normal();
+  const uid_t me = ::geteuid();
   while (true) {
-    if (std::filesystem::is_regular_file(dir / kConfigFile, ec)) return dir;
+    struct stat dir_st {};
+    if (::lstat(dir.c_str(), &dir_st) != 0) return std::nullopt;
+    const auto config_dir = dir / kConfigDir;
+    const auto config = dir / kConfigFile;
+    struct stat config_dir_st {}, config_st {};
+    const bool has_dir = ::lstat(config_dir.c_str(), &config_dir_st) == 0;
+    // A link is found (and refused when read); a directory named config.json is no config.
+    const bool has_config = has_dir && ::lstat(config.c_str(), &config_st) == 0 &&
+                            (S_ISREG(config_st.st_mode) || S_ISLNK(config_st.st_mode));
+    // The walk goes only through directories this user owns: a directory someone else owns
+    // (/tmp, /home, a shared folder) ends it, and a config found there is refused.
+    if (dir_st.st_uid != me) {
+      if (has_config) refuse_foreign_config(config, dir, dir_st.st_uid);
+      return std::nullopt;
+    }
+    if (has_config) {
+      if (config_dir_st.st_uid != me) refuse_foreign_config(config, config_dir, config_dir_st.st_uid);
+      if (config_st.st_uid != me) refuse_foreign_config(config, config, config_st.st_uid);
+      return dir;
+    }
     if (!dir.has_parent_path() || dir.parent_path() == dir) return std::nullopt;
     dir = dir.parent_path();
   }

@@ -36,7 +36,10 @@ LoadedConfig read_config(const std::filesystem::path& project_dir);  // throws n
 Config load_config(const std::filesystem::path& project_dir);        // read_config(...).config
 void save_config(const std::filesystem::path& project_dir, const Config& config);  // atomic, beneath
 
-// Nearest ancestor of `start` holding .claude-container/config.json; nullopt when none.
+// Nearest ancestor of `start` (canonical) holding .claude-container/config.json; nullopt when
+// none. The walk goes up only through directories this user owns (root: owned by root); a
+// config in a directory, or a .claude-container, owned by someone else is refused with
+// cc::Error (usage) naming the path and its owner.
 std::optional<std::filesystem::path> find_project_root(const std::filesystem::path& start);
 
 }  // namespace cc::config
