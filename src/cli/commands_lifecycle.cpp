@@ -132,6 +132,8 @@ int destroy_command(const GlobalOptions& options, bool yes, bool purge) {
     throw not_set_up_error("destroy failed: container " + name +
                            " is not created. Nothing to destroy (pass --purge to remove the project files).");
   }
+  // A purge that would be refused (a link in the project) is refused before anything is deleted.
+  if (purge) project::check_purge_project_files(session.ctx.project_dir);
   if (!yes) {
     if (!is_terminal(STDIN_FILENO)) {
       throw usage_error("destroy refused: there is no terminal to confirm on. Pass --yes to destroy " + name +
