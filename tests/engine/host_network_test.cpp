@@ -55,6 +55,7 @@ TEST_P(HostNetworkTest, FullWithoutPastaIsRefusedUnlessTheHostNetworkIsAskedFor)
   std::string config = (env_->project() / ".claude-container" / "config.json").string();
   auto r = run_command({"/usr/bin/sed", "-i", "s/\"deny\": \\[\\]}/\"deny\": [], \"host_network\": true}/", config});
   ASSERT_EQ(r.exit_code, 0);
+  env_->approve_config();
   auto started = cli_without_pasta({"start"});
   ASSERT_EQ(started.exit_code, 0) << describe(started);
   auto status = env_->cli({"status"});
@@ -67,7 +68,7 @@ TEST_P(HostNetworkTest, HostNetworkIsOnlyForTheFullPolicy) {
   env_->write_config("volume", "none", "");
   std::string config = (env_->project() / ".claude-container" / "config.json").string();
   ASSERT_EQ(run_command({"/usr/bin/sed", "-i", "s/\"deny\": \\[\\]}/\"deny\": [], \"host_network\": true}/", config}).exit_code, 0);
-  auto r = env_->cli({"status"});
+  auto r = env_->cli({"trust"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);
   EXPECT_NE(r.err.find("network.host_network"), std::string::npos) << describe(r);
 }

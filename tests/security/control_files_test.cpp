@@ -87,7 +87,10 @@ TEST_P(ControlFilesTest, DevelopmentModeLeavesGitWritable) {
   REQUIRE_ENV(env);
   std::string config = read_text(env->project() / ".claude-container" / "config.json");
   config.replace(config.find("\"mode\": \"custom\""), 16, "\"mode\": \"development\"");
-  std::ofstream(env->project() / ".claude-container" / "config.json", std::ios::trunc) << config;
+  {
+    std::ofstream(env->project() / ".claude-container" / "config.json", std::ios::trunc) << config;
+  }
+  env->approve_config();
   auto started = env->cli({"start"});
   ASSERT_EQ(started.exit_code, 0) << describe(started);
   auto hook = env->exec({"sh", "-c", "echo '#!/bin/sh' > /workspace/.git/hooks/pre-commit"});

@@ -40,6 +40,7 @@ void rename_container(const EngineEnv& env, const std::string& name) {
   ASSERT_NE(pos, std::string::npos);
   text.replace(pos, 10 + env.name().size(), "\"name\": \"" + name + "\"");
   std::ofstream(config, std::ios::trunc) << text;
+  env.approve_config();
 }
 
 class StateIdentityTest : public ::testing::TestWithParam<EngineUser> {
@@ -143,6 +144,7 @@ TEST_P(StateIdentityTest, AnotherProjectWithTheSameNameOrASecondCloneGetsItsOwnC
   fs::copy_file(first->project() / ".claude-container" / "config.json",
                 clone->project() / ".claude-container" / "config.json", fs::copy_options::overwrite_existing);
   clone->chown_tree(clone->project());
+  clone->approve_config();
   ASSERT_EQ(clone->cli({"start"}).exit_code, 0);
   EXPECT_NE(clone->exec({"cat", "/root/mine.txt"}).exit_code, 0);
   auto status = clone->cli({"--json", "status"});
@@ -172,14 +174,18 @@ TEST_P(StateIdentityTest, RewrittenProjectConfigChangesNothingForExecOrReload) {
   ASSERT_EQ(env->cli({"start"}).exit_code, 0);
   // What a container with bind storage could write (the control files are read-only inside,
   // see ControlFilesTest; this is the second lock): a planted variable and a wider policy.
-  env->write_config("bind", "isolated",
-                    "\"env\": {\"PLANTED\": \"from-the-project-file\"}, "
-                    "\"network\": {\"policy\": \"isolated\", \"allow\": [\"blocked.example.org\"], \"deny\": []}");
-  // write_config already wrote a network key; keep the later one out of the way.
   std::string text = read_text(env->project() / ".claude-container" / "config.json");
-  auto first_network = text.find("  \"network\":");
-  text.erase(first_network, text.find('\n', first_network) - first_network + 1);
-  std::ofstream(env->project() / ".claude-container" / "config.json", std::ios::trunc) << text;
+  auto allow = text.find("\"allow\": []");
+  ASSERT_NE(allow, std::string::npos) << text;
+  text.replace(allow, 11, "\"allow\": [\"blocked.example.org\"]");
+  auto version = text.find("\"schema_version\": 1,");
+  ASSERT_NE(version, std::string::npos) << text;
+  text.insert(version, "\"env\": {\"PLANTED\": \"from-the-project-file\"},\n  ");
+  {
+    std::ofstream(env->project() / ".claude-container" / "config.json", std::ios::trunc) << text;
+  }
+  // Even approved (say the user did not look closely), it does not reach the running container.
+  env->approve_config();
 
   auto vars = env->exec({"env"});
   ASSERT_EQ(vars.exit_code, 0) << describe(vars);

@@ -48,7 +48,8 @@ class EngineEnv {
   uid_t uid() const { return uid_; }
   gid_t gid() const { return gid_; }
 
-  // (Re)writes .claude-container/config.json; `extra` is spliced in as JSON members.
+  // (Re)writes .claude-container/config.json and approves it (`claude-container trust` as the
+  // test user); `extra` is spliced in as JSON members.
   void write_config(const std::string& storage, const std::string& policy, const std::string& extra = "");
   // A file in the project, owned by the test user.
   void write_project_file(const std::string& relative, const std::string& content);
@@ -62,9 +63,13 @@ class EngineEnv {
   CommandOptions options(const std::string& input = "", int timeout = 120) const;
   // Gives `path` and everything below it to the test user (when we are root).
   void chown_tree(const std::filesystem::path& path) const;
+  // Approves the project's config as it is now (`claude-container trust`), for tests that
+  // wrote it by hand.
+  void approve_config() const;
 
  private:
 
+  bool approved_on_write_ = false;
   EngineUser user_;
   TempDir base_;
   std::filesystem::path project_;
