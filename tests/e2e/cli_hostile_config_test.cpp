@@ -10,15 +10,18 @@
 namespace cc::test {
 namespace {
 
-class HostileConfig : public ::testing::Test {
+class HostileConfig : public ::testing::TestWithParam<TestUser> {
  protected:
   CliTestEnv env;
   void SetUp() override {
+    std::string why;
+    if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
     auto init = env.run({"init", "--mode", "playground"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
   }
   void write_config(const nlohmann::json& config) const {
     std::ofstream(env.project() / ".claude-container/config.json") << config.dump(2);
+    env.give_tree();
   }
   // The config as a cloned repository would commit it: nothing of it approved on this machine.
   void commit_config(const nlohmann::json& config) const {
@@ -36,7 +39,7 @@ class HostileConfig : public ::testing::Test {
   }
 };
 
-TEST_F(HostileConfig, AMegabyteStringValueNeverCrashesStopStatusOrDestroy) {
+TEST_P(HostileConfig, AMegabyteStringValueNeverCrashesStopStatusOrDestroy) {
   auto config = env.config_json();
   config["env"]["FOO"] = std::string(1024 * 1024, 'a');
   write_config(config);
@@ -60,7 +63,7 @@ TEST_F(HostileConfig, AMegabyteStringValueNeverCrashesStopStatusOrDestroy) {
   EXPECT_NE(status.err.find(refusal), std::string::npos) << status.err;
 }
 
-TEST_F(HostileConfig, AWidenedPolicyWithoutApprovalIsRefusedNamingTrust) {
+TEST_P(HostileConfig, AWidenedPolicyWithoutApprovalIsRefusedNamingTrust) {
   auto config = env.config_json();
   config["mode"] = "custom";
   config["network"]["policy"] = "full";
@@ -91,10 +94,11 @@ TEST_F(HostileConfig, AWidenedPolicyWithoutApprovalIsRefusedNamingTrust) {
   EXPECT_EQ(exec.err.find("refused"), std::string::npos) << exec.err;
 }
 
-TEST_F(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent) {
+TEST_P(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent) {
   // Whitespace only: still a different content, so still asked about.
   const std::string text = env.read(".claude-container/config.json");
   std::ofstream(env.project() / ".claude-container/config.json") << text << "\n";
+  env.give_tree();
   auto result = env.run({"start"});
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_NE(result.err.find("only formatting changed"), std::string::npos) << result.err;
@@ -105,11 +109,12 @@ TEST_F(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent
   EXPECT_TRUE(std::filesystem::is_directory(env.root() / "state" / "claude-container" / "approvals"));
 }
 
-TEST_F(HostileConfig, OnATerminalTheChangeIsShownAndAskedOnce) {
+TEST_P(HostileConfig, OnATerminalTheChangeIsShownAndAskedOnce) {
   auto config = env.config_json();
   config["mode"] = "custom";
   config["network"]["policy"] = "full";
   write_config(config);
+  if (GetParam() == TestUser::unprivileged) GTEST_SKIP() << "the pty helper runs programs as root only";
   PtyOptions options;
   options.cwd = env.project();
   options.env = env.env();
@@ -132,7 +137,7 @@ TEST_F(HostileConfig, OnATerminalTheChangeIsShownAndAskedOnce) {
   EXPECT_NE(trust.out.find("already approved"), std::string::npos) << trust.out;
 }
 
-TEST_F(HostileConfig, ACommittedSecretReferenceIsRefused) {
+TEST_P(HostileConfig, ACommittedSecretReferenceIsRefused) {
   // Under gateway credentials the key may not come in under another name: a config error.
   auto config = env.config_json();
   config["env"]["HARMLESS"] = "${ANTHROPIC_API_KEY}";
@@ -151,7 +156,7 @@ TEST_F(HostileConfig, ACommittedSecretReferenceIsRefused) {
   EXPECT_NE(err.find("has not been approved by you yet"), std::string::npos) << err;
 }
 
-TEST_F(HostileConfig, AnEnvFileOrCaFileOutsideTheProjectNeedsApproval) {
+TEST_P(HostileConfig, AnEnvFileOrCaFileOutsideTheProjectNeedsApproval) {
   for (const std::string& outside : {std::string("/etc/hostname"), std::string("../../../../../../etc/hostname")}) {
     auto config = env.config_json();
     config["env_file"] = outside;
@@ -168,7 +173,7 @@ TEST_F(HostileConfig, AnEnvFileOrCaFileOutsideTheProjectNeedsApproval) {
             std::string::npos);
 }
 
-TEST_F(HostileConfig, KernelFilesAreNeverReadEvenWhenApproved) {
+TEST_P(HostileConfig, KernelFilesAreNeverReadEvenWhenApproved) {
   auto config = env.config_json();
   config["env_file"] = "/proc/self/environ";
   write_config(config);
@@ -188,9 +193,10 @@ TEST_F(HostileConfig, KernelFilesAreNeverReadEvenWhenApproved) {
   EXPECT_NE(exec.err.find("never read"), std::string::npos) << exec.err;
 }
 
-TEST_F(HostileConfig, AnEnvFileLinkedOutOfTheProjectIsNeverFollowed) {
+TEST_P(HostileConfig, AnEnvFileLinkedOutOfTheProjectIsNeverFollowed) {
   std::ofstream(env.root() / "host-secret.env") << "STOLEN=yes\n";
   std::filesystem::create_symlink(env.root() / "host-secret.env", env.project() / ".env");
+  env.give_tree();
   auto config = env.config_json();
   config["env_file"] = ".env";
   write_config(config);
@@ -201,7 +207,7 @@ TEST_F(HostileConfig, AnEnvFileLinkedOutOfTheProjectIsNeverFollowed) {
   EXPECT_NE(start.err.find("symbolic link"), std::string::npos) << start.err;
 }
 
-TEST_F(HostileConfig, AMissingReferencedVariableIsAnErrorNamingIt) {
+TEST_P(HostileConfig, AMissingReferencedVariableIsAnErrorNamingIt) {
   auto config = env.config_json();
   config["env"]["GREETING"] = "${CC_TEST_SURELY_UNSET}";
   write_config(config);
@@ -212,6 +218,8 @@ TEST_F(HostileConfig, AMissingReferencedVariableIsAnErrorNamingIt) {
             std::string::npos)
       << start.err;
 }
+
+INSTANTIATE_TEST_SUITE_P(Users, HostileConfig, ::testing::Values(TestUser::root, TestUser::unprivileged), user_name);
 
 }  // namespace
 }  // namespace cc::test
