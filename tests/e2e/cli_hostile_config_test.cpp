@@ -83,11 +83,14 @@ TEST_P(HostileConfig, AWidenedPolicyWithoutApprovalIsRefusedNamingTrust) {
   auto status = env.run({"status", "--json"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.err.find("changed since then"), std::string::npos) << status.err;
+  EXPECT_EQ(nlohmann::json::parse(status.out)["config_approved"], false);
+  EXPECT_EQ(nlohmann::json::parse(status.out)["network"]["policy"], "isolated") << "status must show the approved policy";
 
   // `trust` shows the same summary, approves, and start is no longer refused for approval.
   auto trust = env.run({"trust"});
   EXPECT_EQ(trust.exit_code, 0) << trust.err;
   EXPECT_NE(trust.out.find("network: isolated → full"), std::string::npos) << trust.out;
+  EXPECT_EQ(nlohmann::json::parse(env.run({"status", "--json"}).out)["config_approved"], true);
   auto again = env.run({"trust"});
   EXPECT_NE(again.out.find("already approved"), std::string::npos) << again.out;
   auto exec = env.run({"exec", "--", "true"});
@@ -154,6 +157,12 @@ TEST_P(HostileConfig, ACommittedSecretReferenceIsRefused) {
   const std::string err = refused_start();
   EXPECT_NE(err.find("env HARMLESS takes the host's ANTHROPIC_API_KEY"), std::string::npos) << err;
   EXPECT_NE(err.find("has not been approved by you yet"), std::string::npos) << err;
+
+  // init --yes on the cloned config approves it, but says what it approves.
+  auto init = env.run({"init", "--yes"});
+  EXPECT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_NE(init.err.find("was not approved by you; init approves these settings"), std::string::npos) << init.err;
+  EXPECT_NE(init.err.find("env HARMLESS takes the host's ANTHROPIC_API_KEY"), std::string::npos) << init.err;
 }
 
 TEST_P(HostileConfig, AnEnvFileOrCaFileOutsideTheProjectNeedsApproval) {
