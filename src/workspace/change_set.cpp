@@ -18,7 +18,11 @@ const char* kind_name(Change::Kind kind) {
 }
 
 HoldReason hold_reason(const std::string& path) {
-  if (path == ".git" || path.rfind(".git/", 0) == 0) return HoldReason::git;
+  // Any repository's .git, nested ones (submodules, vendored checkouts) included.
+  if (path == ".git" || path.rfind(".git/", 0) == 0 || path.find("/.git/") != std::string::npos ||
+      (path.size() > 5 && path.compare(path.size() - 5, 5, "/.git") == 0)) {
+    return HoldReason::git;
+  }
   if (project::find_control_path(path) != nullptr) return HoldReason::control;
   // A directory that holds a control path (".claude" holding .claude/settings.json) is
   // itself an ordinary change; what is below it is checked on its own.

@@ -24,7 +24,7 @@ const char* kind_name(Change::Kind kind);
 
 // Why apply does not take a change by default.
 enum class HoldReason { none, git, control };
-// .git/... (git), or a host-control path from project/control_files.hpp (control).
+// .git/... at any depth (git), or a host-control path from project/control_files.hpp (control).
 HoldReason hold_reason(const std::string& path);
 
 // The mode apply gives a file or directory: permission bits only (no setuid, setgid, sticky).

