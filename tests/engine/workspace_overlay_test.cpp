@@ -196,7 +196,9 @@ TEST_F(OverlayChangesTest, SetuidSetgidAndCapabilitiesAreShownAndDropped) {
   std::string summary = workspace::summary_text(set, {});
   EXPECT_NE(summary.find("suid  (mode 4755; setuid/setgid/sticky dropped, applied as 0755)"), std::string::npos) << summary;
   EXPECT_NE(summary.find("sgid  (mode 2755; setuid/setgid/sticky dropped, applied as 0755)"), std::string::npos) << summary;
-  if (have_cap) EXPECT_NE(summary.find("capped  (mode 0755; file capabilities dropped)"), std::string::npos) << summary;
+  if (have_cap) {
+    EXPECT_NE(summary.find("capped  (mode 0755; file capabilities dropped)"), std::string::npos) << summary;
+  }
   apply();
   for (const char* name : {"suid", "sgid", "capped"}) {
     struct stat st {};
