@@ -217,7 +217,10 @@ class Applier {
 
   void remove_entry(const Change& c) {
     UniqueFd dir = directory_fd(project_fd_.get(), parent_of(c.path));
-    if (!dir) return;  // already gone
+    if (!dir && errno == ENOENT) return;  // already gone
+    if (!dir) {
+      throw Error(errno_message("cannot open its directory in the project (a link there is never followed)", errno));
+    }
     check_unchanged(dir.get(), c);
     const std::string name = name_of(c.path);
     struct stat st {};

@@ -315,6 +315,23 @@ TEST_F(OverlayChangesTest, SymlinkedParentsInTheProjectAreNeverFollowed) {
   EXPECT_FALSE(fs::exists(dir_ / "elsewhere" / "planted.txt"));
 }
 
+TEST_F(OverlayChangesTest, ADeletionBelowADirectoryTheHostTurnedIntoALinkIsRefused) {
+  write(lower() / "dir" / "victim.txt", "x\n");
+  fs::create_directory(upper() / "dir");
+  ASSERT_EQ(::mknod((upper() / "dir" / "victim.txt").c_str(), S_IFCHR, makedev(0, 0)), 0);
+  auto reviewed = changes(false);
+  // After the review the host (or anything) swaps the directory for a link to elsewhere.
+  write(dir_ / "elsewhere" / "victim.txt", "must stay\n");
+  fs::rename(lower() / "dir", dir_ / "old-dir");
+  fs::create_directory_symlink(dir_ / "elsewhere", lower() / "dir");
+  workspace::ApplyOptions force;
+  force.force = true;
+  auto report = workspace::apply_changes(layout_, reviewed, force);
+  ASSERT_EQ(report.refused.size(), 1u);
+  EXPECT_NE(report.refused[0].second.find("never followed"), std::string::npos) << report.refused[0].second;
+  EXPECT_EQ(read(dir_ / "elsewhere" / "victim.txt"), "must stay\n");
+}
+
 TEST_F(OverlayChangesTest, JournaledTemporariesAreRemovedByTheNextRun) {
   write(lower() / "keep.txt", "keep\n");
   write(lower() / ".cc-apply-1-0", "a temporary an apply left\n");
