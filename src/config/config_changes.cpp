@@ -3,15 +3,18 @@
 #include <algorithm>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "config/config_paths.hpp"
 #include "util/error.hpp"
 
 namespace cc::config {
 namespace {
 
+// The whole value, JSON-escaped: a value cut for display ("claude" + spaces + "; payload"
+// shown as "claude...") would be approved unseen; the limits in limits.hpp bound its size.
 std::string quoted(const std::string& text) {
-  std::string shown = text.size() > 60 ? text.substr(0, 60) + "..." : text;
-  return "\"" + shown + "\"";
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string number(double value) {

@@ -49,4 +49,15 @@ constexpr const ControlPath* find_control_path(std::string_view relative) {
   return nullptr;
 }
 
+// Whether a control path lies below `relative` (".claude" holds ".claude/settings.json"): a
+// link put there would make that control path resolve to whatever the link points at.
+constexpr bool holds_control_path(std::string_view relative) {
+  for (const auto& control : kControlPaths) {
+    if (control.path.size() > relative.size() && control.path.substr(0, relative.size()) == relative &&
+        control.path[relative.size()] == '/')
+      return true;
+  }
+  return false;
+}
+
 }  // namespace cc::project

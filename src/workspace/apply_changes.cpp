@@ -129,7 +129,8 @@ class Applier {
  public:
   Applier(const WorkspaceLayout& layout, const ApplyOptions& options)
       : layout_(layout), options_(options), project_fd_(beneath::open_root(layout.project)),
-        changes_fd_(beneath::open_root(layout.changes)) {
+        changes_fd_(beneath::open_root(layout.changes)),
+        sync_fd_(::openat(project_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
     struct stat st {};
     if (::fstat(project_fd_.get(), &st) == 0) {
       owner_ = st.st_uid;
@@ -159,7 +160,7 @@ class Applier {
     }
     Journal journal(layout_.journal);
     journal.record(temps);
-    std::map<const Change*, std::string> failed;
+    std::map<const Change*, std::string>& failed = failed_;
     // Pass 1, deepest first: deletions, and directories that become something else.
     for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
       const Change* c = *it;
@@ -180,7 +181,10 @@ class Applier {
       } catch (const Error& e) {
         failed[c] = e.what();
       }
+      if (pending_.size() >= kBatch) put_in_place();
     }
+    put_in_place();
+    ::syncfs(sync_fd_.get());  // the renames and removals reach the disk before the journal goes
     journal.finish();
     for (const Change* c : taken) {
       if (failed.count(c)) report.refused.push_back({c, failed[c]});
@@ -213,7 +217,10 @@ class Applier {
 
   void remove_entry(const Change& c) {
     UniqueFd dir = directory_fd(project_fd_.get(), parent_of(c.path));
-    if (!dir) return;  // already gone
+    if (!dir && errno == ENOENT) return;  // already gone
+    if (!dir) {
+      throw Error(errno_message("cannot open its directory in the project (a link there is never followed)", errno));
+    }
     check_unchanged(dir.get(), c);
     const std::string name = name_of(c.path);
     struct stat st {};
@@ -225,7 +232,6 @@ class Applier {
       }
       throw Error(errno_message("cannot remove it", errno));
     }
-    fsync_directory(dir.get());
   }
 
   void install(const Change& c) {
@@ -246,7 +252,6 @@ class Applier {
       if (!made) throw Error(errno_message("cannot open it", errno));
       own(made.get());
       ::fchmod(made.get(), applied_mode(c.after.mode));
-      fsync_directory(dir.get());
       return;
     }
 
@@ -269,23 +274,41 @@ class Applier {
         }
         own(out.get());
         if (::fchmod(out.get(), applied_mode(c.after.mode)) != 0) throw_errno("cannot set its mode");
-        if (::fsync(out.get()) != 0) throw_errno("cannot write it to disk");
       } catch (...) {
         ::unlinkat(dir.get(), temp.c_str(), 0);
         throw;
       }
     }
-    struct stat existing {};
-    if (::fstatat(dir.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(existing.st_mode)) {
-      ::unlinkat(dir.get(), temp.c_str(), 0);
-      throw Error("a directory is in its place in the project; review again with `claude-container diff`");
+    pending_.push_back({&c, std::move(dir), name, temp});
+  }
+
+  // Temporary files are renamed over the project's in batches, after one syncfs has put their
+  // content on disk: a crash leaves each file old or new, and costs one flush per batch rather
+  // than two per file.
+  void put_in_place() {
+    if (pending_.empty()) return;
+    if (::syncfs(sync_fd_.get()) != 0) {
+      for (auto& p : pending_) {
+        ::unlinkat(p.dir.get(), p.temp.c_str(), 0);
+        failed_[p.change] = errno_message("cannot write it to disk", errno);
+      }
+      pending_.clear();
+      return;
     }
-    if (::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
-      int err = errno;
-      ::unlinkat(dir.get(), temp.c_str(), 0);
-      throw Error(errno_message("cannot put it in place", err));
+    for (auto& p : pending_) {
+      struct stat existing {};
+      if (::fstatat(p.dir.get(), p.name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(existing.st_mode)) {
+        ::unlinkat(p.dir.get(), p.temp.c_str(), 0);
+        failed_[p.change] = "a directory is in its place in the project; review again with `claude-container diff`";
+        continue;
+      }
+      if (::renameat(p.dir.get(), p.temp.c_str(), p.dir.get(), p.name.c_str()) != 0) {
+        int err = errno;
+        ::unlinkat(p.dir.get(), p.temp.c_str(), 0);
+        failed_[p.change] = errno_message("cannot put it in place", err);
+      }
     }
-    fsync_directory(dir.get());
+    pending_.clear();
   }
 
   // Root applies as the project's owner would: the new file belongs to the project's owner.
@@ -299,10 +322,20 @@ class Applier {
   const ApplyOptions& options_;
   UniqueFd project_fd_;
   UniqueFd changes_fd_;
+  UniqueFd sync_fd_;  // syncfs needs a readable descriptor; the root is O_PATH
   uid_t owner_ = 0;
   gid_t group_ = 0;
   std::string token_;
   std::map<const Change*, std::string> temps_;
+  struct Pending {
+    const Change* change;
+    UniqueFd dir;
+    std::string name;
+    std::string temp;
+  };
+  static constexpr size_t kBatch = 256;
+  std::vector<Pending> pending_;
+  std::map<const Change*, std::string> failed_;
 };
 
 }  // namespace

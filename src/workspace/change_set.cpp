@@ -17,7 +17,7 @@ const char* kind_name(Change::Kind kind) {
   return "modified";
 }
 
-HoldReason hold_reason(const std::string& path) {
+HoldReason hold_reason(const std::string& path, FileType after) {
   // Any repository's .git, nested ones (submodules, vendored checkouts) included.
   if (path == ".git" || path.rfind(".git/", 0) == 0 || path.find("/.git/") != std::string::npos ||
       (path.size() > 5 && path.compare(path.size() - 5, 5, "/.git") == 0)) {
@@ -25,7 +25,9 @@ HoldReason hold_reason(const std::string& path) {
   }
   if (project::find_control_path(path) != nullptr) return HoldReason::control;
   // A directory that holds a control path (".claude" holding .claude/settings.json) is
-  // itself an ordinary change; what is below it is checked on its own.
+  // itself an ordinary change; what is below it is checked on its own. A link in its place
+  // is not: `.claude -> notes` would hand the host notes/settings.json, never held back.
+  if (after == FileType::symlink && project::holds_control_path(path)) return HoldReason::control;
   return HoldReason::none;
 }
 

@@ -24,8 +24,9 @@ const char* kind_name(Change::Kind kind);
 
 // Why apply does not take a change by default.
 enum class HoldReason { none, git, control };
-// .git/... at any depth (git), or a host-control path from project/control_files.hpp (control).
-HoldReason hold_reason(const std::string& path);
+// .git/... at any depth (git), or a host-control path from project/control_files.hpp, or a
+// link where a directory holding one belongs (control). `after`: what the change makes there.
+HoldReason hold_reason(const std::string& path, FileType after);
 
 // The mode apply gives a file or directory: permission bits only (no setuid, setgid, sticky).
 inline mode_t applied_mode(mode_t mode) { return mode & 0777; }

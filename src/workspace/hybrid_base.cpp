@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <fstream>
 #include <map>
+#include <string_view>
 #include <set>
 #include <sstream>
 
@@ -25,16 +27,37 @@ std::string join(const std::string& rel, const std::string& name) { return rel.e
 std::string hex(const std::string& bytes) {
   static const char* digits = "0123456789abcdef";
   std::string out = "x";
+  out.reserve(1 + 2 * bytes.size());
   for (unsigned char c : bytes) {
     out += digits[c >> 4];
     out += digits[c & 15];
   }
   return out;
 }
-std::string unhex(const std::string& text) {
+int nibble(char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; }
+std::string unhex(std::string_view text) {
   std::string out;
-  for (size_t i = 1; i + 1 < text.size(); i += 2) out += static_cast<char>(std::stoi(text.substr(i, 2), nullptr, 16));
+  out.reserve(text.size() / 2);
+  for (size_t i = 1; i + 1 < text.size(); i += 2) out += static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1]));
   return out;
+}
+
+// Temporary file and rename, without fsync: a base lost to a power cut is recorded again at
+// the next start, and start should not wait for the disk.
+void write_base(const fs::path& base_file, const Stamps& stamps) {
+  std::string text = "cc-hybrid-base 1\n";
+  for (const auto& [path, stamp] : stamps) text += hex(path) + " " + stamp + "\n";
+  fs::path temp = base_file;
+  temp += ".partial";
+  {
+    std::ofstream out(temp, std::ios::trunc | std::ios::binary);
+    out << text;
+    if (!out.flush()) throw Error("cannot write " + temp.string());
+  }
+  ::chmod(temp.c_str(), 0600);
+  std::error_code ec;
+  fs::rename(temp, base_file, ec);
+  if (ec) throw Error("cannot write " + base_file.string() + ": " + ec.message());
 }
 
 void stamp_tree(int dir_fd, const std::string& rel, Stamps& out) {
@@ -92,7 +115,7 @@ std::optional<Stamps> read_base(const fs::path& base_file) {
   while (std::getline(lines, line)) {
     auto space = line.find(' ');
     if (space == std::string::npos) continue;
-    stamps[unhex(line.substr(0, space))] = line.substr(space + 1);
+    stamps.emplace_hint(stamps.end(), unhex(std::string_view(line).substr(0, space)), line.substr(space + 1));
   }
   return stamps;
 }
@@ -109,7 +132,9 @@ void record_hybrid_base(const fs::path& project, const fs::path& upper, const fs
     UniqueFd upper_fd = beneath::open_root(upper);
     covered_paths(upper_fd.get(), "", covered, prefixes);
   }
-  if (auto old = read_base(base_file)) {
+  // An empty change layer covers nothing: no earlier stamp to keep.
+  std::optional<Stamps> old = covered.empty() ? std::nullopt : read_base(base_file);
+  if (old) {
     // What the change layer covers keeps the stamp from when its copy was taken (or its absence).
     for (const auto& path : covered) fresh.erase(path);
     for (auto it = fresh.begin(); it != fresh.end();) it = below_any(it->first, prefixes) ? fresh.erase(it) : std::next(it);
@@ -117,9 +142,7 @@ void record_hybrid_base(const fs::path& project, const fs::path& upper, const fs
       if (covered.count(path) || below_any(path, prefixes)) fresh[path] = stamp;
     }
   }
-  std::string text = "cc-hybrid-base 1\n";
-  for (const auto& [path, stamp] : fresh) text += hex(path) + " " + stamp + "\n";
-  write_file_atomic(base_file, text, 0600);
+  write_base(base_file, fresh);
 }
 
 void advance_hybrid_base(const fs::path& project, const fs::path& base_file, const std::vector<const Change*>& applied) {
@@ -135,9 +158,7 @@ void advance_hybrid_base(const fs::path& project, const fs::path& base_file, con
     if (st) (*base)[c->path] = stamp_of(*st);
     else base->erase(c->path);
   }
-  std::string text = "cc-hybrid-base 1\n";
-  for (const auto& [path, stamp] : *base) text += hex(path) + " " + stamp + "\n";
-  write_file_atomic(base_file, text, 0600);
+  write_base(base_file, *base);
 }
 
 void mark_hybrid_conflicts(const fs::path& base_file, std::vector<Change>& changes) {

@@ -196,7 +196,9 @@ TEST_F(OverlayChangesTest, SetuidSetgidAndCapabilitiesAreShownAndDropped) {
   std::string summary = workspace::summary_text(set, {});
   EXPECT_NE(summary.find("suid  (mode 4755; setuid/setgid/sticky dropped, applied as 0755)"), std::string::npos) << summary;
   EXPECT_NE(summary.find("sgid  (mode 2755; setuid/setgid/sticky dropped, applied as 0755)"), std::string::npos) << summary;
-  if (have_cap) EXPECT_NE(summary.find("capped  (mode 0755; file capabilities dropped)"), std::string::npos) << summary;
+  if (have_cap) {
+    EXPECT_NE(summary.find("capped  (mode 0755; file capabilities dropped)"), std::string::npos) << summary;
+  }
   apply();
   for (const char* name : {"suid", "sgid", "capped"}) {
     struct stat st {};
@@ -311,6 +313,23 @@ TEST_F(OverlayChangesTest, SymlinkedParentsInTheProjectAreNeverFollowed) {
   ::setxattr((upper() / "linked").c_str(), "user.overlay.opaque", "y", 1, 0);
   auto report = apply();
   EXPECT_FALSE(fs::exists(dir_ / "elsewhere" / "planted.txt"));
+}
+
+TEST_F(OverlayChangesTest, ADeletionBelowADirectoryTheHostTurnedIntoALinkIsRefused) {
+  write(lower() / "dir" / "victim.txt", "x\n");
+  fs::create_directory(upper() / "dir");
+  ASSERT_EQ(::mknod((upper() / "dir" / "victim.txt").c_str(), S_IFCHR, makedev(0, 0)), 0);
+  auto reviewed = changes(false);
+  // After the review the host (or anything) swaps the directory for a link to elsewhere.
+  write(dir_ / "elsewhere" / "victim.txt", "must stay\n");
+  fs::rename(lower() / "dir", dir_ / "old-dir");
+  fs::create_directory_symlink(dir_ / "elsewhere", lower() / "dir");
+  workspace::ApplyOptions force;
+  force.force = true;
+  auto report = workspace::apply_changes(layout_, reviewed, force);
+  ASSERT_EQ(report.refused.size(), 1u);
+  EXPECT_NE(report.refused[0].second.find("never followed"), std::string::npos) << report.refused[0].second;
+  EXPECT_EQ(read(dir_ / "elsewhere" / "victim.txt"), "must stay\n");
 }
 
 TEST_F(OverlayChangesTest, JournaledTemporariesAreRemovedByTheNextRun) {

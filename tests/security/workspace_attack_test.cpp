@@ -102,8 +102,11 @@ TEST_P(WorkspaceAttackTest, LiveSwapRaceNeverPutsAHostFileInTheReviewOrTheProjec
   EXPECT_EQ(a.exit_code, 0) << describe(a);
   struct stat st {};
   ASSERT_EQ(::lstat((env_->project() / "data.txt").c_str(), &st), 0);
-  if (S_ISREG(st.st_mode)) EXPECT_EQ(read(env_->project() / "data.txt"), "container\n");
-  else EXPECT_TRUE(S_ISLNK(st.st_mode));
+  if (S_ISREG(st.st_mode)) {
+    EXPECT_EQ(read(env_->project() / "data.txt"), "container\n");
+  } else {
+    EXPECT_TRUE(S_ISLNK(st.st_mode));
+  }
   EXPECT_EQ(read(secret_), "HOST-SECRET-CONTENT\n");
   expect_no_temporaries();
 }
@@ -150,7 +153,9 @@ TEST_P(WorkspaceAttackTest, SetuidSetgidAndCapabilityFilesLandWithoutThem) {
   auto full = env_->cli({"diff"});
   EXPECT_NE(full.out.find("suid  (mode 4755; setuid/setgid/sticky dropped, applied as 0755;"), std::string::npos) << full.out;
   EXPECT_NE(full.out.find("sgid  (mode 2755; setuid/setgid/sticky dropped, applied as 0755;"), std::string::npos) << full.out;
-  if (cap.exit_code == 0) EXPECT_NE(full.out.find("file capabilities dropped"), std::string::npos) << full.out;
+  if (cap.exit_code == 0) {
+    EXPECT_NE(full.out.find("file capabilities dropped"), std::string::npos) << full.out;
+  }
   stop();
   auto a = apply_reviewed();
   ASSERT_EQ(a.exit_code, 0) << describe(a);

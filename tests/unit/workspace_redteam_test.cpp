@@ -1,0 +1,67 @@
+// Attacks on diff/apply found in review, each made with hand-made layers (no container):
+// the change layer and the journal are hostile input.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/temp_dir.hpp"
+#include "workspace/review.hpp"
+#include "workspace/workspace_changes.hpp"
+
+namespace cc::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+void write(const fs::path& p, const std::string& text, mode_t mode = 0644) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::trunc | std::ios::binary) << text;
+  ::chmod(p.c_str(), mode);
+}
+
+class WorkspaceRedteamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    layout_.kind = workspace::StorageKind::hybrid;
+    layout_.project = dir_ / "lower";
+    layout_.changes = dir_ / "upper";
+    layout_.work = dir_ / "work";
+    layout_.journal = dir_ / "state" / "apply-journal";
+    fs::create_directories(layout_.project);
+    fs::create_directories(layout_.changes);
+    fs::create_directories(layout_.work / "work");
+  }
+  fs::path lower() const { return layout_.project; }
+  fs::path upper() const { return layout_.changes; }
+  workspace::ApplyReport apply(const workspace::ApplyOptions& options = {}) {
+    last_ = workspace::read_changes(layout_, false);
+    return workspace::apply_changes(layout_, last_, options);
+  }
+  TempDir dir_{"cc-redteam"};
+  workspace::WorkspaceLayout layout_;
+  std::vector<workspace::Change> last_;
+};
+
+// .claude/settings.json is held back, but a link `.claude -> notes` (an ordinary path) with an
+// ordinary notes/settings.json beside it makes the host's Claude Code read hooks the
+// container wrote: the control file arrives through the directory that holds it.
+TEST_F(WorkspaceRedteamTest, ALinkInPlaceOfADirectoryHoldingAControlFileIsHeldBack) {
+  write(upper() / "notes" / "settings.json", R"({"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"id"}]}]}})");
+  fs::create_symlink("notes", upper() / ".claude");
+  auto report = apply();
+  EXPECT_FALSE(fs::is_symlink(lower() / ".claude")) << "the link that redirects .claude/settings.json was applied";
+  EXPECT_FALSE(fs::exists(lower() / ".claude" / "settings.json"));
+  ASSERT_EQ(report.held_back.size(), 1u);
+  EXPECT_EQ(report.held_back[0].first->path, ".claude");
+  EXPECT_NE(workspace::summary_text(last_, {}).find("held back"), std::string::npos);
+  // Asked for by name, it is taken.
+  workspace::ApplyOptions take;
+  take.include_paths = {".claude"};
+  report = apply(take);
+  EXPECT_TRUE(fs::is_symlink(lower() / ".claude"));
+}
+
+}  // namespace
+}  // namespace cc::test
