@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <fstream>
 #include <optional>
@@ -107,11 +108,17 @@ UniqueFd make_idmap_userns(uid_t owner_uid, gid_t owner_gid, const SubordinateRa
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("pipe");
   UniqueFd wait_read(pipe_fds[0]), wait_write(pipe_fds[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("cannot fork for the idmap user namespace");
+  // clone3 with CLONE_NEWUSER: the namespace exists when it returns, so its maps can be
+  // written at once.
+  struct {
+    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+  } args{};
+  args.flags = CLONE_NEWUSER;
+  args.exit_signal = SIGCHLD;
+  long cloned = ::syscall(SYS_clone3, &args, sizeof(args));
+  if (cloned < 0) throw_errno("cannot create the idmap user namespace");
+  pid_t pid = static_cast<pid_t>(cloned);
   if (pid == 0) {
-    wait_write.reset();
-    if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
     char byte;
     ssize_t ignored = ::read(wait_read.get(), &byte, 1);
     (void)ignored;
@@ -123,15 +130,7 @@ UniqueFd make_idmap_userns(uid_t owner_uid, gid_t owner_gid, const SubordinateRa
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   };
-  // The child must have unshared before we write its maps: wait until its user namespace
-  // differs from ours.
-  struct stat ours {}, theirs {};
-  ::stat("/proc/self/ns/user", &ours);
   const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/user";
-  for (int i = 0; i < 5000; ++i) {
-    if (::stat(ns_path.c_str(), &theirs) == 0 && theirs.st_ino != ours.st_ino) break;
-    ::usleep(200);
-  }
   // On disk owner -> the container's root (range start); the range's other ids stay as they are.
   auto maps = [&](unsigned long owner, unsigned long start) {
     std::string text = map_line(owner, start, 1);
