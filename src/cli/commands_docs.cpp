@@ -348,7 +348,7 @@ std::string man_page(CLI::App& app) {
          ".TP\nNO_COLOR\nwhen set and not empty, no colour is written\n"
          ".TP\nCLAUDE_CONFIG_DIR\nwhere the host's Claude files are (default ~/.claude); \\fBsync\\-skills\\fR reads "
          "its skills directory\n"
-         ".TP\nXDG_STATE_HOME\nwhere approvals are kept (default ~/.local/state; for root /var/lib)\n"
+         ".TP\nXDG_STATE_HOME\nwhere approvals are kept (default ~/.local/state); ignored for root, whose approvals are in /var/lib/claude\\-container\n"
          ".SH FILES\n"
          ".TP\n.claude\\-container/config.json\nthe project's settings; \\fBstart\\fR, \\fBshell\\fR, "
          "\\fBclaude\\fR, \\fBrun\\fR and \\fBexec\\fR use it only after you approved its exact content "

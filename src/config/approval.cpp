@@ -59,9 +59,11 @@ void make_private_directories(const fs::path& dir) {
 }  // namespace
 
 fs::path user_state_root() {
+  // sudo -E and su leave a user's XDG_STATE_HOME in root's environment: root's approvals
+  // must not live where that user could write one.
+  if (::geteuid() == 0) return "/var/lib/claude-container";
   if (const char* state = std::getenv("XDG_STATE_HOME"); state != nullptr && state[0] == '/')
     return fs::path(state) / "claude-container";
-  if (::geteuid() == 0) return "/var/lib/claude-container";
   return home_directory() / ".local" / "state" / "claude-container";
 }
 
@@ -69,6 +71,10 @@ std::optional<Approval> load_approval(const fs::path& project_dir) {
   std::optional<std::string> text;
   try {
     UniqueFd dir = beneath::open_root(approvals_dir());
+    // A directory someone else owns or may write into could hold a planted approval.
+    struct stat st {};
+    if (::fstat(dir.get(), &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
+      return std::nullopt;
     text = beneath::read_file(dir.get(), record_name(project_dir), kMaxRecordBytes);
   } catch (const Error&) {
     return std::nullopt;  // no directory yet, or a record we will not read: nothing is approved
@@ -99,6 +105,11 @@ void record_approval(const fs::path& project_dir, const std::string& config_text
   j["approved_at"] = now_utc();
   j["config"] = config_text;
   make_private_directories(approvals_dir());
+  struct stat st {};
+  if (::stat(approvals_dir().c_str(), &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
+    throw Error("refusing to keep approvals in " + approvals_dir().string() +
+                ": it is not owned by you or others may write into it; run `chmod 700 " +
+                approvals_dir().string() + "` after checking who owns it.");
   write_file_atomic(approvals_dir() / record_name(project_dir),
                     j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", 0600);
 }

@@ -6,6 +6,7 @@
 
 #include "cli_test_env.hpp"
 #include "support/pty_session.hpp"
+#include "util/file_io.hpp"
 
 namespace cc::test {
 namespace {
@@ -26,7 +27,14 @@ class HostileConfig : public ::testing::TestWithParam<TestUser> {
   // The config as a cloned repository would commit it: nothing of it approved on this machine.
   void commit_config(const nlohmann::json& config) const {
     write_config(config);
+    forget_approval();
+  }
+  // Root keeps approvals in /var/lib whatever XDG_STATE_HOME says, so drop this project's record.
+  void forget_approval() const {
     std::filesystem::remove_all(env.root() / "state");
+    if (GetParam() == TestUser::root)
+      std::filesystem::remove("/var/lib/claude-container/approvals/" +
+                              sha256_hex(std::filesystem::canonical(env.project()).string()) + ".json");
   }
   // start without a terminal: refused with exit 2 naming `claude-container trust`, nothing created.
   std::string refused_start() const {
@@ -57,7 +65,7 @@ TEST_P(HostileConfig, AMegabyteStringValueNeverCrashesStopStatusOrDestroy) {
   EXPECT_EQ(env.run({"start"}).exit_code, 2);
 
   // With nothing approved to fall back on, the refusal is exit 2 naming the key.
-  std::filesystem::remove_all(env.root() / "state");
+  forget_approval();
   auto status = env.run({"status"});
   EXPECT_EQ(status.exit_code, 2) << status.err;
   EXPECT_NE(status.err.find(refusal), std::string::npos) << status.err;
@@ -109,7 +117,33 @@ TEST_P(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent
   for (auto it = std::filesystem::recursive_directory_iterator(env.project());
        it != std::filesystem::recursive_directory_iterator(); ++it)
     EXPECT_EQ(it->path().string().find("approv"), std::string::npos) << it->path();
-  EXPECT_TRUE(std::filesystem::is_directory(env.root() / "state" / "claude-container" / "approvals"));
+  // Root never keeps approvals where XDG_STATE_HOME points (sudo -E leaves a user's there).
+  const std::filesystem::path approvals =
+      GetParam() == TestUser::root ? std::filesystem::path("/var/lib/claude-container/approvals")
+                                   : env.root() / "state" / "claude-container" / "approvals";
+  EXPECT_TRUE(std::filesystem::is_directory(approvals)) << approvals;
+  if (GetParam() == TestUser::root)
+    EXPECT_FALSE(std::filesystem::exists(env.root() / "state" / "claude-container" / "approvals"));
+}
+
+TEST_P(HostileConfig, RootNeverTakesAnApprovalFromTheDirectoryXdgStateHomeNames) {
+  if (GetParam() != TestUser::root) GTEST_SKIP() << "only root ignores XDG_STATE_HOME";
+  // A valid approval of a wider config, planted where the XDG_STATE_HOME that sudo -E kept points.
+  auto config = env.config_json();
+  config["mode"] = "custom";
+  config["network"]["policy"] = "full";
+  write_config(config);
+  ASSERT_EQ(env.run({"trust"}).exit_code, 0);
+  const std::string record = sha256_hex(std::filesystem::canonical(env.project()).string()) + ".json";
+  const std::filesystem::path saved = env.root() / "approval-record";
+  std::filesystem::copy_file("/var/lib/claude-container/approvals/" + record, saved);
+  forget_approval();
+  const std::filesystem::path planted = env.root() / "state" / "claude-container" / "approvals";
+  std::filesystem::create_directories(planted);
+  std::filesystem::permissions(env.root() / "state", std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  std::filesystem::copy_file(saved, planted / record);
+  EXPECT_NE(refused_start().find("has not been approved by you yet"), std::string::npos);
 }
 
 TEST_P(HostileConfig, OnATerminalTheChangeIsShownAndAskedOnce) {
