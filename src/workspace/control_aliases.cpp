@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "project/control_files.hpp"
 #include "util/beneath.hpp"
@@ -59,6 +61,54 @@ std::string resolve_inside(int root_fd, const std::string& relative) {
   return "";
 }
 
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string trim(const std::string& text) {
+  const auto start = text.find_first_not_of(" \t\r");
+  if (start == std::string::npos) return "";
+  const auto end = text.find_last_not_of(" \t\r");
+  return text.substr(start, end - start + 1);
+}
+
+// core.hooksPath from the project's .git/config when it names a directory in the project
+// (`.githooks`, a common choice): git runs the hooks there, as it runs .git/hooks.
+std::optional<std::string> hooks_path(int root_fd) {
+  std::optional<std::string> text;
+  try {
+    text = beneath::read_file(root_fd, ".git/config", 1024 * 1024);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (!text) return std::nullopt;
+  std::optional<std::string> found;
+  bool in_core = false;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    std::string line = trim(text->substr(start, end - start));
+    start = end + 1;
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line[0] == '[') {
+      in_core = lower(trim(line.substr(1, line.find(']') - 1))) == "core";
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (!in_core || eq == std::string::npos || lower(trim(line.substr(0, eq))) != "hookspath") continue;
+    std::string value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    found = value;  // the last one wins, as in git
+  }
+  if (!found) return std::nullopt;
+  std::string value = fs::path(*found).lexically_normal().string();
+  while (!value.empty() && value.back() == '/') value.pop_back();
+  if (!beneath::is_clean_relative(value)) return std::nullopt;  // outside the project: not project content
+  return value;
+}
+
 }  // namespace
 
 std::vector<std::string> control_aliases(const fs::path& project) {
@@ -69,6 +119,11 @@ std::vector<std::string> control_aliases(const fs::path& project) {
     std::string resolved = resolve_inside(root.get(), path);
     if (!resolved.empty() && resolved != path &&
         std::find(aliases.begin(), aliases.end(), resolved) == aliases.end())
+      aliases.push_back(resolved);
+  }
+  if (auto hooks = hooks_path(root.get())) {
+    std::string resolved = resolve_inside(root.get(), *hooks);
+    if (!resolved.empty() && std::find(aliases.begin(), aliases.end(), resolved) == aliases.end())
       aliases.push_back(resolved);
   }
   return aliases;

