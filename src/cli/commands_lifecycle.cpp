@@ -11,6 +11,7 @@
 #include "cli/cli_context.hpp"
 #include "cli/command_actions.hpp"
 #include "cli/status_report.hpp"
+#include "config/approval.hpp"
 #include "config/config_io.hpp"
 #include "project/project_files.hpp"
 #include "util/error.hpp"
@@ -99,10 +100,20 @@ int status_command(const GlobalOptions& options) {
   }
   auto engine = engine::make_engine(ctx->config);
   auto status = engine->status(*ctx);
+  // Whether start/exec would ask first: the project's config.json is not the approved one.
+  bool approved = false;
+  try {
+    approved = config::is_approved(ctx->project_dir, config::read_config(ctx->project_dir).text);
+  } catch (const Error&) {
+  }
   if (console.json()) {
-    console.print_json(status_json(*ctx, status));
+    auto object = status_json(*ctx, status);
+    object["config_approved"] = approved;
+    console.print_json(object);
   } else {
     for (const auto& line : status_text(*ctx, status, console)) console.say(line);
+    if (!approved)
+      console.say("config:    not approved by you; start and exec ask first (review it: `claude-container trust`)");
   }
   return 0;
 }

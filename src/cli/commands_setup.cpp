@@ -10,6 +10,7 @@
 #include "cli/setup_config.hpp"
 #include "cli/setup_wizard.hpp"
 #include "config/approval.hpp"
+#include "config/config_changes.hpp"
 #include "config/config_io.hpp"
 #include "project/mcp_servers.hpp"
 #include "project/project_files.hpp"
@@ -69,6 +70,14 @@ void print_summary(const Console& console, const engine::ProjectContext& ctx, co
   console.say("  claude-container claude    # run Claude Code inside");
 }
 
+bool current_config_approved(const std::filesystem::path& project_dir) {
+  try {
+    return config::is_approved(project_dir, config::read_config(project_dir).text);
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 config::Config config_from_flags(const SetupStart& start, const InitFlags& flags) {
   config::Mode mode = flags.mode ? parse_mode_answer(*flags.mode)
                                  : (start.current ? start.current->mode : config::Mode::playground);
@@ -103,8 +112,16 @@ int init_command(const GlobalOptions& options, const InitFlags& flags) {
 
   project::WriteOptions write_options;
   write_options.force = flags.force;
+  // init approves what it writes. Settings it keeps from a config.json this user never
+  // approved (a cloned repository's) are named, so the approval is not a silent one.
+  if (start.current && !current_config_approved(start.project_dir)) {
+    std::string kept;
+    for (const auto& line : config::describe_config_changes(std::nullopt, config, start.project_dir))
+      kept += (kept.empty() ? "" : "; ") + line;
+    console.note("note: " + (start.project_dir / config::kConfigFile).string() +
+                 " was not approved by you; init approves these settings: " + kept + ".");
+  }
   auto report = project::write_project_files(start.project_dir, config, write_options);
-  // init approves what it wrote: the user chose these settings just now.
   config::record_approval(start.project_dir, config::serialize_config(config));
   print_summary(console, engine::ProjectContext{start.project_dir, config}, report, start.current.has_value());
   for (const auto& name : secret_references) {

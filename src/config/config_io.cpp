@@ -522,6 +522,14 @@ Config parse_config(const std::string& json_text, const std::string& source_name
   } catch (const json::parse_error& e) {
     throw usage_error(source_name + ": " + position_text(json_text, e.byte) +
                       ": malformed JSON: " + parse_error_reason(e.what()) + "; fix the file or run `claude-container init` again");
+  } catch (const json::exception& e) {
+    // Found by the fuzzer: a number too large for any type ("8888...e8888") is out_of_range,
+    // not parse_error; it is bad input like any other.
+    std::string reason = e.what();
+    if (const auto end = reason.find("] "); reason.rfind("[json.exception.", 0) == 0 && end != std::string::npos)
+      reason = reason.substr(end + 2);
+    if (reason.size() > 200) reason = reason.substr(0, 200) + "...";
+    throw usage_error(source_name + ": malformed JSON: " + reason + "; fix the file or run `claude-container init` again");
   }
   if (duplicates.duplicate())
     throw usage_error(source_name + ": " + *duplicates.duplicate() +

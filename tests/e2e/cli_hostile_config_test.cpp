@@ -10,15 +10,18 @@
 namespace cc::test {
 namespace {
 
-class HostileConfig : public ::testing::Test {
+class HostileConfig : public ::testing::TestWithParam<TestUser> {
  protected:
   CliTestEnv env;
   void SetUp() override {
+    std::string why;
+    if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
     auto init = env.run({"init", "--mode", "playground"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
   }
   void write_config(const nlohmann::json& config) const {
     std::ofstream(env.project() / ".claude-container/config.json") << config.dump(2);
+    env.give_tree();
   }
   // The config as a cloned repository would commit it: nothing of it approved on this machine.
   void commit_config(const nlohmann::json& config) const {
@@ -36,7 +39,7 @@ class HostileConfig : public ::testing::Test {
   }
 };
 
-TEST_F(HostileConfig, AMegabyteStringValueNeverCrashesStopStatusOrDestroy) {
+TEST_P(HostileConfig, AMegabyteStringValueNeverCrashesStopStatusOrDestroy) {
   auto config = env.config_json();
   config["env"]["FOO"] = std::string(1024 * 1024, 'a');
   write_config(config);
@@ -60,7 +63,7 @@ TEST_F(HostileConfig, AMegabyteStringValueNeverCrashesStopStatusOrDestroy) {
   EXPECT_NE(status.err.find(refusal), std::string::npos) << status.err;
 }
 
-TEST_F(HostileConfig, AWidenedPolicyWithoutApprovalIsRefusedNamingTrust) {
+TEST_P(HostileConfig, AWidenedPolicyWithoutApprovalIsRefusedNamingTrust) {
   auto config = env.config_json();
   config["mode"] = "custom";
   config["network"]["policy"] = "full";
@@ -80,21 +83,25 @@ TEST_F(HostileConfig, AWidenedPolicyWithoutApprovalIsRefusedNamingTrust) {
   auto status = env.run({"status", "--json"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.err.find("changed since then"), std::string::npos) << status.err;
+  EXPECT_EQ(nlohmann::json::parse(status.out)["config_approved"], false);
+  EXPECT_EQ(nlohmann::json::parse(status.out)["network"]["policy"], "isolated") << "status must show the approved policy";
 
   // `trust` shows the same summary, approves, and start is no longer refused for approval.
   auto trust = env.run({"trust"});
   EXPECT_EQ(trust.exit_code, 0) << trust.err;
   EXPECT_NE(trust.out.find("network: isolated → full"), std::string::npos) << trust.out;
+  EXPECT_EQ(nlohmann::json::parse(env.run({"status", "--json"}).out)["config_approved"], true);
   auto again = env.run({"trust"});
   EXPECT_NE(again.out.find("already approved"), std::string::npos) << again.out;
   auto exec = env.run({"exec", "--", "true"});
   EXPECT_EQ(exec.err.find("refused"), std::string::npos) << exec.err;
 }
 
-TEST_F(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent) {
+TEST_P(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent) {
   // Whitespace only: still a different content, so still asked about.
   const std::string text = env.read(".claude-container/config.json");
   std::ofstream(env.project() / ".claude-container/config.json") << text << "\n";
+  env.give_tree();
   auto result = env.run({"start"});
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_NE(result.err.find("only formatting changed"), std::string::npos) << result.err;
@@ -105,11 +112,12 @@ TEST_F(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent
   EXPECT_TRUE(std::filesystem::is_directory(env.root() / "state" / "claude-container" / "approvals"));
 }
 
-TEST_F(HostileConfig, OnATerminalTheChangeIsShownAndAskedOnce) {
+TEST_P(HostileConfig, OnATerminalTheChangeIsShownAndAskedOnce) {
   auto config = env.config_json();
   config["mode"] = "custom";
   config["network"]["policy"] = "full";
   write_config(config);
+  if (GetParam() == TestUser::unprivileged) GTEST_SKIP() << "the pty helper runs programs as root only";
   PtyOptions options;
   options.cwd = env.project();
   options.env = env.env();
@@ -132,7 +140,7 @@ TEST_F(HostileConfig, OnATerminalTheChangeIsShownAndAskedOnce) {
   EXPECT_NE(trust.out.find("already approved"), std::string::npos) << trust.out;
 }
 
-TEST_F(HostileConfig, ACommittedSecretReferenceIsRefused) {
+TEST_P(HostileConfig, ACommittedSecretReferenceIsRefused) {
   // Under gateway credentials the key may not come in under another name: a config error.
   auto config = env.config_json();
   config["env"]["HARMLESS"] = "${ANTHROPIC_API_KEY}";
@@ -149,9 +157,15 @@ TEST_F(HostileConfig, ACommittedSecretReferenceIsRefused) {
   const std::string err = refused_start();
   EXPECT_NE(err.find("env HARMLESS takes the host's ANTHROPIC_API_KEY"), std::string::npos) << err;
   EXPECT_NE(err.find("has not been approved by you yet"), std::string::npos) << err;
+
+  // init --yes on the cloned config approves it, but says what it approves.
+  auto init = env.run({"init", "--yes"});
+  EXPECT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_NE(init.err.find("was not approved by you; init approves these settings"), std::string::npos) << init.err;
+  EXPECT_NE(init.err.find("env HARMLESS takes the host's ANTHROPIC_API_KEY"), std::string::npos) << init.err;
 }
 
-TEST_F(HostileConfig, AnEnvFileOrCaFileOutsideTheProjectNeedsApproval) {
+TEST_P(HostileConfig, AnEnvFileOrCaFileOutsideTheProjectNeedsApproval) {
   for (const std::string& outside : {std::string("/etc/hostname"), std::string("../../../../../../etc/hostname")}) {
     auto config = env.config_json();
     config["env_file"] = outside;
@@ -168,7 +182,7 @@ TEST_F(HostileConfig, AnEnvFileOrCaFileOutsideTheProjectNeedsApproval) {
             std::string::npos);
 }
 
-TEST_F(HostileConfig, KernelFilesAreNeverReadEvenWhenApproved) {
+TEST_P(HostileConfig, KernelFilesAreNeverReadEvenWhenApproved) {
   auto config = env.config_json();
   config["env_file"] = "/proc/self/environ";
   write_config(config);
@@ -188,9 +202,10 @@ TEST_F(HostileConfig, KernelFilesAreNeverReadEvenWhenApproved) {
   EXPECT_NE(exec.err.find("never read"), std::string::npos) << exec.err;
 }
 
-TEST_F(HostileConfig, AnEnvFileLinkedOutOfTheProjectIsNeverFollowed) {
+TEST_P(HostileConfig, AnEnvFileLinkedOutOfTheProjectIsNeverFollowed) {
   std::ofstream(env.root() / "host-secret.env") << "STOLEN=yes\n";
   std::filesystem::create_symlink(env.root() / "host-secret.env", env.project() / ".env");
+  env.give_tree();
   auto config = env.config_json();
   config["env_file"] = ".env";
   write_config(config);
@@ -201,7 +216,7 @@ TEST_F(HostileConfig, AnEnvFileLinkedOutOfTheProjectIsNeverFollowed) {
   EXPECT_NE(start.err.find("symbolic link"), std::string::npos) << start.err;
 }
 
-TEST_F(HostileConfig, AMissingReferencedVariableIsAnErrorNamingIt) {
+TEST_P(HostileConfig, AMissingReferencedVariableIsAnErrorNamingIt) {
   auto config = env.config_json();
   config["env"]["GREETING"] = "${CC_TEST_SURELY_UNSET}";
   write_config(config);
@@ -212,6 +227,8 @@ TEST_F(HostileConfig, AMissingReferencedVariableIsAnErrorNamingIt) {
             std::string::npos)
       << start.err;
 }
+
+INSTANTIATE_TEST_SUITE_P(Users, HostileConfig, ::testing::Values(TestUser::root, TestUser::unprivileged), user_name);
 
 }  // namespace
 }  // namespace cc::test

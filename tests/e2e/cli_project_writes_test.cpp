@@ -20,11 +20,20 @@ std::vector<std::string> listing(const fs::path& dir) {
   return names;
 }
 
-TEST(ProjectWrites, ASymlinkedScriptsDirectoryIsRefusedAndNothingIsWritten) {
+class ProjectWrites : public ::testing::TestWithParam<TestUser> {
+ protected:
   CliTestEnv env;
+  void SetUp() override {
+    std::string why;
+    if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
+  }
+};
+
+TEST_P(ProjectWrites, ASymlinkedScriptsDirectoryIsRefusedAndNothingIsWritten) {
   const fs::path host_dir = env.root() / "host-bin";
   fs::create_directories(host_dir);
   fs::create_directory_symlink(host_dir, env.project() / "scripts");
+  env.give_tree();
   const auto before = listing(env.project());
 
   auto init = env.run({"init", "--mode", "playground"});
@@ -38,12 +47,12 @@ TEST(ProjectWrites, ASymlinkedScriptsDirectoryIsRefusedAndNothingIsWritten) {
   EXPECT_EQ(listing(env.project()), before) << "a refused init wrote something";
 }
 
-TEST(ProjectWrites, ASymlinkedGitignoreIsRefusedAndTheKeyIsNeverCopied) {
-  CliTestEnv env;
+TEST_P(ProjectWrites, ASymlinkedGitignoreIsRefusedAndTheKeyIsNeverCopied) {
   const fs::path key = env.home() / ".ssh" / "id_x";
   fs::create_directories(key.parent_path());
   std::ofstream(key) << "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n";
   fs::create_symlink(key, env.project() / ".gitignore");
+  env.give_tree();
   const auto before = listing(env.project());
 
   auto init = env.run({"init", "--mode", "playground"});
@@ -56,11 +65,13 @@ TEST(ProjectWrites, ASymlinkedGitignoreIsRefusedAndTheKeyIsNeverCopied) {
   EXPECT_EQ(listing(env.project()), before) << "a refused init wrote something";
 }
 
-class TamperedManifest : public ::testing::Test {
+class TamperedManifest : public ::testing::TestWithParam<TestUser> {
  protected:
   CliTestEnv env;
   fs::path victim;
   void SetUp() override {
+    std::string why;
+    if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
     ASSERT_EQ(env.run({"init", "--mode", "playground"}).exit_code, 0);
     // A directory outside the project holding a file the attacker knows (and so its sha256).
     victim = env.root() / "victim";
@@ -74,10 +85,11 @@ class TamperedManifest : public ::testing::Test {
                                  {"created_at", "2026-01-01T00:00:00Z"},
                                  {"updated_at", "2026-01-01T00:00:00Z"}});
     std::ofstream(env.project() / ".claude-container/manifest.json") << manifest.dump(2);
+    env.give_tree();
   }
 };
 
-TEST_F(TamperedManifest, DestroyPurgeRefusesBeforeDeletingAnything) {
+TEST_P(TamperedManifest, DestroyPurgeRefusesBeforeDeletingAnything) {
   const auto before = listing(env.project());
   auto purge = env.run({"destroy", "--yes", "--purge"});
   EXPECT_EQ(purge.exit_code, 2) << purge.err;
@@ -88,7 +100,7 @@ TEST_F(TamperedManifest, DestroyPurgeRefusesBeforeDeletingAnything) {
   EXPECT_EQ(listing(env.project()), before) << "the refused purge removed something";
 }
 
-TEST_F(TamperedManifest, InitRefusesBeforeWritingAnything) {
+TEST_P(TamperedManifest, InitRefusesBeforeWritingAnything) {
   const std::string manifest_before = env.read(".claude-container/manifest.json");
   auto init = env.run({"init", "--mode", "custom", "--yes", "--network", "full"});
   EXPECT_EQ(init.exit_code, 2) << init.err;
@@ -98,8 +110,7 @@ TEST_F(TamperedManifest, InitRefusesBeforeWritingAnything) {
   EXPECT_EQ(env.read(".claude-container/manifest.json"), manifest_before);
 }
 
-TEST(ProjectWrites, PurgeStillRemovesWhatInitWrote) {
-  CliTestEnv env;
+TEST_P(ProjectWrites, PurgeStillRemovesWhatInitWrote) {
   ASSERT_EQ(env.run({"init", "--mode", "playground"}).exit_code, 0);
   auto purge = env.run({"destroy", "--yes", "--purge"});
   EXPECT_EQ(purge.exit_code, 0) << purge.err;
@@ -107,6 +118,9 @@ TEST(ProjectWrites, PurgeStillRemovesWhatInitWrote) {
   EXPECT_FALSE(env.exists(".claude-container"));
   EXPECT_FALSE(env.exists(".gitignore"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Users, ProjectWrites, ::testing::Values(TestUser::root, TestUser::unprivileged), user_name);
+INSTANTIATE_TEST_SUITE_P(Users, TamperedManifest, ::testing::Values(TestUser::root, TestUser::unprivileged), user_name);
 
 }  // namespace
 }  // namespace cc::test

@@ -1,12 +1,17 @@
 #pragma once
 // A sandboxed environment for running the CLI in tests: its own HOME, XDG dirs, git config
 // and no colour, so nothing of the machine's user leaks in and nothing leaks out.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "support/run_command.hpp"
@@ -39,6 +44,22 @@ class CliTestEnv {
   }
 
   std::filesystem::path root() const { return root_.path(); }
+
+  // Runs every later command as this user (the tests run as root) after giving them the
+  // whole test tree; call give_tree() again after making files as root.
+  void become(uid_t uid, gid_t gid) {
+    uid_ = uid;
+    gid_ = gid;
+    give_tree();
+  }
+  void give_tree() const {
+    if (!uid_) return;
+    std::error_code ec;
+    ::lchown(root_.path().c_str(), *uid_, *gid_);
+    for (auto it = std::filesystem::recursive_directory_iterator(root_.path(), ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      ::lchown(it->path().c_str(), *uid_, *gid_);
+  }
   std::filesystem::path home() const { return root_ / "home"; }
   // The project directory; its name gives the default container name "myapp-<mode>".
   std::filesystem::path project() const { return root_ / "myapp"; }
@@ -59,6 +80,8 @@ class CliTestEnv {
     options.cwd = cwd;
     options.env = env_;
     options.input = input;
+    options.uid = uid_;
+    options.gid = gid_;
     return run_cli(args, options);
   }
 
@@ -75,7 +98,31 @@ class CliTestEnv {
  private:
   TempDir root_;
   std::map<std::string, std::string> env_;
+  std::optional<uid_t> uid_;
+  std::optional<gid_t> gid_;
 };
+
+// The attacks are tested as root and as an unprivileged user (cc-tester when we are root).
+enum class TestUser { root, unprivileged };
+inline std::string user_name(const ::testing::TestParamInfo<TestUser>& info) {
+  return info.param == TestUser::root ? "root" : "unprivileged";
+}
+// Makes `env` run as `user`; false (and a reason) when that user is not available here.
+inline bool run_as(CliTestEnv& env, TestUser user, std::string* why) {
+  const bool root = ::geteuid() == 0;
+  if (user == TestUser::root) {
+    if (!root) *why = "the root variant needs the tests to run as root";
+    return root;
+  }
+  if (!root) return true;  // already unprivileged
+  const passwd* pw = ::getpwnam("cc-tester");
+  if (pw == nullptr) {
+    *why = "no cc-tester user";
+    return false;
+  }
+  env.become(pw->pw_uid, pw->pw_gid);
+  return true;
+}
 
 inline std::size_t line_count(const std::string& text) {
   std::size_t lines = 0;

@@ -46,9 +46,15 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
   for (auto& s : argv_copy) args.push_back(s.data());
   args.push_back(nullptr);
 
+  // A program that exits before reading all its input must not kill the test with SIGPIPE
+  // (the write below then fails with EPIPE, which is handled); the program itself gets the
+  // default disposition back.
+  static const bool sigpipe_ignored = (signal(SIGPIPE, SIG_IGN), true);
+  (void)sigpipe_ignored;
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    signal(SIGPIPE, SIG_DFL);
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);

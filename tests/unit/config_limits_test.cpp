@@ -97,6 +97,20 @@ TEST(ConfigLimits, TooManyEntriesAndTooDeepNestingAreRefused) {
   EXPECT_NE(error_for(d).find("a key of 129 bytes"), std::string::npos);
 }
 
+TEST(ConfigLimits, ANumberTooLargeForAnyTypeIsAUsageError) {
+  // Found by tests/fuzz: nlohmann reports it as out_of_range, which escaped as a crash.
+  const std::string text = "{\"schema_version\": 1, \"name\": \"a\", \"mode\": \"custom\", \"resources\": {\"pids\": " +
+                           std::string(41, '8') + "e8888}}";
+  try {
+    parse_config(text, "config.json");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::usage);
+    EXPECT_NE(std::string(e.what()).find("config.json: malformed JSON: number overflow parsing"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(TextShapes, MatchWhatThePatternsTheyReplaceMatched) {
   using namespace shapes;
   EXPECT_TRUE(is_domain_rule("example.com"));
