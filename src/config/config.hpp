@@ -30,6 +30,9 @@ struct Network {
   NetworkPolicy policy = NetworkPolicy::isolated;
   std::vector<std::string> allow;  // domain patterns, see net/ domain rules
   std::vector<std::string> deny;
+  // `full` without pasta (passt) would share the host's network namespace: its loopback
+  // services and abstract unix sockets. Only when the user asks for that by name.
+  bool host_network = false;
 };
 
 struct Storage {

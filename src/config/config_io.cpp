@@ -215,12 +215,17 @@ class ConfigReader {
   }
 
   void read_network(const json& object, Network& network) const {
-    check_keys(object, "network", {"policy", "allow", "deny"});
+    check_keys(object, "network", {"policy", "allow", "deny", "host_network"});
     if (object.contains("policy"))
       network.policy = enum_at<NetworkPolicy>(object, "policy", "network", parse_network_policy,
                                               allowed_values_network_policy());
     if (object.contains("allow")) network.allow = domain_list(object, "allow", "network");
     if (object.contains("deny")) network.deny = domain_list(object, "deny", "network");
+    if (object.contains("host_network")) {
+      network.host_network = bool_at(object, "host_network", "network");
+      if (network.host_network && network.policy != NetworkPolicy::full)
+        fail("network.host_network", "true", "true only together with \"policy\": \"full\" (the host network is the full network)");
+    }
   }
 
   void read_storage(const json& object, Storage& storage) const {
@@ -475,6 +480,7 @@ ordered_json to_json(const Config& c) {
   j["engine"] = to_string(c.engine);
   j["image"] = {{"base", c.image.base}, {"containerfile", c.image.containerfile}};
   j["network"] = {{"policy", to_string(c.network.policy)}, {"allow", c.network.allow}, {"deny", c.network.deny}};
+  if (c.network.host_network) j["network"]["host_network"] = true;  // written only when asked for
   j["storage"] = {{"type", to_string(c.storage.type)}};
   j["credentials"] = {{"api", to_string(c.credentials.api)},
                       {"upstream", c.credentials.upstream},

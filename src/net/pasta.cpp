@@ -73,12 +73,13 @@ void close_other_fds(const int* keep, int count) {
 // The keeper: starts pasta, reports its pid (or 0) on `status_fd`, then stops pasta when the
 // sandbox exits. Only async-signal-safe calls: the supervisor that forked us has threads.
 [[noreturn]] void keeper(char* const* argv, pid_t sandbox_pid, int status_fd, int error_fd, int pid_read_fd,
-                         int pid_write_fd) {
-  int keep[4] = {status_fd, error_fd, pid_read_fd, pid_write_fd};
-  for (int i = 0; i < 4; ++i)  // tiny sort: four elements
-    for (int j = i + 1; j < 4; ++j)
+                         int pid_write_fd, int netns_fd) {
+  int keep[5] = {status_fd, error_fd, pid_read_fd, pid_write_fd, netns_fd};
+  const int kept = netns_fd >= 0 ? 5 : 4;
+  for (int i = 0; i < kept; ++i)  // tiny sort: at most five elements
+    for (int j = i + 1; j < kept; ++j)
       if (keep[j] < keep[i]) { int t = keep[i]; keep[i] = keep[j]; keep[j] = t; }
-  close_other_fds(keep, 4);
+  close_other_fds(keep, kept);
   // Not the supervisor's (or a test's) stdout/stderr: whoever reads them must see EOF.
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) {
@@ -175,9 +176,17 @@ pid_t attach_pasta(const std::string& pasta_path, pid_t sandbox_pid) {
   std::vector<std::string> args = {pasta_path, "--config-net", "--quiet", "--no-map-gw",
                                    "-t", "none", "-u", "none", "-T", "none", "-U", "none",
                                    "-P", "/proc/self/fd/" + std::to_string(pid_write.get())};
-  // As root pasta would switch to "nobody", which may not enter the sandbox's namespaces.
-  if (::geteuid() == 0) args.insert(args.end(), {"--runas", "0:0"});
-  args.push_back(std::to_string(sandbox_pid));  // joins the pid's user and network namespaces
+  // As root pasta would switch to "nobody", which may not enter the sandbox's namespaces. The
+  // sandbox runs as a subordinate id then, whose /proc files pasta (dropping its capabilities)
+  // may not open: it gets the network namespace as a descriptor we opened, and stays in ours.
+  UniqueFd netns;
+  if (::geteuid() == 0) {
+    netns.reset(::open(("/proc/" + std::to_string(sandbox_pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) throw_errno("cannot open the sandbox's network namespace for pasta");
+    args.insert(args.end(), {"--runas", "0:0", "--netns", "/proc/self/fd/" + std::to_string(netns.get())});
+  } else {
+    args.push_back(std::to_string(sandbox_pid));  // joins the pid's user and network namespaces
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -187,10 +196,12 @@ pid_t attach_pasta(const std::string& pasta_path, pid_t sandbox_pid) {
   if (middle == 0) {
     // Double fork: the keeper is re-parented away from the supervisor, which never reaps it.
     ::fcntl(pid_write.get(), F_SETFD, 0);
+    if (netns) ::fcntl(netns.get(), F_SETFD, 0);
     pid_t k = ::fork();
     if (k == 0) {
       ::setsid();
-      keeper(argv.data(), sandbox_pid, status_write.get(), error_write.get(), pid_read.get(), pid_write.get());
+      keeper(argv.data(), sandbox_pid, status_write.get(), error_write.get(), pid_read.get(), pid_write.get(),
+             netns ? netns.get() : -1);
     }
     _exit(k < 0 ? 1 : 0);
   }

@@ -199,16 +199,19 @@ TEST_P(NativeEngineTest, DestroyRemovesOnlyWhatItOwns) {
   auto env = make("bind");
   REQUIRE_USABLE(env);
   // Neighbours in the same directories, owned by somebody else's container.
-  fs::create_directories(env->data_dir() / "claude-container" / "neighbour");
-  std::ofstream(env->data_dir() / "claude-container" / "neighbour" / "keep") << "x";
-  env->chown_tree(env->data_dir());
+  const fs::path neighbour = env->data_base() / ("neighbour-" + env->name());
+  fs::create_directories(neighbour);
+  fs::permissions(env->data_base(), fs::perms::owner_all);
+  std::ofstream(neighbour / "keep") << "x";
+  if (env->data_base().string().rfind(env->root().string(), 0) == 0) env->chown_tree(env->data_dir());
   start(*env);
   ASSERT_EQ(env->exec({"sh", "-c", "echo made-inside > /workspace/inside.txt"}).exit_code, 0);
   auto d = env->cli({"destroy", "--yes"});
   ASSERT_EQ(d.exit_code, 0) << describe(d);
   EXPECT_FALSE(fs::exists(env->container_data()));
   EXPECT_FALSE(fs::exists(env->state_dir()));
-  EXPECT_TRUE(fs::exists(env->data_dir() / "claude-container" / "neighbour" / "keep"));
+  EXPECT_TRUE(fs::exists(neighbour / "keep"));
+  fs::remove_all(neighbour);
   // Bind storage: the project and what was written into it stay.
   EXPECT_TRUE(fs::exists(env->project() / "inside.txt"));
   EXPECT_TRUE(fs::exists(env->project() / "README.md"));
@@ -316,7 +319,9 @@ TEST_P(NativeEngineTest, HalfCreatedContainerIsRebuilt) {
   REQUIRE_USABLE(env);
   // What an interrupted first start leaves: data without the creation marker.
   fs::create_directories(env->container_data() / "workspace.partial");
-  env->chown_tree(env->data_dir());
+  fs::permissions(env->data_base(), fs::perms::owner_all);
+  fs::permissions(env->container_data(), fs::perms::owner_all);
+  if (env->data_base().string().rfind(env->root().string(), 0) == 0) env->chown_tree(env->data_dir());
   auto r = env->cli({"start"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.err.find("half-created"), std::string::npos) << describe(r);

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/native/paths.hpp"
+
 namespace cc::test {
 
 namespace fs = std::filesystem;
@@ -69,6 +71,16 @@ void EngineEnv::approve_config() const {
 EngineEnv::~EngineEnv() {
   if (usable()) cli({"destroy", "--yes"}, "", 60);
   chown_tree(base_.path());  // so TempDir (root) can remove everything, whatever the user did
+}
+
+std::string EngineEnv::key() const { return engine::native::container_key(name_, project_); }
+
+fs::path EngineEnv::state_base() const {
+  return user_ == EngineUser::root ? fs::path("/run/claude-container") : runtime_dir() / "claude-container";
+}
+
+fs::path EngineEnv::data_base() const {
+  return user_ == EngineUser::root ? fs::path("/var/lib/claude-container") : data_dir() / "claude-container";
 }
 
 void EngineEnv::chown_tree(const fs::path& path) const {

@@ -38,8 +38,13 @@ class EngineEnv {
   std::filesystem::path runtime_dir() const { return base_.path() / "run"; }
   std::filesystem::path data_dir() const { return base_.path() / "data"; }
   std::filesystem::path home_dir() const { return base_.path() / "home"; }
-  std::filesystem::path state_dir() const { return runtime_dir() / "claude-container" / name_; }
-  std::filesystem::path container_data() const { return data_dir() / "claude-container" / name_; }
+  // Where the engine keeps this container: keyed by name + hash of the project path; as root
+  // in /run/claude-container and /var/lib/claude-container whatever XDG_* say.
+  std::string key() const;
+  std::filesystem::path state_base() const;
+  std::filesystem::path data_base() const;
+  std::filesystem::path state_dir() const { return state_base() / key(); }
+  std::filesystem::path container_data() const { return data_base() / key(); }
   uid_t uid() const { return uid_; }
   gid_t gid() const { return gid_; }
 
@@ -58,9 +63,11 @@ class EngineEnv {
   CommandOptions options(const std::string& input = "", int timeout = 120) const;
   // Gives `path` and everything below it to the test user (when we are root).
   void chown_tree(const std::filesystem::path& path) const;
+  // Approves the project's config as it is now (`claude-container trust`), for tests that
+  // wrote it by hand.
+  void approve_config() const;
 
  private:
-  void approve_config() const;
 
   bool approved_on_write_ = false;
   EngineUser user_;

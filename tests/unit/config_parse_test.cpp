@@ -146,7 +146,7 @@ const std::vector<BadValue> kBadValues = {
      "netwrok: found an unknown key; allowed: the keys schema_version, name, mode, engine, image, network, storage, "
      "credentials, skills, mcp, git, env, env_file, resources, agent"},
     {"unknown_nested_key", [](json& d) { d["network"]["polcy"] = "none"; },
-     "network.polcy: found an unknown key; allowed: the keys policy, allow, deny"},
+     "network.polcy: found an unknown key; allowed: the keys policy, allow, deny, host_network"},
     {"schema_version_string", [](json& d) { d["schema_version"] = "1"; }, "schema_version: found \"1\"; allowed: 1"},
     {"schema_version_zero", [](json& d) { d["schema_version"] = 0; }, "schema_version: found the number 0; allowed: 1"},
     {"schema_version_float", [](json& d) { d["schema_version"] = 1.0; }, "schema_version: found the number 1.0; allowed: 1"},

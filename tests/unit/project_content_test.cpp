@@ -155,7 +155,11 @@ TEST(ProjectSpec, StatementsFollowTheNetworkPolicy) {
   EXPECT_TRUE(contains(render_container_spec(c), "Network: the container reaches no host at all."));
   c.network.policy = NetworkPolicy::full;
   const std::string full = render_container_spec(c);
-  EXPECT_TRUE(contains(full, "| Network | `full`: every host |"));
+  EXPECT_TRUE(contains(full, "| Network | `full`: every host, through a network namespace of its own"));
+  EXPECT_TRUE(contains(full, "`start` refuses rather than share this machine's network"));
+  c.network.host_network = true;
+  EXPECT_TRUE(contains(render_container_spec(c), "Host network: `network.host_network` is true"));
+  c.network.host_network = false;
   EXPECT_FALSE(contains(full, "Network: only the hosts"));
   EXPECT_FALSE(contains(full, "allow example.com"));
 }

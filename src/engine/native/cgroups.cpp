@@ -172,6 +172,15 @@ std::string join_cgroups(const std::vector<std::string>& dirs, pid_t pid) {
   return "";
 }
 
+bool is_container_cgroup(const std::string& dir, const std::string& key) {
+  const fs::path path(dir);
+  if (dir.rfind("/sys/fs/cgroup/", 0) != 0 || path.filename() != "claude-container-" + key) return false;
+  for (const auto& part : path) {
+    if (part == ".." || part == ".") return false;
+  }
+  return true;
+}
+
 void remove_cgroup_dir(const std::string& dir) {
   if (!dir.empty()) ::rmdir(dir.c_str());
 }

@@ -1,6 +1,7 @@
 #include "engine/native/exec.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -64,6 +65,13 @@ struct ChildArgs {
   char* const* envp;
   const std::vector<std::string>* candidates;  // full paths to try, in order
   int error_fd;
+  int stdio[3];  // what the command gets as fd 0, 1, 2 (-1: ours as they are)
+};
+
+// One copy direction between a caller's terminal and a pipe the command holds instead.
+struct Relay {
+  int from = -1;
+  int to = -1;
 };
 
 // The process that becomes the command (inside the pid namespace).
@@ -74,13 +82,26 @@ struct ChildArgs {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig : {SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGHUP, SIGWINCH, SIGCHLD}) ::signal(sig, SIG_DFL);
+  // A session of its own, terminal or not: no controlling terminal of the caller's (so
+  // /dev/tty and tcsetpgrp reach nothing), and `kill 0` reaches only this process group.
+  if (::setsid() < 0) {
+    send_report(a.error_fd, 'E', errno, "starting a new session (setsid)");
+    ::_exit(kEnterFailed);
+  }
   if (slave >= 0) {
-    if (::setsid() < 0 || ::ioctl(slave, TIOCSCTTY, 0) != 0) {
+    if (::ioctl(slave, TIOCSCTTY, 0) != 0) {
       send_report(a.error_fd, 'E', errno, "making the pty the controlling terminal");
       ::_exit(kEnterFailed);
     }
     for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
     if (slave > 2) ::close(slave);
+  } else {
+    for (int fd = 0; fd < 3; ++fd) {
+      if (a.stdio[fd] >= 0 && ::dup2(a.stdio[fd], fd) < 0) {
+        send_report(a.error_fd, 'E', errno, "connecting the command's standard streams");
+        ::_exit(kEnterFailed);
+      }
+    }
   }
   if (::chdir(a.plan->workdir.c_str()) != 0) {
     send_report(a.error_fd, 'E', errno, "entering the working directory", a.plan->workdir.c_str());
@@ -159,18 +180,83 @@ struct ChildArgs {
   ::_exit(status_to_code(status));
 }
 
-// Waits for the command, forwarding SIGTERM/SIGHUP to it.
+// The command is a session leader of its own, so the caller's terminal no longer delivers
+// Ctrl-C or Ctrl-backslash to it: we receive them (we share the caller's process group) and pass them
+// on to the command's group, as the terminal would have. SIGTERM/SIGHUP go to the command.
+void forward_to_command(pid_t child, int sig) noexcept {
+  if (sig == SIGINT || sig == SIGQUIT) ::kill(-child, sig);
+  else if (sig == SIGTERM || sig == SIGHUP) ::kill(child, sig);
+}
+
+// Waits for the command, forwarding signals to it.
 [[noreturn]] void wait_command(pid_t child) noexcept {
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGCHLD, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  for (int sig : {SIGCHLD, SIGTERM, SIGHUP, SIGINT, SIGQUIT}) sigaddset(&set, sig);
   int status = 0;
   for (;;) {
     if (::waitpid(child, &status, WNOHANG) == child) ::_exit(status_to_code(status));
     siginfo_t info;
     int sig = ::sigwaitinfo(&set, &info);
-    if (sig == SIGTERM || sig == SIGHUP) ::kill(child, sig);
+    forward_to_command(child, sig);
   }
+}
+
+// Non-pty exec with a terminal among the caller's stdin/stdout/stderr: the command holds
+// pipes, and we copy between them and the terminal until the command ends. Whatever the
+// command leaves behind then holds only a pipe with no reader or writer, never the caller's
+// terminal (which it could read keystrokes from long after `exec` returned).
+[[noreturn]] void relay_stdio(pid_t child, Relay* relays, int count) noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGHUP, SIGINT, SIGQUIT}) sigaddset(&set, sig);
+  int sfd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  char buf[16384];
+  int status = 0;
+  bool exited = false;
+  while (!exited) {
+    pollfd fds[4];
+    int n_fds = 0;
+    fds[n_fds++] = {sfd, POLLIN, 0};
+    for (int i = 0; i < count; ++i) fds[n_fds++] = {relays[i].from, POLLIN, 0};
+    if (::poll(fds, static_cast<nfds_t>(n_fds), -1) < 0 && errno != EINTR) break;
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info;
+      while (::read(sfd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+        forward_to_command(child, static_cast<int>(info.ssi_signo));
+      }
+    }
+    for (int i = 0; i < count; ++i) {
+      if (relays[i].from < 0 || !(fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(relays[i].from, buf, sizeof(buf));
+      if (n > 0 && write_all(relays[i].to, buf, static_cast<size_t>(n))) continue;
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      // End of input, or the other side is gone: the command sees EOF (or EPIPE) from here on.
+      ::close(relays[i].from == 0 ? relays[i].to : relays[i].from);
+      relays[i].from = -1;
+    }
+    if (::waitpid(child, &status, WNOHANG) == child) exited = true;
+  }
+  // Drain what the command wrote before it ended; what its leftovers write later is lost.
+  for (int i = 0; i < count; ++i) {
+    if (relays[i].from <= 0) continue;
+    ::fcntl(relays[i].from, F_SETFL, ::fcntl(relays[i].from, F_GETFL) | O_NONBLOCK);
+    ssize_t n;
+    while ((n = ::read(relays[i].from, buf, sizeof(buf))) > 0) write_all(relays[i].to, buf, static_cast<size_t>(n));
+  }
+  if (!exited) ::waitpid(child, &status, 0);
+  ::_exit(status_to_code(status));
+}
+
+// A pipe whose ends are both above the standard streams (one of which may be closed).
+bool high_pipe(int fds[2]) noexcept {
+  int raw[2];
+  if (::pipe2(raw, O_CLOEXEC) != 0) return false;
+  for (int i = 0; i < 2; ++i) {
+    fds[i] = ::fcntl(raw[i], F_DUPFD_CLOEXEC, 3);
+    ::close(raw[i]);
+  }
+  return fds[0] >= 0 && fds[1] >= 0;
 }
 
 // The helper that enters the namespaces (outside the pid namespace itself).
@@ -194,6 +280,12 @@ struct ChildArgs {
     ::_exit(kEnterFailed);
   }
   ::close(pidfd);
+  // Our host ids came along through setns; become the container's root (as root on the host,
+  // a subordinate id), or host root's files would be ours inside.
+  if (::setresgid(0, 0, 0) != 0 || (::setgroups(0, nullptr) != 0 && errno != EPERM) || ::setresuid(0, 0, 0) != 0) {
+    send_report(a.error_fd, 'E', errno, "switching to the container's root");
+    ::_exit(kEnterFailed);
+  }
   int master = -1, slave = -1;
   if (a.plan->tty) {
     master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -210,12 +302,27 @@ struct ChildArgs {
     winsize ws;
     if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
   }
+  // Without a pty, the caller's terminal must not be handed in (see relay_stdio).
+  ChildArgs args = a;
+  Relay relays[3];
+  int relay_count = 0;
+  for (int fd = 0; fd < 3 && !a.plan->tty; ++fd) {
+    args.stdio[fd] = -1;
+    if (::isatty(fd) != 1) continue;
+    int p[2];
+    if (!high_pipe(p)) {
+      send_report(a.error_fd, 'E', errno, "creating a pipe for the command's standard streams");
+      ::_exit(kEnterFailed);
+    }
+    // stdin: we read the terminal and write the pipe; stdout/stderr: the other way round.
+    args.stdio[fd] = fd == 0 ? p[0] : p[1];
+    relays[relay_count++] = fd == 0 ? Relay{0, p[1]} : Relay{p[0], fd};
+  }
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGCHLD, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set, sig);
+  for (int sig : {SIGCHLD, SIGTERM, SIGHUP, SIGWINCH, SIGINT, SIGQUIT}) sigaddset(&set, sig);
   sigprocmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGINT, SIG_IGN);
-  ::signal(SIGQUIT, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);  // a command that closed its stdin is EPIPE for the relay, not death
   // vfork: the command child only sets itself up and execs, so copying this process's
   // page tables (a second full fork) would be wasted work on every exec.
   pid_t child = ::vfork();
@@ -223,10 +330,14 @@ struct ChildArgs {
     send_report(a.error_fd, 'E', errno, "fork inside the container");
     ::_exit(kEnterFailed);
   }
-  if (child == 0) command_child(a, slave, master);
+  if (child == 0) command_child(args, slave, master);
   if (slave >= 0) ::close(slave);
   ::close(a.error_fd);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (args.stdio[fd] >= 0) ::close(args.stdio[fd]);
+  }
   if (master >= 0) relay_pty(master, child);
+  if (relay_count > 0) relay_stdio(child, relays, relay_count);
   wait_command(child);
 }
 
@@ -276,7 +387,7 @@ int run_exec(const ExecPlan& plan) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("pipe");
   UniqueFd error_read(pipe_fds[0]), error_write(pipe_fds[1]);
-  ChildArgs args{&plan, argv.data(), envp.data(), &candidates, error_write.get()};
+  ChildArgs args{&plan, argv.data(), envp.data(), &candidates, error_write.get(), {-1, -1, -1}};
 
   bool tty = plan.tty && ::isatty(0);
   RawTerminal raw(tty);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -62,8 +63,10 @@ struct SeccompCtx {
 // Capabilities the container's root keeps (the usual container default set): enough to own
 // files, change to other ids, bind low ports, use ping; not SYS_ADMIN, NET_ADMIN, SYS_PTRACE,
 // SYS_MODULE, DAC_READ_SEARCH, ...
+// CAP_SETFCAP is not kept: a file capability written into the project (bind storage) would
+// be effective on the host.
 constexpr int kKeptCaps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FSETID,   CAP_FOWNER,      CAP_MKNOD,
-                             CAP_NET_RAW, CAP_SETGID,          CAP_SETUID,   CAP_SETFCAP,     CAP_SETPCAP,
+                             CAP_NET_RAW, CAP_SETGID,          CAP_SETUID,   CAP_SETPCAP,
                              CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE};
 
 int landlock_abi_version() {
@@ -92,7 +95,7 @@ unsigned long long landlock_write_rights(int abi) {
 std::string ContainerPaths::seccomp_key() {
   static const std::string key = [] {
     std::string definition = std::to_string(SCMP_VER_MAJOR) + "." + std::to_string(SCMP_VER_MINOR) + ":" +
-                             std::to_string(seccomp_arch_native()) + ":clone-newuser,clone3,tiocsti,tioclinux";
+                             std::to_string(seccomp_arch_native()) + ":clone-newuser,clone3,tiocsti,tioclinux,suid-modes";
     for (const char* name : kDenied) definition += std::string(",") + name;
     char hex[17];
     std::snprintf(hex, sizeof(hex), "%016zx", std::hash<std::string>{}(definition));
@@ -103,7 +106,7 @@ std::string ContainerPaths::seccomp_key() {
 
 
 
-std::vector<sock_filter> build_seccomp_filter() {
+std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes) {
   SeccompCtx c{seccomp_init(SCMP_ACT_ALLOW)};
   if (c.ctx == nullptr) throw Error("cannot initialise libseccomp");
   auto add = [&](uint32_t action, int nr, unsigned count, const scmp_arg_cmp* args) {
@@ -119,6 +122,29 @@ std::vector<sock_filter> build_seccomp_filter() {
   add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &newuser_unshare);
   add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &newuser_unshare);  // x86-64: flags are arg 0
   add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, nullptr);
+  // No setuid or setgid bits: in bind storage such a file lands in the host project, where
+  // anyone who runs it would become its owner (the project owner; as root, root). The mount
+  // is nosuid too, but that protects only the container's view.
+  for (unsigned bit : {static_cast<unsigned>(S_ISUID), static_cast<unsigned>(S_ISGID)}) {
+    if (!refuse_suid_modes) break;
+    scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit);
+    scmp_arg_cmp a2 = SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit);
+    scmp_arg_cmp a3 = SCMP_A3(SCMP_CMP_MASKED_EQ, bit, bit);
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(chmod), 1, &a1);
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmod), 1, &a1);
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmodat), 1, &a2);
+    int fchmodat2 = seccomp_syscall_resolve_name("fchmodat2");
+    if (fchmodat2 != __NR_SCMP_ERROR) add(SCMP_ACT_ERRNO(EPERM), fchmodat2, 1, &a2);
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(creat), 1, &a1);
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknod), 1, &a1);
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknodat), 1, &a2);
+    scmp_arg_cmp open_create[2] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), a2};
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(open), 2, open_create);
+    scmp_arg_cmp openat_create[2] = {SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), a3};
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 2, openat_create);
+  }
+  // openat2 carries its mode in a struct the filter cannot read; libc falls back to openat.
+  if (refuse_suid_modes) add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, nullptr);
   scmp_arg_cmp tiocsti = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI);
   add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &tiocsti);
   scmp_arg_cmp tioclinux = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX);
@@ -140,17 +166,17 @@ void save_seccomp_filter(const std::filesystem::path& file, const std::vector<so
 }
 
 std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file) {
-  auto bytes = read_file_if_exists(file);
+  auto bytes = read_private_file(file, 1 << 20);  // ours only: a foreign program would run in every process inside
   if (!bytes || bytes->empty() || bytes->size() % sizeof(sock_filter) != 0) return {};
   std::vector<sock_filter> program(bytes->size() / sizeof(sock_filter));
   std::memcpy(program.data(), bytes->data(), bytes->size());
   return program;
 }
 
-HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache) {
+HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache, bool refuse_suid_modes) {
   HardeningPlan plan = base_hardening_plan();
   plan.seccomp = load_seccomp_filter(seccomp_cache);
-  if (plan.seccomp.empty()) plan.seccomp = build_seccomp_filter();
+  if (plan.seccomp.empty()) plan.seccomp = build_seccomp_filter(refuse_suid_modes);
   return plan;
 }
 
@@ -222,9 +248,9 @@ std::vector<LimitStatus> hardening_status(const HardeningPlan& plan) {
   out.push_back({"no_new_privs", "on", true, "prctl(PR_SET_NO_NEW_PRIVS)"});
   out.push_back({"seccomp", std::to_string(plan.seccomp.size()) + " BPF instructions", !plan.seccomp.empty(),
                  "denylist returning EPERM: keyrings, bpf, modules, kexec, mount API, setns, nested user namespaces, "
-                 "clocks, TIOCSTI, userfaultfd, perf_event_open"});
+                 "clocks, TIOCSTI, userfaultfd, perf_event_open, and with bind storage setuid/setgid file modes"});
   out.push_back({"capabilities", std::to_string(sizeof(kKeptCaps) / sizeof(kKeptCaps[0])) + " kept", true,
-                 "container default set; no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE"});
+                 "container default set; no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE, CAP_SETFCAP"});
   if (plan.landlock_abi > 0) {
     out.push_back({"landlock", "ABI " + std::to_string(plan.landlock_abi), true,
                    "writes only under /workspace, /root, /tmp, /var/tmp, /dev, /run, /proc"});

@@ -22,14 +22,17 @@ struct HardeningPlan {
 };
 
 // libseccomp -> BPF for the native architecture. Throws cc::Error.
-std::vector<sock_filter> build_seccomp_filter();
+// `refuse_suid_modes` (bind storage, where a file made inside lands in the host project):
+// setuid/setgid file modes are refused too. Elsewhere such files stay in the container's own
+// data, and `apply` strips the bits.
+std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes);
 void save_seccomp_filter(const std::filesystem::path& file, const std::vector<sock_filter>& filter);
 std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file);  // empty when absent
 
 // The plan for processes inside without its seccomp program (the supervisor builds that once).
 HardeningPlan base_hardening_plan();
 // The plan for processes inside; reads the cached filter or builds it.
-HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache);
+HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache, bool refuse_suid_modes);
 
 // Child side: applies the plan to the calling process. Returns 0 or an errno value with a
 // static description in *what. noexcept, allocation-free.

@@ -14,19 +14,24 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "config/config_io.hpp"
+#include "engine/native/cgroups.hpp"
 #include "engine/native/control.hpp"
 #include "engine/native/environment.hpp"
 #include "engine/native/exec.hpp"
 #include "engine/native/hardening.hpp"
+#include "engine/native/id_mapping.hpp"
 #include "engine/native/paths.hpp"
 #include "engine/native/rootfs.hpp"
 #include "engine/native/sandbox.hpp"
 #include "engine/native/state_dir.hpp"
 #include "engine/native/supervisor.hpp"
 #include "net/audit_log.hpp"
+#include "net/pasta.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 #include "workspace/file_tree.hpp"
@@ -39,6 +44,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+ContainerPaths paths_for(const ProjectContext& ctx) { return container_paths(ctx.config.name, ctx.project_dir); }
+
 bool path_exists(const fs::path& p) {
   std::error_code ec;
   return fs::exists(fs::symlink_status(p, ec));
@@ -50,10 +57,55 @@ void make_private_dir(const fs::path& dir) {
   if (ec) throw Error("cannot create " + dir.string() + ": " + ec.message());
 }
 
+// What the creation marker says about the container: made for which project, with which storage.
+struct CreatedRecord {
+  std::string project_dir;
+  std::string storage;
+};
+
+std::optional<CreatedRecord> read_created(const ContainerPaths& paths) {
+  auto text = read_private_file(paths.created_marker(), 64 * 1024);
+  if (!text) return std::nullopt;
+  CreatedRecord record;
+  try {
+    auto j = nlohmann::json::parse(*text);
+    record.project_dir = j.value("project_dir", "");
+    record.storage = j.value("storage", "");
+  } catch (const nlohmann::json::exception&) {
+    throw Error("the container's creation record " + paths.created_marker().string() +
+                " is damaged; run `claude-container destroy` and start again.");
+  }
+  return record;
+}
+
+// A container is only ever entered for the project it was made for, with the storage it was
+// made with: the key already differs per project path; this catches everything else.
+void check_identity(const ProjectContext& ctx, const ContainerPaths& paths, const CreatedRecord& record) {
+  const std::string here = canonical_project(ctx.project_dir).string();
+  if (record.project_dir != here) {
+    throw Error("refused to use the container " + ctx.config.name + " (" + paths.data_dir.string() +
+                "): it was created for the project " + record.project_dir + ", not " + here +
+                "; give this project a name of its own in .claude-container/config.json.");
+  }
+  const std::string storage = config::to_string(ctx.config.storage.type);
+  if (!record.storage.empty() && record.storage != storage) {
+    throw usage_error("the container " + ctx.config.name + " was created with " + record.storage +
+                      " storage, and the config now says " + storage +
+                      "; an existing container's storage cannot change. Set \"storage\": {\"type\": \"" +
+                      record.storage + "\"} again, or run `claude-container destroy` (which deletes the container's "
+                      "home" + std::string(record.storage == "bind" ? "" : " and workspace data") +
+                      ") and `claude-container start` to create it with " + storage + " storage.");
+  }
+}
+
 // Creates the container's persistent data on first start. A data directory without the
 // marker is what an interrupted creation leaves: it is removed and created again.
 bool ensure_created(const ProjectContext& ctx, const ContainerPaths& paths, std::vector<std::string>& notes) {
-  if (path_exists(paths.created_marker())) return false;
+  ensure_private_dir(paths.data_base);
+  if (auto record = read_created(paths)) {
+    check_identity(ctx, paths, *record);
+    return false;
+  }
   if (path_exists(paths.data_dir)) {
     notes.push_back("found a half-created container in " + paths.data_dir.string() +
                     " (an earlier start was interrupted); removed it and created the container again");
@@ -64,8 +116,7 @@ bool ensure_created(const ProjectContext& ctx, const ContainerPaths& paths, std:
   if (storage != config::StorageType::volume && !fs::is_directory(ctx.project_dir, ec)) {
     throw Error("the project directory " + ctx.project_dir.string() + " does not exist.");
   }
-  make_private_dir(paths.data_dir);
-  ::chmod(paths.data_dir.c_str(), 0700);
+  ensure_private_dir(paths.data_dir);
   make_private_dir(paths.home_dir());
   switch (storage) {
     case config::StorageType::volume: {
@@ -85,9 +136,36 @@ bool ensure_created(const ProjectContext& ctx, const ContainerPaths& paths, std:
   }
   nlohmann::json marker = {{"created_at", static_cast<std::int64_t>(std::time(nullptr))},
                            {"storage", config::to_string(storage)},
-                           {"project_dir", ctx.project_dir.string()}};
+                           {"project_dir", canonical_project(ctx.project_dir).string()},
+                           {"name", ctx.config.name}};
   write_file_atomic(paths.created_marker(), marker.dump(2) + "\n", 0600);
   return true;
+}
+
+// The config this container runs with: validated by the CLI at start, stored where only we can
+// write. exec and the supervisor use it, so a container rewriting the project's config.json
+// (bind storage) changes nothing until the user starts it again.
+void store_effective_config(const ContainerPaths& paths, const config::Config& config) {
+  write_runtime_file(paths.effective_config(), config::serialize_config(config));
+}
+
+config::Config load_effective_config(const ContainerPaths& paths, const std::string& name) {
+  auto text = read_private_file(paths.effective_config(), 1 << 20);
+  if (!text) {
+    throw Error("the running container " + name + " has no stored configuration (" + paths.effective_config().string() +
+                "), so its policy is unknown; run `claude-container restart`.");
+  }
+  return config::parse_config(*text, paths.effective_config().string());
+}
+
+// As root, the container's root is the range's first id on the host: its home, volume and
+// overlay layers belong to that id (a container created by an older version gets them now).
+void give_data_to_container_root(const ContainerPaths& paths, const SubordinateRange& range) {
+  struct stat st {};
+  if (::lstat(paths.home_dir().c_str(), &st) == 0 && st.st_uid == range.uid_start) return;
+  for (const auto& dir : {paths.home_dir(), paths.volume_dir(), paths.upper_dir(), paths.work_dir()}) {
+    if (path_exists(dir)) chown_tree(dir, range.uid_start, range.gid_start);
+  }
 }
 
 // Asks the supervisor to stop and waits; falls back to killing pid 1 when it does not answer.
@@ -133,6 +211,22 @@ workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const Container
   return layout;
 }
 
+// `development` trusts the code it runs: git inside may change hooks and .git/config.
+bool relax_git(const config::Config& config) { return config.mode == config::Mode::development; }
+
+// `full` without pasta means the host's own network namespace: its loopback services and
+// abstract unix sockets become reachable from inside. Only when the config says so by name.
+void refuse_host_network_unless_asked(const config::Config& config) {
+  if (config.network.policy != config::NetworkPolicy::full || config.network.host_network) return;
+  if (net::find_pasta()) return;
+  throw usage_error("refused to start " + config.name +
+                    " with the full network policy: pasta (passt) is not installed, and without it the container "
+                    "would share this machine's network namespace, where services on its loopback and abstract "
+                    "unix sockets are reachable; install passt (e.g. `apt install passt`), or accept the host "
+                    "network with \"network\": {\"policy\": \"full\", \"host_network\": true} in "
+                    ".claude-container/config.json.");
+}
+
 }  // namespace
 
 StartResult NativeEngine::start(const ProjectContext& ctx) {
@@ -142,7 +236,8 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
                       "\"} needs a built image directory, which is not supported yet. Set image.base to host in "
                       ".claude-container/config.json.");
   }
-  ContainerPaths paths = container_paths(ctx.config.name);
+  refuse_host_network_unless_asked(ctx.config);
+  ContainerPaths paths = paths_for(ctx);
   StateLock lock(paths, StateLock::Mode::exclusive);
   StartResult result;
   Inspection found = inspect(paths);
@@ -152,6 +247,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   }
   if (found.stale && found.state) result.notes.push_back(clean_stale_state(paths, *found.state));
   result.created = ensure_created(ctx, paths, result.notes);
+  store_effective_config(paths, ctx.config);
   if (ctx.config.storage.type == config::StorageType::hybrid) {
     // The base of apply's three-way check: the project as the container starts to see it.
     workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
@@ -161,10 +257,14 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   spec.paths = paths;
   spec.project_dir = ctx.project_dir;
   spec.config = ctx.config;
-  spec.sandbox.rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type);
+  spec.sandbox.rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config));
   spec.sandbox.hardening = base_hardening_plan();
   spec.sandbox.hostname = ctx.config.name;
-  plan_id_maps(spec.sandbox);
+  if (auto note = plan_id_maps(spec.sandbox); !note.empty()) result.notes.push_back(note);
+  if (::geteuid() == 0) {
+    spec.range = root_subordinate_range(nullptr);
+    give_data_to_container_root(paths, spec.range);
+  }
   make_private_dir(paths.root_mountpoint());
   RunState state = launch_supervisor(spec);
   for (const auto& note : state.notes) result.notes.push_back(note);
@@ -183,8 +283,9 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
 }
 
 int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   ExecPlan plan;
+  ProjectContext effective;
   {
     StateLock lock(paths, StateLock::Mode::shared);
     Inspection found = inspect(paths);
@@ -198,11 +299,17 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
     plan.init_pid = state.init_pid;
     plan.init_start_time = state.init_start_time;
     plan.own_netns = state.own_netns;
-    plan.cgroup_dirs = state.cgroup_dirs;
-    plan.hardening = make_hardening_plan(paths.seccomp_cache());
+    for (const auto& dir : state.cgroup_dirs) {
+      if (is_container_cgroup(dir, paths.key)) plan.cgroup_dirs.push_back(dir);
+    }
+    if (auto record = read_created(paths)) check_identity(ctx, paths, *record);
+    effective.config = load_effective_config(paths, ctx.config.name);
+    const bool refuse_suid = effective.config.storage.type == config::StorageType::bind;
+    plan.hardening = make_hardening_plan(paths.seccomp_cache(refuse_suid), refuse_suid);
   }
+  effective.project_dir = ctx.project_dir;
   plan.argv = req.argv.empty() ? login_shell_argv() : req.argv;
-  plan.env = container_environment(ctx, req, req.tty);
+  plan.env = container_environment(effective, req, req.tty);
   plan.path_dirs = container_path_dirs();
   plan.workdir = req.workdir.value_or("/workspace");
   plan.tty = req.tty;
@@ -210,7 +317,7 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
 }
 
 void NativeEngine::stop(const ProjectContext& ctx, const StopOptions& opts) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   StateLock lock(paths, StateLock::Mode::exclusive);
   Inspection found = inspect(paths);
   if (found.stale && found.state) {
@@ -222,12 +329,19 @@ void NativeEngine::stop(const ProjectContext& ctx, const StopOptions& opts) {
 }
 
 Status NativeEngine::status(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   Status status;
   status.engine = "native";
   std::error_code ec;
   bool created = path_exists(paths.created_marker());
   if (!created && !path_exists(paths.state_dir)) return status;  // not created, nothing to look at
+  if (created) {
+    try {
+      if (auto record = read_created(paths)) check_identity(ctx, paths, *record);
+    } catch (const Error& e) {
+      status.notes.push_back(e.what());
+    }
+  }
   // A shared lock is enough to read; only stale remains need the exclusive one to clean up.
   auto lock = std::make_unique<StateLock>(paths, StateLock::Mode::shared);
   Inspection found = inspect(paths);
@@ -239,7 +353,7 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   }
   if (!found.running) {
     status.state = created ? ContainerState::stopped : ContainerState::not_created;
-    if (created) status.mounts = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type).described;
+    if (created) status.mounts = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config)).described;
     return status;
   }
   const RunState& state = *found.state;
@@ -262,7 +376,7 @@ Status NativeEngine::status(const ProjectContext& ctx) {
 }
 
 void NativeEngine::destroy(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   {
     StateLock lock(paths, StateLock::Mode::exclusive);
     Inspection found = inspect(paths);
@@ -274,7 +388,7 @@ void NativeEngine::destroy(const ProjectContext& ctx) {
 }
 
 int NativeEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   if (!path_exists(paths.created_marker()) && !path_exists(paths.log_file())) {
     throw not_set_up_error("the container " + ctx.config.name + " has not been created; there are no logs yet.");
   }
@@ -283,7 +397,7 @@ int NativeEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
     std::cout.flush();
     return 0;
   }
-  UniqueFd fd(::open(paths.log_file().c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(paths.log_file().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return 0;  // created but never started
   char buf[65536];
   for (;;) {
@@ -306,8 +420,16 @@ int NativeEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
 }
 
 void NativeEngine::reload_network_policy(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   if (!supervisor_alive(paths)) return;  // read again at the next start
+  {
+    // Only the lists `allow`/`deny` change, in the stored copy the supervisor reads.
+    StateLock lock(paths, StateLock::Mode::exclusive);
+    config::Config effective = load_effective_config(paths, ctx.config.name);
+    effective.network.allow = ctx.config.network.allow;
+    effective.network.deny = ctx.config.network.deny;
+    store_effective_config(paths, effective);
+  }
   auto reply = control_request(paths.state_dir, "reload", 10000);
   if (!reply) throw Error("the container's supervisor did not answer the policy reload; try `claude-container restart`.");
   if (reply->rfind("error ", 0) == 0) {
@@ -319,7 +441,7 @@ void NativeEngine::reload_network_policy(const ProjectContext& ctx) {
 
 void NativeEngine::with_workspace(const ProjectContext& ctx, bool require_stopped,
                                   const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) {
-  ContainerPaths paths = container_paths(ctx.config.name);
+  ContainerPaths paths = paths_for(ctx);
   auto layout = layout_for(ctx, paths);
   // A review only reads (and removes an interrupted apply's leftovers, which a concurrent
   // review may do too): shared, so exec is not held up. Apply and discard: exclusive.

@@ -1,15 +1,29 @@
 #pragma once
-// Where a container's files live on the host. Runtime state (pids, sockets, lock, logs) goes
-// under $XDG_RUNTIME_DIR, else $XDG_STATE_HOME, else ~/.local/state; persistent data (home,
-// volume workspace, overlay layers) under $XDG_DATA_HOME, else ~/.local/share.
+// Where a container's files live on the host, and who may have written them.
+//
+// Identity: a container is its name plus a short hash of the canonical project path (its
+// key); state, data and cgroups are keyed by that, so a repository that reuses another
+// project's name, or a second clone of one repository, gets a container of its own. The name
+// is for display.
+//
+// Rootless: runtime state (pids, sockets, lock, logs) under $XDG_RUNTIME_DIR, else
+// $XDG_STATE_HOME, else ~/.local/state; persistent data (home, volume workspace, overlay
+// layers) under $XDG_DATA_HOME, else ~/.local/share. As root: /run/claude-container and
+// /var/lib/claude-container, never the $XDG_* or $HOME that `sudo -E` or `su` leave pointing
+// at a user's directories (whose owner could then plant a seccomp program or a pid to kill).
+// Every directory on the way is checked: ours, and mode 0700.
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace cc::engine::native {
 
 struct ContainerPaths {
-  std::filesystem::path state_dir;  // .../claude-container/<name>
-  std::filesystem::path data_dir;   // .../claude-container/<name>
+  std::string key;                  // <name>-<12 hex digits of sha256(canonical project path)>
+  std::filesystem::path state_base; // .../claude-container
+  std::filesystem::path data_base;  // .../claude-container
+  std::filesystem::path state_dir;  // state_base/<key>
+  std::filesystem::path data_dir;   // data_base/<key>
 
   std::filesystem::path lock_file() const { return state_dir / "lock"; }
   std::filesystem::path alive_lock() const { return state_dir / "supervisor.lock"; }
@@ -17,8 +31,14 @@ struct ContainerPaths {
   std::filesystem::path control_socket() const { return state_dir / "control.sock"; }
   std::filesystem::path log_file() const { return state_dir / "container.log"; }
   std::filesystem::path audit_log() const { return state_dir / "network.jsonl"; }
+  // The config the CLI validated at start (and `allow`/`deny` updated): what the supervisor
+  // enforces and `reload` reads, never the project's file, which the container may rewrite.
+  std::filesystem::path effective_config() const { return state_dir / "config.json"; }
   // The compiled seccomp program; kept across stop/start (it depends only on this binary).
-  std::filesystem::path seccomp_cache() const { return state_dir / ("seccomp-" + seccomp_key() + ".bpf"); }
+  // `refuse_suid_modes`: the variant for bind storage (see build_seccomp_filter).
+  std::filesystem::path seccomp_cache(bool refuse_suid_modes) const {
+    return state_dir / ("seccomp-" + seccomp_key() + (refuse_suid_modes ? "-nosuid" : "") + ".bpf");
+  }
   static std::string seccomp_key();  // changes whenever the filter's definition changes
   std::filesystem::path root_mountpoint() const { return state_dir / "root"; }
 
@@ -34,8 +54,24 @@ struct ContainerPaths {
   std::filesystem::path apply_journal() const { return data_dir / "apply-journal"; }
 };
 
-// Paths for the container `name` of the invoking user.
-ContainerPaths container_paths(const std::string& name);
+// The canonical form of a project path (symlinks resolved where it exists).
+std::filesystem::path canonical_project(const std::filesystem::path& project_dir);
+// "<name>-<12 hex>" for the container `name` of the project at `project_dir`.
+std::string container_key(const std::string& name, const std::filesystem::path& project_dir);
+
+// Paths for the container `name` of the project at `project_dir`, for the invoking user.
+ContainerPaths container_paths(const std::string& name, const std::filesystem::path& project_dir);
+
+// Creates `dir` (mode 0700) when missing, else checks it: a real directory, not a symlink,
+// owned by us, no access for group or others. Throws cc::Error naming the fix otherwise.
+void ensure_private_dir(const std::filesystem::path& dir);
+// The same checks on a directory that must already exist; false when it does not.
+bool check_private_dir(const std::filesystem::path& dir);
+
+// A state file we wrote: opened O_NOFOLLOW, a regular file owned by us and writable by nobody
+// else, at most `max_bytes`. nullopt when absent; throws cc::Error when someone else could
+// have written it (a seccomp program, a pid or a cgroup path must never come from there).
+std::optional<std::string> read_private_file(const std::filesystem::path& file, std::size_t max_bytes = 4 << 20);
 
 // The invoking user's home directory ($HOME, else the password database).
 std::filesystem::path user_home();

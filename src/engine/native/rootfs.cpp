@@ -6,10 +6,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+
+#include "project/control_files.hpp"
+#include "util/error.hpp"
 
 namespace cc::engine::native {
 
@@ -30,12 +35,58 @@ const char* const kSecretFiles[] = {"shadow", "gshadow", "shadow-", "gshadow-", 
 const char* const kSecretDirs[] = {"sudoers.d", "ssl/private", "NetworkManager/system-connections", "wireguard",
                                    "ipsec.d/private", "letsencrypt"};
 
+bool below(const std::string& path, const std::string& dir) {
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
+}
+
 }  // namespace
 
-RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir, config::StorageType storage) {
+void plan_private_fds(RootfsPlan& plan, const std::vector<std::string>& private_dirs) {
+  constexpr int kFirstFd = 200;  // above anything the child holds, below RLIMIT_NOFILE's usual 1024
+  auto open_path = [&](const std::string& path) {
+    int fd = kFirstFd + static_cast<int>(plan.open_first.size());
+    plan.open_first.push_back({path, fd});
+    return "/proc/self/fd/" + std::to_string(fd);
+  };
+  auto is_private = [&](const std::string& path) {
+    for (const auto& dir : private_dirs) {
+      if (path == dir || below(path, dir)) return true;
+    }
+    return false;
+  };
+  open_path(plan.new_root);
+  plan.root_fd = plan.open_first.back().fd;
+  for (auto& step : plan.steps) {
+    if ((step.kind == Kind::bind_rw || step.kind == Kind::bind_ro) && is_private(step.source)) {
+      step.source = open_path(step.source);
+    }
+    if (step.kind == Kind::overlay) {
+      if (is_private(step.upper)) step.upper = open_path(step.upper);
+      if (is_private(step.work)) step.work = open_path(step.work);
+    }
+  }
+}
+
+int open_private_fds(const RootfsPlan& plan, const char** detail) noexcept {
+  for (const auto& entry : plan.open_first) {
+    *detail = entry.path.c_str();
+    int fd = ::open(entry.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    if (fd != entry.fd) {
+      int rc = ::dup3(fd, entry.fd, O_CLOEXEC);
+      int err = errno;
+      ::close(fd);
+      if (rc < 0) return err;
+    }
+  }
+  return 0;
+}
+
+RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir, config::StorageType storage,
+                       bool relax_git) {
   RootfsPlan plan;
   plan.new_root = paths.root_mountpoint().string();
-  const std::string R = plan.new_root;
+  const std::string R = ".";  // targets relative to the new root (see RootfsPlan)
   auto add = [&](Kind kind, std::string source, std::string target, mode_t mode = 0755) {
     MountStep step{kind, std::move(source), R + target, "", "", mode};
     plan.steps.push_back(std::move(step));
@@ -71,23 +122,23 @@ RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir,
   describe("/proc", "proc", false);
   for (const char* p : {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"}) add(Kind::make_ro, "", p);
 
-  add(Kind::tmpfs, "mode=755,size=1m", "/dev");
+  add(Kind::tmpfs, "mode=755,size=1m,uid=0,gid=0", "/dev");
   describe("/dev", "tmpfs (null zero full random urandom tty, devpts)", false);
   for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}) {
     add(Kind::dev_node, node, node);
   }
   add(Kind::devpts, "newinstance,ptmxmode=0666,mode=620", "/dev/pts");
   add(Kind::symlink, "pts/ptmx", "/dev/ptmx");
-  add(Kind::tmpfs, "mode=1777", "/dev/shm");
+  add(Kind::tmpfs, "mode=1777,uid=0,gid=0", "/dev/shm");
   add(Kind::symlink, "/proc/self/fd", "/dev/fd");
   add(Kind::symlink, "/proc/self/fd/0", "/dev/stdin");
   add(Kind::symlink, "/proc/self/fd/1", "/dev/stdout");
   add(Kind::symlink, "/proc/self/fd/2", "/dev/stderr");
 
-  add(Kind::tmpfs, "mode=1777", "/tmp");
+  add(Kind::tmpfs, "mode=1777,uid=0,gid=0", "/tmp");
   describe("/tmp", "tmpfs", false);
-  add(Kind::tmpfs, "mode=755", "/run");
-  add(Kind::tmpfs, "mode=755", "/var");
+  add(Kind::tmpfs, "mode=755,uid=0,gid=0", "/run");
+  add(Kind::tmpfs, "mode=755,uid=0,gid=0", "/var");
   add(Kind::mkdir, "", "/var/tmp", 01777);
   add(Kind::symlink, "../run", "/var/run");
   add(Kind::mkdir, "", "/home", 0755);
@@ -101,13 +152,36 @@ RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir,
       describe("/workspace", paths.volume_dir().string() + " (volume)", false);
       break;
     case config::StorageType::bind:
-      add(Kind::bind_rw, project_dir.string(), "/workspace");
+      if (::geteuid() == 0) {
+        // As root the container's root is a subordinate id: the project is mounted idmapped so
+        // that its owner's files are the container root's, and what it makes is the owner's.
+        MountStep step{Kind::attach, project_dir.string(), R + "/workspace", "", "", 0, "", true, -1, false};
+        plan.steps.push_back(std::move(step));
+      } else {
+        add(Kind::bind_rw, project_dir.string(), "/workspace");
+      }
       describe("/workspace", project_dir.string() + " (bind)", false);
+      for (const auto& control : project::control_paths()) {
+        if (relax_git && control.git) continue;
+        std::error_code ec;
+        if (!fs::exists(fs::symlink_status(project_dir / control.path, ec))) continue;  // see README: missing ones
+        MountStep step{Kind::protect, "", R + "/workspace", "", "", 0, std::string(control.path)};
+        plan.steps.push_back(std::move(step));
+        describe("/workspace/" + std::string(control.path), "the project's own, read-only (a control file)", true);
+      }
       break;
     case config::StorageType::hybrid: {
-      MountStep step{Kind::overlay, project_dir.string(), R + "/workspace", paths.upper_dir().string(),
+      std::string lower = project_dir.string();
+      if (::geteuid() == 0) {
+        // The lower layer idmapped like a bind project, so copy-up keeps the owner's files the
+        // container root's; it is attached only while the overlay is made.
+        lower = "./.lower";
+        plan.steps.push_back(MountStep{Kind::attach, project_dir.string(), lower, "", "", 0, "", true, -1, true});
+      }
+      MountStep step{Kind::overlay, lower, R + "/workspace", paths.upper_dir().string(),
                      paths.work_dir().string(), 0755};
       plan.steps.push_back(std::move(step));
+      if (::geteuid() == 0) plan.steps.push_back(MountStep{Kind::detach, "", lower, "", "", 0});
       describe("/workspace", "overlay: " + project_dir.string() + " read-only + " + paths.upper_dir().string(), false);
       break;
     }
@@ -178,6 +252,62 @@ int mount_overlay(const MountStep& step) noexcept {
   return rc == 0 ? 0 : err;
 }
 
+// Mounts the control path `s.relative` below the workspace read-only over itself. Resolved
+// without following any symlink (a repository may ship them), beneath the workspace. A control
+// path that is itself a symlink gets an empty read-only file over it, so it can be neither
+// followed nor replaced.
+int protect_control_path(const MountStep& s) noexcept {
+  int root = ::open(s.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return errno;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  int node = static_cast<int>(::syscall(SYS_openat2, root, s.relative.c_str(), &how, sizeof(how)));
+  int err = errno;
+  bool symlink = false;
+  if (node < 0 && err == ELOOP) {
+    // The last component may be the symlink: open it without following, beneath its parent.
+    const char* slash = std::strrchr(s.relative.c_str(), '/');
+    int parent = root;
+    char parent_path[256];
+    if (slash != nullptr) {
+      std::size_t n = static_cast<std::size_t>(slash - s.relative.c_str());
+      if (n >= sizeof(parent_path)) { ::close(root); return ENAMETOOLONG; }
+      std::memcpy(parent_path, s.relative.c_str(), n);
+      parent_path[n] = '\0';
+      parent = static_cast<int>(::syscall(SYS_openat2, root, parent_path, &how, sizeof(how)));
+    }
+    if (parent >= 0) {
+      node = ::openat(parent, slash != nullptr ? slash + 1 : s.relative.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      err = errno;
+      if (parent != root) ::close(parent);
+      symlink = node >= 0;
+    } else {
+      err = errno;
+    }
+  }
+  ::close(root);
+  if (node < 0) return err == ENOENT ? 0 : err;  // gone since the plan: nothing to protect
+  int tree = symlink ? static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC))
+                     : static_cast<int>(::syscall(SYS_open_tree, node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                                            AT_RECURSIVE | AT_EMPTY_PATH));
+  if (tree < 0) {
+    err = errno;
+    ::close(node);
+    return err;
+  }
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (symlink ? MOUNT_ATTR_NOEXEC : 0);
+  int rc = static_cast<int>(::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)));
+  if (rc == 0) {
+    rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", node, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+  }
+  err = errno;
+  ::close(tree);
+  ::close(node);
+  return rc == 0 ? 0 : err;
+}
+
 int run_step(const MountStep& s, const char** what) noexcept {
   const char* target = s.target.c_str();
   int err = 0;
@@ -196,6 +326,10 @@ int run_step(const MountStep& s, const char** what) noexcept {
       *what = "tmpfs mount";
       if ((err = make_dir(target, 0755)) != 0) return err;
       return ::mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, s.source.c_str()) == 0 ? 0 : errno;
+    case Kind::detach:
+      *what = "detaching a helper mount";
+      if (::umount2(target, MNT_DETACH) != 0) return errno;
+      return ::rmdir(target) == 0 ? 0 : errno;
     case Kind::proc:
       *what = "mounting a fresh /proc";
       if ((err = make_dir(target, 0555)) != 0) return err;
@@ -223,6 +357,13 @@ int run_step(const MountStep& s, const char** what) noexcept {
       *what = "creating a directory";
       if ((err = make_dir(target, s.mode)) != 0) return err;
       return ::chmod(target, s.mode) == 0 ? 0 : errno;
+    case Kind::attach:
+      *what = "attaching the idmapped project mount";
+      if ((err = make_dir(target, 0755)) != 0) return err;
+      return ::syscall(SYS_move_mount, s.fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0 : errno;
+    case Kind::protect:
+      *what = "making a control file of the project read-only";
+      return protect_control_path(s);
     case Kind::make_ro: {
       *what = "making a /proc subtree read-only";
       if (::access(target, F_OK) != 0) return 0;  // absent on this kernel
@@ -245,20 +386,38 @@ int build_rootfs(const RootfsPlan& plan, const char** what, const char** detail)
     return errno;
   }
   *detail = plan.new_root.c_str();
-  if (::mount("tmpfs", plan.new_root.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0) {
-    *what = "mounting the root tmpfs";
-    return errno;
+  *what = "mounting the root tmpfs";
+  {
+    int fsfd = static_cast<int>(::syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
+    if (fsfd < 0) return errno;
+    bool ok = ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "mode", "755", 0) == 0 &&
+              ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "uid", "0", 0) == 0 &&
+              ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "gid", "0", 0) == 0 &&
+              ::syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0;
+    int err = errno;
+    int mnt = ok ? static_cast<int>(::syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) : -1;
+    if (ok && mnt < 0) err = errno;
+    ::close(fsfd);
+    if (mnt < 0) return err;
+    // Onto the mountpoint by descriptor (its parents are root's 0700), then work from inside.
+    if (::syscall(SYS_move_mount, mnt, "", plan.root_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0 ||
+        ::fchdir(mnt) != 0) {
+      err = errno;
+      ::close(mnt);
+      return err;
+    }
+    ::close(mnt);
   }
   for (const auto& step : plan.steps) {
-    *detail = step.kind == Kind::bind_ro || step.kind == Kind::bind_rw || step.kind == Kind::overlay
+    *detail = step.kind == Kind::bind_ro || step.kind == Kind::bind_rw || step.kind == Kind::overlay ||
+                      step.kind == Kind::attach
                   ? step.source.c_str()
-                  : step.target.c_str();
+                  : step.kind == Kind::protect ? step.relative.c_str() : step.target.c_str();
     int err = run_step(step, what);
     if (err != 0) return err;
   }
   *detail = plan.new_root.c_str();
   *what = "pivot_root into the container's root";
-  if (::chdir(plan.new_root.c_str()) != 0) return errno;
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return errno;
   // The old root is now stacked under the new one; detach it so the host tree is gone.
   if (::umount2(".", MNT_DETACH) != 0) return errno;

@@ -21,6 +21,7 @@
 #include "engine/native/cgroups.hpp"
 #include "engine/native/child_report.hpp"
 #include "engine/native/fd_passing.hpp"
+#include "engine/native/id_mapping.hpp"
 #include "engine/native/init.hpp"
 #include "net/proxy_listener.hpp"
 #include "util/error.hpp"
@@ -35,20 +36,6 @@ namespace {
 struct CloneArgs {
   std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
-
-// "root:100000:65536" -> start, count for `user` in /etc/subuid or /etc/subgid.
-bool subordinate_range(const char* file, const char* user, unsigned long* start, unsigned long* count) {
-  std::ifstream in(file);
-  std::string line;
-  std::string prefix = std::string(user) + ":";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    std::istringstream fields(line.substr(prefix.size()));
-    char colon;
-    if (fields >> *start >> colon >> *count && colon == ':' && *count > 0) return true;
-  }
-  return false;
-}
 
 int write_proc_file(pid_t pid, const char* name, const std::string& content) {
   std::string path = "/proc/" + std::to_string(pid) + "/" + name;
@@ -78,9 +65,25 @@ int bring_up_loopback() noexcept {
 [[noreturn]] void sandbox_child(const SandboxPlan& plan, int sock) noexcept {
   // Die with the supervisor; if it is already gone the socket read below sees EOF.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  // Keep only stdio (the container log) and the setup socket.
-  if (sock > 3) ::syscall(SYS_close_range, 3, sock - 1, 0);
-  ::syscall(SYS_close_range, sock + 1, ~0U, 0);
+  // Keep only stdio (the container log), the setup socket and the mounts to attach.
+  {
+    unsigned next = 3;
+    auto keep = [&](int fd) {
+      if (fd < static_cast<int>(next)) return;
+      if (static_cast<unsigned>(fd) > next) ::syscall(SYS_close_range, next, static_cast<unsigned>(fd) - 1, 0);
+      next = static_cast<unsigned>(fd) + 1;
+    };
+    bool sock_kept = false;
+    for (int fd : plan.keep_fds) {
+      if (!sock_kept && sock < fd) {
+        keep(sock);
+        sock_kept = true;
+      }
+      keep(fd);
+    }
+    if (!sock_kept) keep(sock);
+    ::syscall(SYS_close_range, next, ~0U, 0);
+  }
 
   // We are a fork of the caller, so our stack still holds its environment (tokens included),
   // readable inside through /proc/1/environ: wipe the strings.
@@ -95,13 +98,16 @@ int bring_up_loopback() noexcept {
   };
   // A cgroup namespace rooted at the cgroup the parent just placed us in.
   if (::unshare(CLONE_NEWCGROUP) != 0) fail(errno, "creating the cgroup namespace", nullptr);
-  if (::setresgid(0, 0, 0) != 0) fail(errno, "switching to gid 0 inside the user namespace", nullptr);
-  if (::setresuid(0, 0, 0) != 0) fail(errno, "switching to uid 0 inside the user namespace", nullptr);
-  if (!plan.deny_setgroups && ::setgroups(0, nullptr) != 0) fail(errno, "clearing supplementary groups", nullptr);
-  if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) fail(errno, "setting the hostname", nullptr);
-
+  // As root the state and data directories are root's 0700, which the container's root (a
+  // subordinate id) may not traverse: open what the root filesystem needs from there first.
   const char* what = "";
   const char* detail = "";
+  if (int err = open_private_fds(plan.rootfs, &detail); err != 0) fail(err, "opening the container's directories", detail);
+  if (::setresgid(0, 0, 0) != 0) fail(errno, "switching to gid 0 inside the user namespace", nullptr);
+  if (!plan.deny_setgroups && ::setgroups(0, nullptr) != 0) fail(errno, "clearing supplementary groups", nullptr);
+  if (::setresuid(0, 0, 0) != 0) fail(errno, "switching to uid 0 inside the user namespace", nullptr);
+  if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) fail(errno, "setting the hostname", nullptr);
+
   if (int err = build_rootfs(plan.rootfs, &what, &detail); err != 0) fail(err, what, detail);
 
   int fds[2] = {-1, -1};
@@ -127,22 +133,21 @@ int bring_up_loopback() noexcept {
 
 }  // namespace
 
-void plan_id_maps(SandboxPlan& plan) {
+std::string plan_id_maps(SandboxPlan& plan) {
   uid_t uid = ::geteuid();
   gid_t gid = ::getegid();
-  plan.uid_map = "0 " + std::to_string(uid) + " 1\n";
-  plan.gid_map = "0 " + std::to_string(gid) + " 1\n";
-  plan.deny_setgroups = true;
-  if (uid == 0) {
-    plan.deny_setgroups = false;
-    unsigned long start = 0, count = 0;
-    if (subordinate_range("/etc/subuid", "root", &start, &count)) {
-      plan.uid_map += "1 " + std::to_string(start) + " " + std::to_string(count < 65535 ? count : 65535) + "\n";
-    }
-    if (subordinate_range("/etc/subgid", "root", &start, &count)) {
-      plan.gid_map += "1 " + std::to_string(start) + " " + std::to_string(count < 65535 ? count : 65535) + "\n";
-    }
+  if (uid != 0) {
+    plan.uid_map = "0 " + std::to_string(uid) + " 1\n";
+    plan.gid_map = "0 " + std::to_string(gid) + " 1\n";
+    plan.deny_setgroups = true;
+    return "";
   }
+  std::string note;
+  SubordinateRange range = root_subordinate_range(&note);
+  plan.uid_map = "0 " + std::to_string(range.uid_start) + " " + std::to_string(range.count) + "\n";
+  plan.gid_map = "0 " + std::to_string(range.gid_start) + " " + std::to_string(range.count) + "\n";
+  plan.deny_setgroups = false;
+  return note;
 }
 
 std::string explain_userns_failure(int err) {

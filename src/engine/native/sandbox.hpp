@@ -7,9 +7,9 @@
 // Id mapping. Rootless: the invoking uid/gid map to 0 inside (one id each, written by the
 // parent; setgroups is denied as the kernel requires), so files the container writes in a
 // bind mount belong to the user on the host, with no setuid helper (newuidmap) to spawn.
-// As root: 0 maps to 0 for the same reason (the project and home stay root's), and when
-// /etc/subuid gives root a subordinate range, ids 1..65535 map into it, so other users inside
-// the container never coincide with real host users.
+// As root: ids 0..65535 map to root's subordinate range (id_mapping.hpp), never to host uid
+// 0, so host files that only root may read stay unreadable inside; the project is mounted
+// idmapped so its owner's files are the container root's.
 #include <sys/types.h>
 
 #include <string>
@@ -30,10 +30,11 @@ struct SandboxPlan {
   std::string uid_map, gid_map;
   bool deny_setgroups = true;
   std::vector<std::string> cgroup_dirs;
+  std::vector<int> keep_fds;        // detached mounts the child attaches (sorted)
 };
 
-// The id maps for the invoking user (see above).
-void plan_id_maps(SandboxPlan& plan);
+// The id maps for the invoking user (see above). Returns a note when a range was allocated.
+std::string plan_id_maps(SandboxPlan& plan);
 
 struct Sandbox {
   pid_t pid = -1;                   // host pid of the container's pid 1

@@ -57,11 +57,9 @@ RunState parse_run_state(const std::string& text) {
 }
 
 StateLock::StateLock(const ContainerPaths& paths, Mode mode) {
-  std::error_code ec;
-  fs::create_directories(paths.state_dir, ec);
-  if (ec) throw Error("cannot create the state directory " + paths.state_dir.string() + ": " + ec.message());
-  ::chmod(paths.state_dir.c_str(), 0700);
-  fd_.reset(::open(paths.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ensure_private_dir(paths.state_base);
+  ensure_private_dir(paths.state_dir);
+  fd_.reset(::open(paths.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd_) throw_errno("cannot open the lock file " + paths.lock_file().string());
   int op = mode == Mode::exclusive ? LOCK_EX : LOCK_SH;
   while (::flock(fd_.get(), op) != 0) {
@@ -70,7 +68,7 @@ StateLock::StateLock(const ContainerPaths& paths, Mode mode) {
 }
 
 bool supervisor_alive(const ContainerPaths& paths) {
-  UniqueFd fd(::open(paths.alive_lock().c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(paths.alive_lock().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return false;
   if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return false;  // nobody holds it: supervisor gone
   return errno == EWOULDBLOCK;
@@ -78,7 +76,7 @@ bool supervisor_alive(const ContainerPaths& paths) {
 
 Inspection inspect(const ContainerPaths& paths) {
   Inspection result;
-  auto text = read_file_if_exists(paths.state_file());
+  auto text = read_private_file(paths.state_file());
   bool alive = supervisor_alive(paths);
   if (text) {
     try {
@@ -97,7 +95,8 @@ Inspection inspect(const ContainerPaths& paths) {
 
 void write_runtime_file(const fs::path& path, const std::string& content) {
   fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ::unlink(tmp.c_str());  // a leftover of a crashed writer with our pid
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) throw_errno("cannot write " + tmp.string());
   size_t done = 0;
   while (done < content.size()) {
@@ -146,9 +145,11 @@ std::string clean_stale_state(const ContainerPaths& paths, const RunState& state
       what += " and killed its leftover pid 1 (" + std::to_string(state.init_pid) + ")";
     }
   }
-  for (const auto& dir : state.cgroup_dirs) remove_cgroup_dir(dir);
+  for (const auto& dir : state.cgroup_dirs) {
+    if (is_container_cgroup(dir, paths.key)) remove_cgroup_dir(dir);
+  }
   // Leave the finding in the container log too, where the supervisor could not write it.
-  if (UniqueFd log(::open(paths.log_file().c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)); log) {
+  if (UniqueFd log(::open(paths.log_file().c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)); log) {
     std::string line = "[claude-container] found at start-up/status: " + what + "\n";
     ssize_t ignored = ::write(log.get(), line.data(), line.size());
     (void)ignored;

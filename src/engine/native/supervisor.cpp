@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <initializer_list>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "config/config_io.hpp"
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
+#include "engine/native/id_mapping.hpp"
 #include "net/domain_policy.hpp"
 #include "net/egress_proxy.hpp"
 #include "net/pasta.hpp"
@@ -77,7 +79,7 @@ class Supervisor {
  private:
   void start() {
     const auto& paths = spec_.paths;
-    alive_.reset(::open(paths.alive_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    alive_.reset(::open(paths.alive_lock().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     // A supervisor that just stopped on its own releases this lock a moment after removing its
     // state; wait briefly for it rather than failing the start.
     bool locked = false;
@@ -100,23 +102,31 @@ class Supervisor {
     }
 
     SandboxPlan plan = spec_.sandbox;
-    CgroupSetup cgroups = create_cgroups(spec_.config.name, spec_.config.resources);
+    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
-    plan.hardening.seccomp = load_seccomp_filter(paths.seccomp_cache());
+    const bool refuse_suid = spec_.config.storage.type == config::StorageType::bind;
+    plan.hardening.seccomp = load_seccomp_filter(paths.seccomp_cache(refuse_suid));
     if (plan.hardening.seccomp.empty()) {
-      plan.hardening.seccomp = build_seccomp_filter();
-      save_seccomp_filter(paths.seccomp_cache(), plan.hardening.seccomp);
+      plan.hardening.seccomp = build_seccomp_filter(refuse_suid);
+      save_seccomp_filter(paths.seccomp_cache(refuse_suid), plan.hardening.seccomp);
     }
 
     const auto policy = spec_.config.network.policy;
     std::optional<std::string> pasta;
     if (policy == config::NetworkPolicy::full) pasta = net::find_pasta();
+    // The CLI refused `full` without pasta unless host_network was asked for; check again here.
+    if (policy == config::NetworkPolicy::full && !pasta && !spec_.config.network.host_network) {
+      throw Error("pasta (passt) is not installed and network.host_network is not true; refusing the host network.");
+    }
     plan.own_netns = policy != config::NetworkPolicy::full || pasta.has_value();
     plan.proxy_listeners = policy == config::NetworkPolicy::isolated || policy == config::NetworkPolicy::development;
 
+    prepare_idmapped_mounts(plan);
+    plan_private_fds(plan.rootfs, {paths.state_dir.string(), paths.data_dir.string()});
     auto before_sandbox = Clock::now();
     sandbox_ = spawn_sandbox(plan);
+    idmapped_.clear();  // attached inside by now; our references go
     auto ms = [](Clock::duration d) {
       char text[32];
       std::snprintf(text, sizeof(text), "%.1f", std::chrono::duration<double, std::milli>(d).count());
@@ -133,8 +143,9 @@ class Supervisor {
     } else if (policy == config::NetworkPolicy::full) {
       state.network_mode = "host network";
       state.notes.push_back(
-          "the full network policy uses the host's network namespace because pasta (passt) is not installed; "
-          "the container can reach services on the host's loopback. Install passt for a separate namespace.");
+          "network.host_network is true and pasta (passt) is not installed, so the container shares this machine's "
+          "network namespace: services on its loopback and abstract unix sockets are reachable from inside. "
+          "Install passt for a namespace of its own.");
     } else if (policy == config::NetworkPolicy::none) {
       state.network_mode = "none (loopback only)";
     } else {
@@ -162,6 +173,29 @@ class Supervisor {
     write_runtime_file(paths.state_file(), serialize_run_state(state));
   }
 
+  // As root, the mounts that must be idmapped are made here, with the host's privileges the
+  // kernel requires for MOUNT_ATTR_IDMAP, and attached by the sandbox child.
+  void prepare_idmapped_mounts(SandboxPlan& plan) {
+    std::optional<UniqueFd> userns;
+    uid_t userns_owner = 0;
+    gid_t userns_group = 0;
+    for (auto& step : plan.rootfs.steps) {
+      if (step.kind != MountStep::Kind::attach || !step.idmapped) continue;
+      struct stat st {};
+      if (::stat(step.source.c_str(), &st) != 0) throw_errno("cannot inspect " + step.source);
+      if (!userns || userns_owner != st.st_uid || userns_group != st.st_gid) {
+        userns = make_idmap_userns(st.st_uid, st.st_gid, spec_.range);
+        userns_owner = st.st_uid;
+        userns_group = st.st_gid;
+      }
+      UniqueFd tree = idmapped_clone(step.source, userns->get(), step.read_only);
+      step.fd = tree.get();
+      plan.keep_fds.push_back(tree.get());
+      idmapped_.push_back(std::move(tree));
+    }
+    std::sort(plan.keep_fds.begin(), plan.keep_fds.end());
+  }
+
   void begin_stop(int grace_seconds) {
     if (!stopping_) {
       stopping_ = true;
@@ -187,7 +221,10 @@ class Supervisor {
       reply("denials " + std::to_string(stats.denied) + "\nallowed " + std::to_string(stats.allowed) + "\n");
     } else if (line == "reload") {
       try {
-        config::Config cfg = config::load_config(spec_.project_dir);
+        // The copy the CLI validated and stored, never the project's file (see effective_config).
+        auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
+        if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
+        config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
         if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(cfg.network));
         log("network policy reloaded");
         reply("ok\n");
@@ -290,6 +327,7 @@ class Supervisor {
   UniqueFd listener_;
   Sandbox sandbox_;
   std::vector<std::string> cgroup_dirs_;
+  std::vector<UniqueFd> idmapped_;
   pid_t pasta_pid_ = -1;
   std::unique_ptr<net::EgressProxy> proxy_;
   std::thread proxy_thread_;
@@ -301,7 +339,7 @@ class Supervisor {
 
 // In the detached grandchild: stdio to the log, nothing else of the caller's descriptors.
 void detach_stdio(const ContainerPaths& paths, int& ready_fd) {
-  int log_fd = ::open(paths.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int log_fd = ::open(paths.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) ::_exit(1);
   ::dup2(null_fd, 0);
@@ -351,7 +389,7 @@ RunState launch_supervisor(const SupervisorSpec& spec) {
     if (n > 0) answer.append(buf, static_cast<size_t>(n));
   }
   if (answer.rfind("OK", 0) == 0) {
-    auto text = read_file_if_exists(spec.paths.state_file());
+    auto text = read_private_file(spec.paths.state_file());
     if (!text) throw Error("the supervisor started but wrote no state file " + spec.paths.state_file().string() + ".");
     return parse_run_state(*text);
   }

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "config/config.hpp"
+#include "engine/native/id_mapping.hpp"
 #include "engine/native/paths.hpp"
 #include "engine/native/sandbox.hpp"
 #include "engine/native/state_dir.hpp"
@@ -18,6 +19,7 @@ struct SupervisorSpec {
   config::Config config;
   SandboxPlan sandbox;            // cgroup_dirs are filled in by the supervisor
   std::vector<std::string> notes; // carried into the state (degraded features)
+  SubordinateRange range;         // as root: the container's ids on the host
 };
 
 // Caller side: forks the detached supervisor and waits until the container runs. Returns the

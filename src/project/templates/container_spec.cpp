@@ -119,7 +119,15 @@ std::string network_text(const Config& c) {
       out = "`development`: Anthropic's hosts, package registries and git hosts, through claude-container's "
             "proxy; every other connection is refused and logged";
       break;
-    case NetworkPolicy::full: out = "`full`: every host"; break;
+    case NetworkPolicy::full:
+      out = c.network.host_network
+                ? "`full` with `network.host_network`: every host; where passt is installed through a network "
+                  "namespace of its own, otherwise this machine's own network namespace, whose loopback services "
+                  "and abstract unix sockets are then reachable from inside"
+                : "`full`: every host, through a network namespace of its own (pasta, from passt); where passt is "
+                  "not installed `start` refuses rather than share this machine's network, unless "
+                  "`network.host_network` is true";
+      break;
   }
   if (!c.network.allow.empty()) out += "; also allowed: " + code_list(c.network.allow);
   if (!c.network.deny.empty()) out += "; always denied: " + code_list(c.network.deny);
@@ -248,6 +256,16 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
   items.push_back("Your other files: apart from the project, your home directory, other users' files and your "
                   "secrets (ssh keys, cloud credentials, `~/.claude`) are not visible inside.");
   items.push_back("Privileges: nothing in the container can gain privileges beyond those of your own user.");
+  if (c.engine == EngineKind::native || c.engine == EngineKind::automatic) {
+    items.push_back("Your terminal: every command inside runs in a session of its own and never holds your terminal, "
+                    "so nothing left running inside can read what you type or signal your shell.");
+    items.push_back("Root: run as root, the container's root is a subordinate id from /etc/subuid, never this "
+                    "machine's uid 0, so files only root may read stay unreadable; files made in the project belong "
+                    "to the project's owner.");
+  }
+  if (c.storage.type == StorageType::bind && (c.engine == EngineKind::native || c.engine == EngineKind::automatic))
+    items.push_back("Setuid and capabilities: setuid/setgid modes and file capabilities cannot be set on files in the "
+                    "project from inside, and the project is mounted nosuid.");
   if (c.engine == EngineKind::apple)
     items.push_back("Kernel: the container runs its own Linux kernel in a lightweight virtual machine.");
   items.push_back("Resources: at most " + limits_text(c.resources) +
@@ -265,6 +283,13 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
   }
   if (c.storage.type == StorageType::volume)
     items.push_back("Project: the container works on its own copy; your project on this machine does not change.");
+  if (c.storage.type == StorageType::bind)
+    items.push_back(std::string("Control files: `.claude-container/`, `scripts/`, `.git/hooks`, `.git/config` and the files "
+                                "editors, shells and git tools run on their own (`.vscode/`, `.idea/`, `.envrc`, ...) are "
+                                "read-only inside, so the container cannot plant code that this machine runs") +
+                    (c.mode == config::Mode::development
+                         ? " (Development mode leaves the `.git` ones writable, so git inside can manage hooks)."
+                         : "."));
   if (c.storage.type == StorageType::hybrid)
     items.push_back("Project: mounted read-only; every change waits in a separate layer until you review it with "
                     "`claude-container diff` and take it with `claude-container apply`.");
@@ -290,6 +315,12 @@ std::vector<std::string> not_isolated_items(const Config& c, const SecurityLevel
     items.push_back("Kernel: on Linux the container shares the kernel of this machine, so a kernel flaw can break "
                     "the boundary (Apple's engine on macOS gives each container a kernel of its own).");
   for (const auto& loss : level.losses) items.push_back(loss.reason);
+  if (c.storage.type == StorageType::bind)
+    items.push_back("New control files: one that does not exist in the project yet (say `.vscode/` or `.envrc`) can be "
+                    "created from inside; check for new ones before you open the project in an editor or shell.");
+  if (c.network.host_network)
+    items.push_back("Host network: `network.host_network` is true, so without passt the container shares this "
+                    "machine's network namespace and reaches services listening on its loopback.");
   if (c.network.policy != NetworkPolicy::none && c.network.policy != NetworkPolicy::full)
     items.push_back("Allowed hosts: the hosts the policy allows receive whatever the container sends them.");
   if (c.credentials.api == ApiCredentials::gateway && features.credential_gateway)
