@@ -22,6 +22,13 @@ std::string mode_text(mode_t mode) {
   return buffer;
 }
 
+constexpr const char* kConfigDirPrefix = ".claude-container/";
+constexpr const char* kScriptsDirPrefix = "scripts/";
+
+bool in_generated_place(const std::string& path) {
+  return path.rfind(kConfigDirPrefix, 0) == 0 || path.rfind(kScriptsDirPrefix, 0) == 0;
+}
+
 }  // namespace
 
 ManifestEntry* Manifest::find(const std::string& path) {
@@ -109,6 +116,12 @@ Manifest parse_manifest(const std::string& text, const std::string& source) {
       const bool inside = e.path.size() <= config::kMaxStringBytes && beneath::is_clean_relative(e.path);
       if (!inside)
         throw broken("lists \"" + e.path.substr(0, 200) + "\", which is not a path inside the project");
+      // init and purge delete listed files whose content matches: a repository that ships the
+      // manifest knows the content of .git/HEAD or .git/packed-refs, so only the places this
+      // tool writes may be listed.
+      if (!in_generated_place(e.path))
+        throw broken("lists \"" + e.path.substr(0, 200) + "\", which claude-container never writes (it writes only below " +
+                     std::string(kConfigDirPrefix) + " and " + kScriptsDirPrefix + ")");
       if (!is_sha256(e.sha256)) throw broken("has a malformed sha256 for \"" + e.path + "\"");
       if (!is_mode(mode_string)) throw broken("has a malformed mode for \"" + e.path + "\"");
       e.mode = static_cast<mode_t>(std::stoul(mode_string, nullptr, 8));

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -41,9 +42,20 @@ std::string hex(const std::string& bytes) {
   }
   return out;
 }
-std::string unhex(const std::string& text) {
+// nullopt for anything but pairs of hex digits: a damaged journal line is skipped, never thrown on.
+std::optional<std::string> unhex(const std::string& text) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (text.size() % 2 != 0) return std::nullopt;
   std::string out;
-  for (size_t i = 0; i + 1 < text.size(); i += 2) out += static_cast<char>(std::stoi(text.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int high = digit(text[i]), low = digit(text[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out += static_cast<char>(high * 16 + low);
+  }
   return out;
 }
 
@@ -356,8 +368,11 @@ int recover_interrupted_apply(const WorkspaceLayout& layout) {
   while (std::getline(lines, line)) {
     auto space = line.find(' ');
     if (space == std::string::npos) continue;
-    std::string dir = unhex(line.substr(0, space));
-    std::string name = unhex(line.substr(space + 1));
+    auto dir_text = unhex(line.substr(0, space));
+    auto name_text = unhex(line.substr(space + 1));
+    if (!dir_text || !name_text) continue;  // damaged: not ours to act on
+    const std::string& dir = *dir_text;
+    const std::string& name = *name_text;
     if (name.rfind(".cc-apply-", 0) != 0 || name.find('/') != std::string::npos) continue;  // only ours
     UniqueFd dir_fd = directory_fd(project_fd.get(), dir);
     if (!dir_fd) continue;

@@ -16,7 +16,9 @@ Decision decide(const Change& change, const ApplyOptions& options) {
   if (is_special(change.after.type)) {
     return {Decision::Verdict::refused, std::string("a ") + type_name(change.after.type) + " is not project content"};
   }
-  switch (hold_reason(change.path, change.after.type)) {
+  HoldReason reason = hold_reason(change.path, change.after.type);
+  if (reason == HoldReason::none && change.guards_control) reason = HoldReason::control;
+  switch (reason) {
     case HoldReason::git:
       if (!options.include_git) return {Decision::Verdict::held_back, "under .git; `apply --include-git` takes it"};
       break;

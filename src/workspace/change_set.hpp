@@ -18,6 +18,9 @@ struct Change {
   // The project's copy changed since the container's copy was taken (three-way check
   // against the recorded base); apply refuses it unless --force.
   bool conflict = false;
+  // The path is where a control path of the project leads through the project's own links
+  // (`.envrc -> tools/envrc`: tools/envrc); apply holds it back like the control path.
+  bool guards_control = false;
 };
 
 const char* kind_name(Change::Kind kind);

@@ -1,5 +1,6 @@
 #include "workspace/workspace_changes.hpp"
 
+#include "workspace/control_aliases.hpp"
 #include "workspace/hybrid_base.hpp"
 #include "workspace/overlay_changes.hpp"
 #include "workspace/volume_changes.hpp"
@@ -7,9 +8,14 @@
 namespace cc::workspace {
 
 std::vector<Change> read_changes(const WorkspaceLayout& layout, bool keep_content) {
-  if (layout.kind == StorageKind::volume) return volume_changes(layout.project, layout.changes, layout.seed_base, keep_content);
-  auto changes = overlay_changes(layout.project, layout.changes, keep_content);
-  if (!layout.hybrid_base.empty()) mark_hybrid_conflicts(layout.hybrid_base, changes);
+  std::vector<Change> changes;
+  if (layout.kind == StorageKind::volume) {
+    changes = volume_changes(layout.project, layout.changes, layout.seed_base, keep_content);
+  } else {
+    changes = overlay_changes(layout.project, layout.changes, keep_content);
+    if (!layout.hybrid_base.empty()) mark_hybrid_conflicts(layout.hybrid_base, changes);
+  }
+  mark_control_aliases(control_aliases(layout.project), changes);
   return changes;
 }
 

@@ -77,9 +77,9 @@ class TamperedManifest : public ::testing::TestWithParam<TestUser> {
     victim = env.root() / "victim";
     fs::create_directories(victim);
     std::ofstream(victim / "known.txt") << "known content\n";
-    fs::create_directory_symlink(victim, env.project() / "link");
+    fs::create_directory_symlink(victim, env.project() / ".claude-container/link");
     auto manifest = nlohmann::json::parse(env.read(".claude-container/manifest.json"));
-    manifest["files"].push_back({{"path", "link/known.txt"},
+    manifest["files"].push_back({{"path", ".claude-container/link/known.txt"},
                                  {"sha256", cc::sha256_hex("known content\n")},
                                  {"mode", "0644"},
                                  {"created_at", "2026-01-01T00:00:00Z"},
@@ -93,7 +93,7 @@ TEST_P(TamperedManifest, DestroyPurgeRefusesBeforeDeletingAnything) {
   const auto before = listing(env.project());
   auto purge = env.run({"destroy", "--yes", "--purge"});
   EXPECT_EQ(purge.exit_code, 2) << purge.err;
-  EXPECT_NE(purge.err.find("destroy --purge refused: link in " + env.project().string() + " is a symbolic link"),
+  EXPECT_NE(purge.err.find("destroy --purge refused: .claude-container/link in " + env.project().string() + " is a symbolic link"),
             std::string::npos)
       << purge.err;
   EXPECT_TRUE(fs::exists(victim / "known.txt")) << "a file outside the project was deleted";
@@ -104,7 +104,7 @@ TEST_P(TamperedManifest, InitRefusesBeforeWritingAnything) {
   const std::string manifest_before = env.read(".claude-container/manifest.json");
   auto init = env.run({"init", "--mode", "custom", "--yes", "--network", "full"});
   EXPECT_EQ(init.exit_code, 2) << init.err;
-  EXPECT_NE(init.err.find("init refused: link in"), std::string::npos) << init.err;
+  EXPECT_NE(init.err.find("init refused: .claude-container/link in"), std::string::npos) << init.err;
   EXPECT_TRUE(fs::exists(victim / "known.txt"));
   EXPECT_EQ(env.config_json()["mode"], "playground") << "config.json was rewritten by a refused init";
   EXPECT_EQ(env.read(".claude-container/manifest.json"), manifest_before);

