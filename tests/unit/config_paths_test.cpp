@@ -47,7 +47,7 @@ TEST(ConfigPaths, InsideTheProjectIsReadBeneathItWithoutLinks) {
 
 TEST(ConfigPaths, KernelFilesAreRefusedHoweverTheyAreSpelled) {
   test::TempDir dir("cc-paths");
-  for (const std::string& value : {"/proc/self/environ", "/proc/1/environ", "/sys/kernel/notes", "/dev/zero",
+  for (const char* value : {"/proc/self/environ", "/proc/1/environ", "/sys/kernel/notes", "/dev/zero",
                                    "/./proc/self/environ", "/tmp/../proc/self/environ"}) {
     EXPECT_NE(refusal(dir.path(), value).find("/proc, /sys and /dev are never read"), std::string::npos) << value;
   }
