@@ -15,8 +15,9 @@ enum class ExitCode : int {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(std::string message, ExitCode code = ExitCode::failure)
-      : std::runtime_error(std::move(message)), code_(code) {}
+  // std::runtime_error copies the text whatever we pass, so take it by reference.
+  explicit Error(const std::string& message, ExitCode code = ExitCode::failure)
+      : std::runtime_error(message), code_(code) {}
   ExitCode code() const { return code_; }
 
  private:
