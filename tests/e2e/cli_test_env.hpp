@@ -1,6 +1,8 @@
 #pragma once
-// A sandboxed environment for running the CLI in tests: its own HOME, XDG dirs, git config
-// and no colour, so nothing of the machine's user leaks in and nothing leaks out.
+// A sandboxed environment for running the CLI in tests: its own HOME, XDG dirs, git config,
+// no colour, and a PATH of exactly the system programs the CLI runs (tar for sync-skills, diff
+// for the workspace diff, git for the host's identity), so nothing of the machine's user leaks
+// in and nothing leaks out.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +13,7 @@
 
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tool_path.hpp"
 
 namespace cc::test {
 
@@ -26,7 +29,8 @@ class CliTestEnv {
     std::filesystem::create_directories(home());
     std::filesystem::create_directories(project());
     std::filesystem::create_directories(root_ / "run");
-    env_ = {{"HOME", home().string()},
+    env_ = {{"PATH", tools_.dir()},
+            {"HOME", home().string()},
             {"XDG_RUNTIME_DIR", (root_ / "run").string()},
             {"XDG_STATE_HOME", (root_ / "state").string()},
             {"XDG_DATA_HOME", (root_ / "data").string()},
@@ -74,6 +78,7 @@ class CliTestEnv {
 
  private:
   TempDir root_;
+  ToolPath tools_{{"tar", "diff", "git"}};
   std::map<std::string, std::string> env_;
 };
 
