@@ -24,7 +24,7 @@ command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install 
 command -v bwrap >/dev/null || { echo "bwrap is needed: apt-get install bubblewrap" >&2; exit 2; }
 [ -x "$binary" ] || { echo "no binary at $binary (build it, or pass --binary)" >&2; exit 2; }
 
-work=$(mktemp -d /tmp/cc-engine-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/cc-engine-bench.XXXXXX")
 name="bench-$$"
 mkdir -p "$work/project/.claude-container" "$work/run" "$work/data" "$work/state"
 chmod 700 "$work/run"

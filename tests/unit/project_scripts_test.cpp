@@ -189,7 +189,7 @@ class ProjectSetupMcp : public ::testing::Test {
     fake_.add("dbhub");
     fs::create_symlink(*node_, fake_.bin() / "node");
   }
-  test::CommandResult run(std::map<std::string, std::string> extra_env = {}) {
+  test::CommandResult run(const std::map<std::string, std::string>& extra_env = {}) {
     auto options = options_with_path(path_with(fake_.bin()), "/");
     for (const auto& [k, v] : extra_env) options.env[k] = v;
     return run_command({(project_ / kSetupMcpScript).string()}, options);
