@@ -167,11 +167,11 @@ if want bench; then
 fi
 
 # --- fuzzing --------------------------------------------------------------------------------------
-# Contract for the script: it builds what it needs below BUILD_DIR, fuzzes for CC_FUZZ_SECONDS
-# and exits non-zero only when it found a crash (or could not run).
+# The script builds its own clang/libFuzzer tree (FUZZ_BUILD_DIR), fuzzes for the seconds it
+# is given and exits non-zero when it found a crash or could not run.
 if want fuzz && [ -f "$here/tests/fuzz/run_config_fuzz.sh" ]; then
   say "config fuzzing (60 s)"
-  if TMPDIR="$run_tmp" BUILD_DIR="$build" CC_FUZZ_SECONDS=60 timeout 1200 bash "$here/tests/fuzz/run_config_fuzz.sh"; then
+  if TMPDIR="$run_tmp" FUZZ_BUILD_DIR="$build-fuzz" timeout 1800 sh "$here/tests/fuzz/run_config_fuzz.sh" 60; then
     check fuzz "tests/fuzz/run_config_fuzz.sh (60 s)" passed
   else
     check fuzz "tests/fuzz/run_config_fuzz.sh (60 s)" failed "the fuzzer found a crash or could not run"

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "cli/config_trust.hpp"
 #include "config/config_io.hpp"
 #include "util/error.hpp"
 
@@ -68,6 +69,8 @@ fs::path absolute_project_flag(const std::string& flag) {
   return fs::weakly_canonical(dir);
 }
 
+}  // namespace
+
 std::optional<fs::path> discover_project_root(const GlobalOptions& options) {
   if (!options.project.empty()) {
     fs::path dir = absolute_project_flag(options.project);
@@ -83,8 +86,6 @@ std::string not_set_up_sentence(const GlobalOptions& options) {
          ". Run `claude-container init` in the project directory to set one up.";
 }
 
-}  // namespace
-
 fs::path project_dir_for_init(const GlobalOptions& options) {
   if (!options.project.empty()) return absolute_project_flag(options.project);
   if (auto root = config::find_project_root(fs::current_path())) return *root;
@@ -92,12 +93,7 @@ fs::path project_dir_for_init(const GlobalOptions& options) {
 }
 
 std::optional<engine::ProjectContext> find_project(const GlobalOptions& options) {
-  auto root = discover_project_root(options);
-  if (!root) return std::nullopt;
-  engine::ProjectContext ctx;
-  ctx.project_dir = *root;
-  ctx.config = config::load_config(*root);
-  return ctx;
+  return find_managed_project(options, Console(options));
 }
 
 engine::ProjectContext require_project(const GlobalOptions& options) {
@@ -109,6 +105,13 @@ engine::ProjectContext require_project(const GlobalOptions& options) {
 EngineSession open_engine_session(const GlobalOptions& options) {
   EngineSession session;
   session.ctx = require_project(options);
+  session.engine = engine::make_engine(session.ctx.config);
+  return session;
+}
+
+EngineSession open_trusted_session(const GlobalOptions& options, const std::string& command) {
+  EngineSession session;
+  session.ctx = require_trusted_project(options, command);
   session.engine = engine::make_engine(session.ctx.config);
   return session;
 }

@@ -62,12 +62,20 @@ bool is_terminal(int fd);
 // current directory.
 std::filesystem::path project_dir_for_init(const GlobalOptions& options);
 
-// The set-up project the command acts on, with its validated configuration. Throws
-// cc::Error (not_set_up, exit 3) saying how to set one up when there is none.
+// The project root: --project, else discovery (config::find_project_root: only through
+// directories this user owns); nullopt when not set up.
+std::optional<std::filesystem::path> discover_project_root(const GlobalOptions& options);
+// "no claude-container project here: ... Run `claude-container init` ..."
+std::string not_set_up_sentence(const GlobalOptions& options);
+
+// The set-up project the command acts on, for commands that only manage the container (stop,
+// status, destroy, logs, diff, ...): its config is the one this user approved when the
+// project's file is new, changed or broken (see config_trust.hpp). Throws cc::Error
+// (not_set_up, exit 3) saying how to set one up when there is none.
 engine::ProjectContext require_project(const GlobalOptions& options);
 
 // Like require_project but returns nullopt instead of throwing when not set up (status,
-// doctor). A malformed config still throws (exit 2).
+// doctor). A malformed config with no approved copy still throws (exit 2).
 std::optional<engine::ProjectContext> find_project(const GlobalOptions& options);
 
 // A set-up project together with the engine its configuration chooses.
@@ -75,7 +83,11 @@ struct EngineSession {
   engine::ProjectContext ctx;
   std::unique_ptr<engine::Engine> engine;
 };
+// For managing commands (require_project).
 EngineSession open_engine_session(const GlobalOptions& options);
+// For commands that run code inside (start, restart, shell, claude, run, exec): only an
+// approved config, see require_trusted_project.
+EngineSession open_trusted_session(const GlobalOptions& options, const std::string& command);
 
 // Starts the container unless it runs; prints the engine's notes. Returns true when this
 // call started it (so one-shot commands know to stop it again).

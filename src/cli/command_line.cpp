@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/config_trust.hpp"
+
 namespace cc::cli {
 
 std::unique_ptr<CLI::App> build_command_line(GlobalOptions& options, CommandTable& table, bool& show_version) {
@@ -20,6 +22,7 @@ std::unique_ptr<CLI::App> build_command_line(GlobalOptions& options, CommandTabl
   app->add_flag("--version", show_version, "print the version and exit");
 
   add_setup_commands(*app, table, options);
+  add_trust_command(*app, table, options);
   add_lifecycle_commands(*app, table, options);
   add_exec_commands(*app, table, options);
   add_network_commands(*app, table, options);

@@ -348,9 +348,14 @@ std::string man_page(CLI::App& app) {
          ".TP\nNO_COLOR\nwhen set and not empty, no colour is written\n"
          ".TP\nCLAUDE_CONFIG_DIR\nwhere the host's Claude files are (default ~/.claude); \\fBsync\\-skills\\fR reads "
          "its skills directory\n"
+         ".TP\nXDG_STATE_HOME\nwhere approvals are kept (default ~/.local/state; for root /var/lib)\n"
          ".SH FILES\n"
-         ".TP\n.claude\\-container/config.json\nthe project's settings\n"
-         ".TP\n.claude\\-container/manifest.json\nthe files \\fBinit\\fR wrote, with their sha256\n";
+         ".TP\n.claude\\-container/config.json\nthe project's settings; \\fBstart\\fR, \\fBshell\\fR, "
+         "\\fBclaude\\fR, \\fBrun\\fR and \\fBexec\\fR use it only after you approved its exact content "
+         "(\\fBinit\\fR and \\fBtrust\\fR approve)\n"
+         ".TP\n.claude\\-container/manifest.json\nthe files \\fBinit\\fR wrote, with their sha256\n"
+         ".TP\n$XDG_STATE_HOME/claude\\-container/approvals/\nthe approved config of each project (by canonical "
+         "path), never in the project\n";
   return out.str();
 }
 

@@ -29,7 +29,7 @@ std::vector<std::string> require_inner_command(const std::string& command) {
 
 int shell_command(const GlobalOptions& options) {
   Console console(options);
-  auto session = open_engine_session(options);
+  auto session = open_trusted_session(options, "shell");
   ensure_running(session, console);
   engine::ExecRequest request;
   request.tty = attached_to_terminal();
@@ -40,7 +40,7 @@ namespace {
 
 int exec_command(const GlobalOptions& options) {
   auto argv = require_inner_command("exec");
-  auto session = open_engine_session(options);
+  auto session = open_trusted_session(options, "exec");
   require_running(session, "exec");
   engine::ExecRequest request;
   request.argv = std::move(argv);
@@ -72,7 +72,7 @@ class StopWhenDone {
 int run_command(const GlobalOptions& options) {
   Console console(options);
   auto argv = require_inner_command("run");
-  auto session = open_engine_session(options);
+  auto session = open_trusted_session(options, "run");
   // A container the user already had running stays running; one we started, we stop.
   bool started_here = ensure_running(session, console);
   StopWhenDone stop_guard(session, started_here);
@@ -91,7 +91,7 @@ std::vector<std::string> split_words(const std::string& text) {
 
 int claude_command(const GlobalOptions& options) {
   Console console(options);
-  auto session = open_engine_session(options);
+  auto session = open_trusted_session(options, "claude");
   const auto& agent = session.ctx.config.agent;
   auto argv = split_words(agent.command);
   if (argv.empty()) {

@@ -21,7 +21,7 @@ namespace {
 
 int start_command(const GlobalOptions& options) {
   Console console(options);
-  auto session = open_engine_session(options);
+  auto session = open_trusted_session(options, "start");
   auto result = session.engine->start(session.ctx);
   for (const auto& note : result.notes) console.note(note);
   const std::string& name = session.ctx.config.name;
@@ -72,7 +72,7 @@ int stop_command(const GlobalOptions& options, int timeout_seconds) {
 int restart_command(const GlobalOptions& options, int timeout_seconds) {
   Console console(options);
   if (timeout_seconds < 0) throw usage_error("restart failed: --timeout must be 0 or more seconds.");
-  auto session = open_engine_session(options);
+  auto session = open_trusted_session(options, "restart");
   const std::string& name = session.ctx.config.name;
   stop_if_running(session, "restart", timeout_seconds, "Run `claude-container start` to create it.");
   auto result = session.engine->start(session.ctx);
@@ -132,6 +132,8 @@ int destroy_command(const GlobalOptions& options, bool yes, bool purge) {
     throw not_set_up_error("destroy failed: container " + name +
                            " is not created. Nothing to destroy (pass --purge to remove the project files).");
   }
+  // A purge that would be refused (a link in the project) is refused before anything is deleted.
+  if (purge) project::check_purge_project_files(session.ctx.project_dir);
   if (!yes) {
     if (!is_terminal(STDIN_FILENO)) {
       throw usage_error("destroy refused: there is no terminal to confirm on. Pass --yes to destroy " + name +

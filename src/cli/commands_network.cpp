@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli_context.hpp"
+#include "cli/config_trust.hpp"
+#include "config/approval.hpp"
 #include "config/config_io.hpp"
 #include "net/domain_policy.hpp"
 #include "project/project_files.hpp"
@@ -30,7 +32,9 @@ int change_domain_list(const GlobalOptions& options, ListChange change, const st
   } catch (const Error& error) {
     throw usage_error(std::string(verb) + " failed: " + error.what());
   }
-  auto ctx = require_project(options);
+  // The lists are added to the config this user approved, and the result is approved too:
+  // the tool wrote it at the user's word.
+  auto ctx = require_trusted_project(options, verb);
   auto& network = ctx.config.network;
   auto& target = change == ListChange::allow ? network.allow : network.deny;
   auto& opposite = change == ListChange::allow ? network.deny : network.allow;
@@ -39,7 +43,10 @@ int change_domain_list(const GlobalOptions& options, ListChange change, const st
   bool already_listed = std::find(target.begin(), target.end(), pattern) != target.end();
   if (!already_listed) target.push_back(pattern);
   // Through the manifest, so a later init or purge still knows config.json as ours.
-  if (!already_listed || removed_from_opposite) project::save_config_tracked(ctx.project_dir, ctx.config);
+  if (!already_listed || removed_from_opposite) {
+    project::save_config_tracked(ctx.project_dir, ctx.config);
+    config::record_approval(ctx.project_dir, config::serialize_config(ctx.config));
+  }
 
   // Apply it to a running container now; otherwise it takes effect at the next start.
   // The change is saved either way; an engine that cannot run here just means "at next start".

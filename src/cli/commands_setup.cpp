@@ -9,6 +9,7 @@
 #include "cli/prompt_terminal.hpp"
 #include "cli/setup_config.hpp"
 #include "cli/setup_wizard.hpp"
+#include "config/approval.hpp"
 #include "config/config_io.hpp"
 #include "project/mcp_servers.hpp"
 #include "project/project_files.hpp"
@@ -103,6 +104,8 @@ int init_command(const GlobalOptions& options, const InitFlags& flags) {
   project::WriteOptions write_options;
   write_options.force = flags.force;
   auto report = project::write_project_files(start.project_dir, config, write_options);
+  // init approves what it wrote: the user chose these settings just now.
+  config::record_approval(start.project_dir, config::serialize_config(config));
   print_summary(console, engine::ProjectContext{start.project_dir, config}, report, start.current.has_value());
   for (const auto& name : secret_references) {
     console.say("Set " + name + " in your environment before `start`: the MCP servers read it as ${" + name + "}.");

@@ -4,9 +4,10 @@
 #include <array>
 #include <cctype>
 #include <cmath>
-#include <regex>
+#include <set>
 #include <utility>
 
+#include "config/text_shapes.hpp"
 #include "util/error.hpp"
 
 namespace cc::config {
@@ -115,10 +116,22 @@ bool valid_image_base(const std::string& base) {
 // ---- memory ------------------------------------------------------------------------------
 
 std::optional<std::uint64_t> parse_memory(const std::string& text) {
-  static const std::regex pattern(R"(^([0-9]+)(\.[0-9]+)?([A-Za-z]*)$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, pattern)) return std::nullopt;
-  const std::string unit = lowercase(m[3].str());
+  // digits, an optional ".digits" fraction, an optional unit of letters; nothing else.
+  if (text.size() > 64) return std::nullopt;
+  std::size_t pos = 0;
+  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
+  if (pos == 0) return std::nullopt;
+  const std::string whole = text.substr(0, pos);
+  std::string fraction_text;
+  if (pos < text.size() && text[pos] == '.') {
+    const std::size_t start = pos++;
+    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
+    if (pos == start + 1) return std::nullopt;
+    fraction_text = text.substr(start, pos - start);
+  }
+  for (std::size_t k = pos; k < text.size(); ++k)
+    if (!std::isalpha(static_cast<unsigned char>(text[k]))) return std::nullopt;
+  const std::string unit = lowercase(text.substr(pos));
   int shift = -1;
   if (unit.empty() || unit == "b") shift = 0;
   else if (unit == "k" || unit == "kb" || unit == "kib") shift = 10;
@@ -126,10 +139,9 @@ std::optional<std::uint64_t> parse_memory(const std::string& text) {
   else if (unit == "g" || unit == "gb" || unit == "gib") shift = 30;
   else if (unit == "t" || unit == "tb" || unit == "tib") shift = 40;
   if (shift < 0) return std::nullopt;
-  const bool has_fraction = m[2].matched;
+  const bool has_fraction = !fraction_text.empty();
   if (has_fraction && shift == 0) return std::nullopt;  // "1.5" or "1.5b" bytes make no sense
 
-  const std::string whole = m[1].str();
   if (whole.size() > 19) return std::nullopt;
   const std::uint64_t integer = std::stoull(whole);
   const std::uint64_t unit_size = std::uint64_t{1} << shift;
@@ -137,7 +149,7 @@ std::optional<std::uint64_t> parse_memory(const std::string& text) {
   std::uint64_t bytes = integer * unit_size;
   if (has_fraction) {
     // Fraction of one unit, computed in long double: at most 2^40 * 1.0, exact enough.
-    const long double fraction = std::stold("0" + m[2].str());
+    const long double fraction = std::stold("0" + fraction_text);
     bytes += static_cast<std::uint64_t>(std::floor(fraction * static_cast<long double>(unit_size)));
   }
   if (bytes == 0) return std::nullopt;
@@ -169,10 +181,7 @@ void set_memory(Resources& resources, const std::string& text) {
 
 // ---- names -------------------------------------------------------------------------------
 
-bool valid_name(const std::string& name) {
-  static const std::regex pattern("^[a-z0-9][a-z0-9_.-]{0,62}$");
-  return std::regex_match(name, pattern);
-}
+bool valid_name(const std::string& name) { return shapes::is_container_name(name); }
 
 std::string default_name(const std::string& project_dir_name, Mode mode) {
   const std::string suffix = "-" + to_string(mode);
@@ -205,12 +214,15 @@ Config preset(Mode mode, const std::string& name) {
 
 // ---- environment references --------------------------------------------------------------
 
-bool valid_env_name(const std::string& name) {
-  static const std::regex pattern("^[A-Za-z_][A-Za-z0-9_]*$");
-  return std::regex_match(name, pattern);
-}
+bool valid_env_name(const std::string& name) { return shapes::is_env_name(name); }
 
 namespace {
+
+// A value inside an error message: long ones are cut (a hostile config must not flood stderr).
+std::string shown(const std::string& value) {
+  if (value.size() <= 60) return "\"" + value + "\"";
+  return "\"" + value.substr(0, 60) + "...\" (" + std::to_string(value.size()) + " bytes)";
+}
 
 // Calls on_text for literal runs and on_reference for each ${NAME}; throws on a bad reference.
 template <typename OnText, typename OnReference>
@@ -225,15 +237,17 @@ void scan_references(const std::string& value, OnText on_text, OnReference on_re
     on_text(value.substr(pos, start - pos));
     const std::size_t end = value.find('}', start + 2);
     if (end == std::string::npos)
-      throw usage_error("\"" + value + "\" has a \"${\" without a closing \"}\"; write ${NAME}");
+      throw usage_error(shown(value) + " has a \"${\" without a closing \"}\"; write ${NAME}");
     const std::string name = value.substr(start + 2, end - start - 2);
     if (!valid_env_name(name))
-      throw usage_error("\"" + value + "\" refers to \"${" + name +
+      throw usage_error(shown(value) + " refers to \"${" + name +
                         "}\", which is not a variable name; write ${NAME} with NAME made of letters, digits and _");
     on_reference(name);
     pos = end + 1;
   }
 }
+
+}  // namespace
 
 bool name_suggests_secret(const std::string& key) {
   static const std::array<const char*, 9> words{"KEY",      "TOKEN",  "SECRET",     "PASSWORD", "PASSWD",
@@ -255,7 +269,26 @@ bool name_suggests_secret(const std::string& key) {
   return false;
 }
 
-}  // namespace
+bool is_api_credential_variable(const std::string& name) {
+  return name == "ANTHROPIC_API_KEY" || name == "ANTHROPIC_AUTH_TOKEN" || name == "CLAUDE_CODE_OAUTH_TOKEN";
+}
+
+bool env_passes_api_key(const Config& config) {
+  for (const auto& [key, value] : config.env) {
+    if (is_api_credential_variable(key)) return true;
+    for (const auto& name : env_references(value))
+      if (is_api_credential_variable(name)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> env_secret_references(const Config& config) {
+  std::set<std::string> names;
+  for (const auto& [key, value] : config.env)
+    for (const auto& name : env_references(value))
+      if (is_api_credential_variable(name) || name_suggests_secret(name)) names.insert(name);
+  return {names.begin(), names.end()};
+}
 
 std::vector<std::string> env_references(const std::string& value) {
   std::vector<std::string> names;
@@ -271,8 +304,8 @@ std::string expand_env_references(const std::string& value,
       [&](const std::string& name) {
         auto found = lookup(name);
         if (!found)
-          throw usage_error("the environment variable " + name + " is not set; \"" + value +
-                            "\" refers to it. Set it on the host, then try again");
+          throw usage_error("the environment variable " + name + " is not set; " + shown(value) +
+                            " refers to it. Set it on the host, then try again");
         out += *found;
       });
   return out;
@@ -284,11 +317,8 @@ std::optional<std::string> literal_secret_reason(const std::string& key, const s
   if (literal.empty()) return std::nullopt;  // empty, or only ${NAME} references
 
   // Well-known token prefixes: a real secret whatever the variable is called.
-  static const std::regex token_shape(
-      R"((sk-ant-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----))");
-  if (std::regex_search(literal, token_shape)) return "its value looks like an API token or private key";
-  static const std::regex url_with_password(R"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@)");
-  if (std::regex_search(literal, url_with_password)) return "its value is a URL with a password in it";
+  if (shapes::contains_token_shape(literal)) return "its value looks like an API token or private key";
+  if (shapes::contains_url_password(literal)) return "its value is a URL with a password in it";
   // A file path is where a secret lives, not the secret (SSH_KEY_PATH=/home/me/.ssh/id_ed25519).
   const bool is_path = (literal.rfind("/", 0) == 0 || literal.rfind("~/", 0) == 0 || literal.rfind("./", 0) == 0) &&
                        literal.find_first_of(" \t") == std::string::npos;

@@ -146,6 +146,19 @@ std::string expand_env_references(const std::string& value,
 // or nullopt when it is fine. A value made only of ${NAME} references is never a secret.
 std::optional<std::string> literal_secret_reason(const std::string& key, const std::string& value);
 
+// The host variables holding the Anthropic key or token (ANTHROPIC_API_KEY,
+// ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_OAUTH_TOKEN); credentials.api decides how they get in.
+bool is_api_credential_variable(const std::string& name);
+// A name like FOO_TOKEN, API_KEY, DB_PASSWORD: its value is probably a secret.
+bool name_suggests_secret(const std::string& name);
+// True when config `env` passes the host's API key or token in, by its key
+// ("ANTHROPIC_API_KEY": ...) or by reference ("HARMLESS": "${ANTHROPIC_API_KEY}").
+bool env_passes_api_key(const Config& config);
+// The host variables `env` hands in by ${VAR} reference whose names suggest secrets (the API
+// key's included), sorted and without repeats: secrets are judged by where the value comes
+// from, not only by the key it lands in.
+std::vector<std::string> env_secret_references(const Config& config);
+
 // Presets (DESIGN.md section 3): Playground and Development fix everything but skills.
 Config preset(Mode mode, const std::string& name);
 

@@ -2,10 +2,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include <regex>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <set>
 #include <system_error>
 
+#include "config/config_paths.hpp"
+#include "config/limits.hpp"
+#include "config/text_shapes.hpp"
+#include "util/beneath.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 
@@ -23,11 +30,21 @@ constexpr double kMaxCpus = 1024;
 constexpr std::uint64_t kMinPids = 32;
 constexpr std::uint64_t kMaxPids = 4194304;  // the kernel's pid_max limit
 
+// A string for a message: long ones are cut, so a hostile value cannot flood the terminal.
+std::string quoted(const std::string& text) {
+  constexpr std::size_t kShown = 80;
+  if (text.size() <= kShown) return json(text).dump();
+  std::string head = text.substr(0, kShown);
+  while (!head.empty() && (static_cast<unsigned char>(head.back()) & 0xC0) == 0x80) head.pop_back();  // whole UTF-8
+  if (!head.empty() && static_cast<unsigned char>(head.back()) >= 0xC0) head.pop_back();
+  return "a string of " + std::to_string(text.size()) + " bytes starting " + json(head).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string describe(const json& value) {
   switch (value.type()) {
     case json::value_t::null: return "null";
     case json::value_t::boolean: return value.get<bool>() ? "true" : "false";
-    case json::value_t::string: return value.dump();
+    case json::value_t::string: return quoted(value.get<std::string>());
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
     case json::value_t::number_float: return "the number " + value.dump();
@@ -73,10 +90,19 @@ class ConfigReader {
   }
 
   std::string string_at(const json& parent, const std::string& key, const std::string& path,
-                        const std::string& allowed = "a string") const {
+                        const std::string& allowed = "a string", std::size_t max_bytes = kMaxStringBytes) const {
     const json& value = parent.at(key);
     if (!value.is_string()) fail(child_path(path, key), describe(value), allowed);
+    check_length(child_path(path, key), value, max_bytes);
     return value.get<std::string>();
+  }
+
+  // Checked before any other test of the value, so nothing looks at an oversized string.
+  void check_length(const std::string& path, const json& value, std::size_t max_bytes) const {
+    const std::size_t size = value.get_ref<const std::string&>().size();
+    if (size > max_bytes)
+      fail(path, "a string of " + std::to_string(size) + " bytes",
+           "at most " + std::to_string(max_bytes) + " bytes; shorten it");
   }
 
   bool bool_at(const json& parent, const std::string& key, const std::string& path) const {
@@ -90,6 +116,7 @@ class ConfigReader {
             std::optional<E> (*parse)(const std::string&), const std::string& allowed) const {
     const json& value = parent.at(key);
     if (!value.is_string()) fail(child_path(path, key), describe(value), allowed);
+    check_length(child_path(path, key), value, kMaxStringBytes);
     auto parsed = parse(value.get<std::string>());
     if (!parsed) fail(child_path(path, key), describe(value), allowed);
     return *parsed;
@@ -119,7 +146,12 @@ class ConfigReader {
     if (root.contains("mcp")) read_mcp(object_at(root, "mcp", ""), config.mcp);
     if (root.contains("git")) read_git(object_at(root, "git", ""), config.git);
     if (root.contains("env")) read_env(object_at(root, "env", ""), config);
-    if (root.contains("env_file")) config.env_file = string_at(root, "env_file", "");
+    if (root.contains("env_file")) {
+      const std::string allowed = "a path to a KEY=VALUE file, relative to the project, or \"\"";
+      config.env_file = string_at(root, "env_file", "", allowed);
+      if (is_kernel_path(config.env_file))
+        fail("env_file", describe(root.at("env_file")), allowed + " (never in /proc, /sys or /dev)");
+    }
     if (root.contains("resources")) read_resources(object_at(root, "resources", ""), config.resources);
     if (root.contains("agent")) read_agent(object_at(root, "agent", ""), config.agent);
     return config;
@@ -167,12 +199,15 @@ class ConfigReader {
     const json& value = object.at(key);
     const std::string list_path = child_path(path, key);
     if (!value.is_array()) fail(list_path, describe(value), std::string("an array of strings, each ") + kDomainText);
+    if (value.size() > kMaxDomainEntries)
+      fail(list_path, "an array of " + std::to_string(value.size()) + " entries",
+           "at most " + std::to_string(kMaxDomainEntries) + " entries");
     // A light check only: the network layer parses each rule fully when it loads the policy.
-    static const std::regex shape(R"(^(\*\.)?([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$)");
     std::vector<std::string> out;
     for (std::size_t i = 0; i < value.size(); ++i) {
       const json& entry = value[i];
-      if (!entry.is_string() || !std::regex_match(entry.get<std::string>(), shape))
+      if (entry.is_string()) check_length(index_path(list_path, i), entry, kMaxDomainBytes);
+      if (!entry.is_string() || !shapes::is_domain_rule(entry.get<std::string>()))
         fail(index_path(list_path, i), describe(entry), kDomainText);
       out.push_back(entry.get<std::string>());
     }
@@ -202,12 +237,15 @@ class ConfigReader {
     if (object.contains("upstream")) {
       const std::string allowed = "an https:// URL, e.g. \"https://api.anthropic.com\"";
       credentials.upstream = string_at(object, "upstream", "credentials", allowed);
-      static const std::regex https_url(R"(^https://[^/\s?#@]+(/[^\s]*)?$)");
-      if (!std::regex_match(credentials.upstream, https_url))
+      if (!shapes::is_https_url(credentials.upstream))
         fail("credentials.upstream", describe(object.at("upstream")), allowed);
     }
-    if (object.contains("ca_file"))
-      credentials.ca_file = string_at(object, "ca_file", "credentials", "a path to a PEM file, or \"\" for none");
+    if (object.contains("ca_file")) {
+      const std::string allowed = "a path to a PEM file, or \"\" for none";
+      credentials.ca_file = string_at(object, "ca_file", "credentials", allowed);
+      if (is_kernel_path(credentials.ca_file))
+        fail("credentials.ca_file", describe(object.at("ca_file")), allowed + " (never in /proc, /sys or /dev)");
+    }
   }
 
   void read_skills(const json& object, Skills& skills) const {
@@ -245,8 +283,7 @@ class ConfigReader {
     if (object.contains("email")) {
       const std::string allowed = "an e-mail address such as \"ada@example.com\", or \"\"";
       git.email = string_at(object, "email", "git", allowed);
-      static const std::regex email(R"(^[^\s@]+@[^\s@]+$)");
-      if (!git.email.empty() && !std::regex_match(git.email, email))
+      if (!git.email.empty() && !shapes::is_email(git.email))
         fail("git.email", describe(object.at("email")), allowed);
     }
     if (object.contains("credentials"))
@@ -255,11 +292,15 @@ class ConfigReader {
   }
 
   void read_env(const json& object, Config& config) const {
+    if (object.size() > kMaxEnvEntries)
+      fail("env", "an object of " + std::to_string(object.size()) + " entries",
+           "at most " + std::to_string(kMaxEnvEntries) + " entries");
     for (const auto& [key, value] : object.items()) {
       const std::string path = child_path("env", key);
       if (!valid_env_name(key))
         fail(path, "a variable name that is not valid", "names made of letters, digits and '_', not starting with a digit");
       if (!value.is_string()) fail(path, describe(value), "a string, which may contain ${NAME} references");
+      check_length(path, value, kMaxEnvValueBytes);
       const std::string text = value.get<std::string>();
       try {
         env_references(text);
@@ -272,13 +313,19 @@ class ConfigReader {
                  "}\", so that the secret never lands in the project");
       config.env[key] = text;
     }
-    // With gateway or separate credentials the key must not reach the container through env.
+    // With gateway or separate credentials the key must not reach the container through env:
+    // not under its own name, and not under another name by reference ("X": "${ANTHROPIC_API_KEY}").
     if (config.credentials.api != ApiCredentials::shared) {
+      const std::string allowed = "other variables; credentials.api is \"" + to_string(config.credentials.api) +
+                                  "\", which decides how the API key reaches the container (\"shared\" passes it in)";
       for (const char* guarded : {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL"})
         if (config.env.count(guarded))
-          fail(child_path("env", guarded), "a variable that credentials.api controls",
-               "other variables; credentials.api is \"" + to_string(config.credentials.api) +
-                   "\", which decides how the API key reaches the container");
+          fail(child_path("env", guarded), "a variable that credentials.api controls", allowed);
+      for (const auto& [key, value] : config.env)
+        for (const auto& name : env_references(value))
+          if (is_api_credential_variable(name))
+            fail(child_path("env", key), "a reference to the host's " + name + ", which credentials.api controls",
+                 allowed);
     }
   }
 
@@ -330,10 +377,16 @@ class ConfigReader {
 };
 
 // nlohmann keeps the last of two equal keys silently; a config with both is ambiguous, so
-// the parser callback records the first duplicate and its key path.
+// the parser callback records the first duplicate and its key path. It also stops the parse
+// at the first key, string or nesting level over its limit (limits.hpp), naming where.
 class DuplicateKeyFinder {
  public:
-  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+  explicit DuplicateKeyFinder(std::string source) : source_(std::move(source)) {}
+
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    if (depth > static_cast<int>(kMaxJsonDepth))
+      refuse(path(), "values nested " + std::to_string(depth) + " levels deep",
+             "at most " + std::to_string(kMaxJsonDepth) + " levels");
     switch (event) {
       case json::parse_event_t::object_start: frames_.push_back({true, {}, {}}); break;
       case json::parse_event_t::array_start: frames_.push_back({false, {}, {}}); break;
@@ -343,17 +396,36 @@ class DuplicateKeyFinder {
         break;
       case json::parse_event_t::key: {
         auto& frame = frames_.back();
-        frame.current_key = parsed.get<std::string>();
+        const auto& key = parsed.get_ref<const std::string&>();
+        if (key.size() > kMaxKeyBytes)
+          refuse(child_path(path(), quoted(key)), "a key of " + std::to_string(key.size()) + " bytes",
+                 "keys of at most " + std::to_string(kMaxKeyBytes) + " bytes");
+        if (frame.keys.size() >= kMaxKeysPerObject)
+          refuse(path(), "an object with more than " + std::to_string(kMaxKeysPerObject) + " keys",
+                 "at most " + std::to_string(kMaxKeysPerObject) + " keys");
+        frame.current_key = key;
         if (!frame.keys.insert(frame.current_key).second && !duplicate_) duplicate_ = path();
         break;
       }
-      case json::parse_event_t::value: break;
+      case json::parse_event_t::value:
+        // The schema's largest string is an env value; anything longer is refused here, before
+        // any check that would have to look at it.
+        if (parsed.is_string() && parsed.get_ref<const std::string&>().size() > kMaxEnvValueBytes)
+          refuse(path(), "a string of " + std::to_string(parsed.get_ref<const std::string&>().size()) + " bytes",
+                 "at most " + std::to_string(kMaxEnvValueBytes) + " bytes; shorten it");
+        break;
     }
     return true;
   }
   const std::optional<std::string>& duplicate() const { return duplicate_; }
 
  private:
+  static constexpr std::size_t kMaxKeysPerObject = kMaxEnvEntries + 1;  // env is the largest object
+
+  [[noreturn]] void refuse(const std::string& where, const std::string& found, const std::string& allowed) const {
+    throw usage_error(source_ + ": " + (where.empty() ? "(top level)" : where) + ": found " + found +
+                      "; allowed: " + allowed);
+  }
   struct Frame {
     bool is_object;
     std::set<std::string> keys;
@@ -362,9 +434,10 @@ class DuplicateKeyFinder {
   std::string path() const {
     std::string out;
     for (const auto& frame : frames_)
-      if (frame.is_object) out = child_path(out, frame.current_key);
+      if (frame.is_object && !frame.current_key.empty()) out = child_path(out, frame.current_key);
     return out;
   }
+  std::string source_;
   std::vector<Frame> frames_;
   std::optional<std::string> duplicate_;
 };
@@ -386,8 +459,12 @@ std::string position_text(const std::string& text, std::size_t byte) {
 
 // nlohmann's what() starts with "[json.exception.parse_error.101] parse error at line 1, column 2: ".
 std::string parse_error_reason(const std::string& what) {
-  static const std::regex prefix(R"(^\[json\.exception\.[a-z_]+\.[0-9]+\] parse error( at line [0-9]+, column [0-9]+)?: )");
-  return std::regex_replace(what, prefix, "");
+  const std::size_t marker = what.find("parse error");
+  if (what.rfind("[json.exception.", 0) != 0 || marker == std::string::npos) return what;
+  const std::size_t colon = what.find(": ", marker);
+  std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
+  if (reason.size() > 200) reason = reason.substr(0, 200) + "...";  // it quotes the text it read
+  return reason;
 }
 
 ordered_json to_json(const Config& c) {
@@ -435,7 +512,10 @@ ordered_json to_json(const Config& c) {
 }  // namespace
 
 Config parse_config(const std::string& json_text, const std::string& source_name) {
-  DuplicateKeyFinder duplicates;
+  if (json_text.size() > kMaxConfigBytes)
+    throw usage_error(source_name + ": the file is " + std::to_string(json_text.size()) + " bytes; allowed: at most " +
+                      std::to_string(kMaxConfigBytes) + " bytes. Shorten it or run `claude-container init --force`");
+  DuplicateKeyFinder duplicates(source_name);
   json root;
   try {
     root = json::parse(json_text, std::ref(duplicates));
@@ -451,27 +531,79 @@ Config parse_config(const std::string& json_text, const std::string& source_name
 
 std::string serialize_config(const Config& config) { return to_json(config).dump(2) + "\n"; }
 
-Config load_config(const std::filesystem::path& project_dir) {
+LoadedConfig read_config(const std::filesystem::path& project_dir) {
   const auto path = project_dir / kConfigFile;
-  auto text = read_file_if_exists(path);
+  std::optional<std::string> text;
+  try {
+    // Beneath the project and never through a link: a repository cannot point config.json at
+    // a host file, and a read is bounded whatever the file's size.
+    UniqueFd root = beneath::open_root(project_dir);
+    text = beneath::read_file(root.get(), kConfigFile, kMaxConfigBytes);
+  } catch (const Error& e) {
+    throw usage_error(path.string() + ": cannot be read: " + e.what() +
+                      ". Fix it, or run `claude-container init --force` to write a new one");
+  }
   if (!text)
     throw not_set_up_error("no claude-container configuration in " + project_dir.string() + ": " + path.string() +
                            " does not exist; run `claude-container init` there first");
-  return parse_config(*text, path.string());
+  LoadedConfig loaded;
+  loaded.config = parse_config(*text, path.string());
+  loaded.text = std::move(*text);
+  return loaded;
 }
 
+Config load_config(const std::filesystem::path& project_dir) { return read_config(project_dir).config; }
+
 void save_config(const std::filesystem::path& project_dir, const Config& config) {
-  std::filesystem::create_directories(project_dir / kConfigDir);
-  write_file_atomic(project_dir / kConfigFile, serialize_config(config));
+  UniqueFd root = beneath::open_root(project_dir);
+  beneath::write_file(root.get(), kConfigFile, serialize_config(config), 0644);
 }
+
+namespace {
+
+std::string owner_text(uid_t uid) {
+  std::string text = "uid " + std::to_string(uid);
+  if (const passwd* pw = ::getpwuid(uid); pw != nullptr && pw->pw_name != nullptr)
+    text = std::string(pw->pw_name) + " (" + text + ")";
+  return text;
+}
+
+[[noreturn]] void refuse_foreign_config(const std::filesystem::path& config, const std::filesystem::path& owned,
+                                        uid_t owner) {
+  throw usage_error("refusing the configuration " + config.string() + ": " + owned.string() + " belongs to " +
+                    owner_text(owner) + ", not to you (" + owner_text(::geteuid()) +
+                    "), so someone else may have planted it. Run claude-container in a project directory of your "
+                    "own, or pass --project DIR");
+}
+
+}  // namespace
 
 std::optional<std::filesystem::path> find_project_root(const std::filesystem::path& start) {
   std::error_code ec;
-  std::filesystem::path dir = std::filesystem::absolute(start, ec);
+  std::filesystem::path dir = std::filesystem::canonical(start, ec);
   if (ec) return std::nullopt;
-  dir = dir.lexically_normal();
+  const uid_t me = ::geteuid();
   while (true) {
-    if (std::filesystem::is_regular_file(dir / kConfigFile, ec)) return dir;
+    struct stat dir_st {};
+    if (::lstat(dir.c_str(), &dir_st) != 0) return std::nullopt;
+    const auto config_dir = dir / kConfigDir;
+    const auto config = dir / kConfigFile;
+    struct stat config_dir_st {}, config_st {};
+    const bool has_dir = ::lstat(config_dir.c_str(), &config_dir_st) == 0;
+    // A link is found (and refused when read); a directory named config.json is no config.
+    const bool has_config = has_dir && ::lstat(config.c_str(), &config_st) == 0 &&
+                            (S_ISREG(config_st.st_mode) || S_ISLNK(config_st.st_mode));
+    // The walk goes only through directories this user owns: a directory someone else owns
+    // (/tmp, /home, a shared folder) ends it, and a config found there is refused.
+    if (dir_st.st_uid != me) {
+      if (has_config) refuse_foreign_config(config, dir, dir_st.st_uid);
+      return std::nullopt;
+    }
+    if (has_config) {
+      if (config_dir_st.st_uid != me) refuse_foreign_config(config, config_dir, config_dir_st.st_uid);
+      if (config_st.st_uid != me) refuse_foreign_config(config, config, config_st.st_uid);
+      return dir;
+    }
     if (!dir.has_parent_path() || dir.parent_path() == dir) return std::nullopt;
     dir = dir.parent_path();
   }

@@ -26,10 +26,20 @@ inline constexpr const char* kConfigFile = ".claude-container/config.json";
 Config parse_config(const std::string& json_text, const std::string& source_name);
 std::string serialize_config(const Config& config);  // pretty JSON, trailing newline, stable key order
 
-Config load_config(const std::filesystem::path& project_dir);  // throws not_set_up when absent
-void save_config(const std::filesystem::path& project_dir, const Config& config);  // atomic
+// The config file's exact text (bounded, read beneath the project without following links)
+// and the Config parsed from that same text: what approval hashes is what runs.
+struct LoadedConfig {
+  std::string text;
+  Config config;
+};
+LoadedConfig read_config(const std::filesystem::path& project_dir);  // throws not_set_up when absent
+Config load_config(const std::filesystem::path& project_dir);        // read_config(...).config
+void save_config(const std::filesystem::path& project_dir, const Config& config);  // atomic, beneath
 
-// Nearest ancestor of `start` holding .claude-container/config.json; nullopt when none.
+// Nearest ancestor of `start` (canonical) holding .claude-container/config.json; nullopt when
+// none. The walk goes up only through directories this user owns (root: owned by root); a
+// config in a directory, or a .claude-container, owned by someone else is refused with
+// cc::Error (usage) naming the path and its owner.
 std::optional<std::filesystem::path> find_project_root(const std::filesystem::path& start);
 
 }  // namespace cc::config

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "workspace/workspace_layout.hpp"
 
 namespace cc::engine {
 
@@ -67,12 +69,6 @@ struct StopOptions {
   std::chrono::seconds grace{10};           // SIGTERM, then SIGKILL after this
 };
 
-struct WorkspaceChange {
-  enum class Kind { added, modified, deleted };
-  Kind kind = Kind::modified;
-  std::string path;                         // relative to the workspace
-};
-
 struct LogOptions {
   bool network = false;                     // the egress audit instead of the container log
   bool follow = false;
@@ -92,12 +88,12 @@ class Engine {
   // The config's network allow/deny lists changed: apply them to a running container now.
   virtual void reload_network_policy(const ProjectContext& ctx) = 0;
 
-  // Hybrid storage: the changes held in the overlay's upper layer. Other storage types throw
-  // cc::Error (not_set_up) saying the workspace has no change layer.
-  virtual std::vector<WorkspaceChange> workspace_changes(const ProjectContext& ctx) = 0;
-  virtual std::string workspace_diff(const ProjectContext& ctx) = 0;  // unified diff text
-  virtual void apply_workspace_changes(const ProjectContext& ctx) = 0;   // into the project
-  virtual void discard_workspace_changes(const ProjectContext& ctx) = 0;
+  // Hybrid and volume storage: runs `action` on where the workspace's changes are, with the
+  // container's state lock held so that it cannot start meanwhile. `require_stopped`: refuse
+  // (naming `claude-container stop`) while it runs, so the change layer is frozen (apply,
+  // discard). Bind storage throws cc::Error (not_set_up): it has no change layer.
+  virtual void with_workspace(const ProjectContext& ctx, bool require_stopped,
+                              const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) = 0;
 };
 
 // Picks the engine for config.engine ("auto": native on Linux). Throws cc::Error with a

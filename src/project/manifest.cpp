@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <ctime>
-#include <regex>
 
+#include "config/limits.hpp"
 #include "project/container_layout.hpp"
+#include "util/beneath.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 
@@ -89,8 +90,14 @@ Manifest parse_manifest(const std::string& text, const std::string& source) {
     m.updated_at = j.at("updated_at").get<std::string>();
     m.gitignore_block = j.at("gitignore").at("block").get<bool>();
     m.gitignore_created_file = j.at("gitignore").at("created_file").get<bool>();
-    static const std::regex sha("^[0-9a-f]{64}$");
-    static const std::regex mode("^0[0-7]{3}$");
+    auto is_sha256 = [](const std::string& text) {
+      return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
+    auto is_mode = [](const std::string& text) {
+      return text.size() == 4 && text[0] == '0' && text.find_first_not_of("01234567") == std::string::npos;
+    };
+    if (j.at("files").size() > config::kMaxManifestEntries)
+      throw broken("lists more than " + std::to_string(config::kMaxManifestEntries) + " files");
     for (const auto& f : j.at("files")) {
       ManifestEntry e;
       e.path = f.at("path").get<std::string>();
@@ -98,12 +105,12 @@ Manifest parse_manifest(const std::string& text, const std::string& source) {
       const std::string mode_string = f.at("mode").get<std::string>();
       e.created_at = f.at("created_at").get<std::string>();
       e.updated_at = f.at("updated_at").get<std::string>();
-      const std::filesystem::path p(e.path);
-      const bool inside = !e.path.empty() && p.is_relative() &&
-                          std::none_of(p.begin(), p.end(), [](const auto& part) { return part == ".."; });
-      if (!inside) throw broken("lists \"" + e.path + "\", which is not a path inside the project");
-      if (!std::regex_match(e.sha256, sha)) throw broken("has a malformed sha256 for \"" + e.path + "\"");
-      if (!std::regex_match(mode_string, mode)) throw broken("has a malformed mode for \"" + e.path + "\"");
+      // Clean and relative; whether it lies below a link is checked beneath the root at use.
+      const bool inside = e.path.size() <= config::kMaxStringBytes && beneath::is_clean_relative(e.path);
+      if (!inside)
+        throw broken("lists \"" + e.path.substr(0, 200) + "\", which is not a path inside the project");
+      if (!is_sha256(e.sha256)) throw broken("has a malformed sha256 for \"" + e.path + "\"");
+      if (!is_mode(mode_string)) throw broken("has a malformed mode for \"" + e.path + "\"");
       e.mode = static_cast<mode_t>(std::stoul(mode_string, nullptr, 8));
       m.files.push_back(std::move(e));
     }
@@ -115,13 +122,21 @@ Manifest parse_manifest(const std::string& text, const std::string& source) {
 
 std::optional<Manifest> load_manifest(const std::filesystem::path& project_dir) {
   const auto path = project_dir / kManifestFile;
-  auto text = read_file_if_exists(path);
+  std::optional<std::string> text;
+  try {
+    UniqueFd root = beneath::open_root(project_dir);
+    text = beneath::read_file(root.get(), kManifestFile, config::kMaxManifestBytes);
+  } catch (const Error& e) {
+    throw usage_error(path.string() + " cannot be read: " + e.what() +
+                      ". Restore it from version control, or delete it and run `claude-container init --force`");
+  }
   if (!text) return std::nullopt;
   return parse_manifest(*text, path.string());
 }
 
 void save_manifest(const std::filesystem::path& project_dir, const Manifest& manifest) {
-  write_file_atomic(project_dir / kManifestFile, serialize_manifest(manifest));
+  UniqueFd root = beneath::open_root(project_dir);
+  beneath::write_file(root.get(), kManifestFile, serialize_manifest(manifest), 0644);
 }
 
 }  // namespace cc::project

@@ -1,7 +1,9 @@
 #pragma once
 // The files `init` writes into a user's project (DESIGN.md section 4) and their manifest.
 // Files a person changed since we wrote them (sha256 differs from the manifest) are kept
-// unless `force`; every write is atomic.
+// unless `force`; every write is atomic. Every path is resolved beneath the project root
+// (cc::beneath): a symlink the repository shipped is never followed, and a refused write is
+// refused before anything is written.
 //
 // config.json is the exception to "keep what a person changed": it is the settings the
 // caller (init) has just decided, so it is always written; everything else is derived from it.
@@ -42,8 +44,12 @@ struct PurgeReport {
 };
 
 // `destroy --purge`: removes exactly the unchanged files the manifest lists, our .gitignore
-// block, and directories left empty by that.
+// block, and directories left empty by that. Every path is checked beneath the project root
+// first (a manifest entry "link/known.txt" with link -> /root is refused, nothing removed).
 PurgeReport purge_project_files(const std::filesystem::path& project_dir);
+// The checks purge_project_files makes before removing anything, for callers that must know
+// before they destroy the container. Throws cc::Error (usage) with one sentence.
+void check_purge_project_files(const std::filesystem::path& project_dir);
 
 // Saves config.json after the tool itself changed a setting (`allow`, `deny`, ...) and records
 // its new sha256 in the manifest, so that a later purge still knows the file as ours.

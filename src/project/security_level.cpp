@@ -31,8 +31,8 @@ SecurityLevel assess_security(const config::Config& c, const FeatureStatus& feat
   if (c.storage.type == StorageType::bind)
     lose(1, "The project is mounted read-write: the container changes your files (including .git and its hooks) "
             "directly, with no review step.");
-  const bool key_in_env = c.env.count("ANTHROPIC_API_KEY") || c.env.count("ANTHROPIC_AUTH_TOKEN") ||
-                          c.env.count("CLAUDE_CODE_OAUTH_TOKEN");
+  // By key or by reference: "HARMLESS": "${ANTHROPIC_API_KEY}" passes the key in too.
+  const bool key_in_env = config::env_passes_api_key(c);
   if (c.credentials.api == ApiCredentials::shared && (features.api_key_passing || key_in_env))
     lose(1, "Your API key or token is passed into the container, where the agent and any code it runs can read it.");
   const bool git_secret = c.git.credentials != GitCredentials::none;
@@ -42,6 +42,11 @@ SecurityLevel assess_security(const config::Config& c, const FeatureStatus& feat
   if (git_secret && features.git_credentials && c.git.credentials == GitCredentials::ssh)
     lose(1, "Your ssh-agent is reachable from the container: code there can sign in with every key the agent "
             "holds while the container runs.");
+  std::string other_secrets;
+  for (const auto& name : config::env_secret_references(c))
+    if (!config::is_api_credential_variable(name)) other_secrets += (other_secrets.empty() ? "" : ", ") + name;
+  if (!other_secrets.empty())
+    lose(1, "env passes the host's " + other_secrets + " into the container, where code can read and use it.");
   if (!c.mcp.servers.empty() && c.mcp.placement != McpPlacement::container)
     lose(1, "MCP servers run on the host, outside the sandbox, on behalf of the agent inside it.");
 

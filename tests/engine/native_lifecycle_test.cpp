@@ -157,7 +157,16 @@ TEST_P(NativeEngineTest, HybridOverlaySurvivesAndAppliesOrDiscards) {
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("stop"), std::string::npos) << refused.err;
 
-  auto apply = env->cli({"apply"});
+  // apply takes only a frozen layer, and only the set whose digest was reviewed.
+  auto live = env->cli({"apply"});
+  EXPECT_NE(live.exit_code, 0);
+  EXPECT_NE(live.err.find("stop it first"), std::string::npos) << live.err;
+  ASSERT_EQ(env->cli({"stop"}).exit_code, 0);
+  auto unconfirmed = env->cli({"apply"});
+  EXPECT_EQ(unconfirmed.exit_code, 2) << describe(unconfirmed);
+  EXPECT_NE(unconfirmed.err.find("--digest"), std::string::npos) << unconfirmed.err;
+  auto reviewed = nlohmann::json::parse(env->cli({"--json", "diff"}).out);
+  auto apply = env->cli({"apply", "--digest", reviewed["digest"].get<std::string>()});
   ASSERT_EQ(apply.exit_code, 0) << describe(apply);
   std::ifstream readme(env->project() / "README.md");
   std::string content((std::istreambuf_iterator<char>(readme)), {});
@@ -166,6 +175,7 @@ TEST_P(NativeEngineTest, HybridOverlaySurvivesAndAppliesOrDiscards) {
   EXPECT_TRUE(fs::exists(env->project() / "src" / "new.txt"));
 
   // A further change, then discard after stopping.
+  start(*env);
   ASSERT_EQ(env->exec({"sh", "-c", "echo scratch > /workspace/scratch.txt"}).exit_code, 0);
   ASSERT_EQ(env->cli({"stop"}).exit_code, 0);
   auto discard = env->cli({"discard", "--yes"});
@@ -176,13 +186,13 @@ TEST_P(NativeEngineTest, HybridOverlaySurvivesAndAppliesOrDiscards) {
   EXPECT_NE(after.out.find("README.md"), std::string::npos) << after.out;
 }
 
-TEST_P(NativeEngineTest, WorkspaceCommandsNeedHybridStorage) {
-  auto env = make("volume");
+TEST_P(NativeEngineTest, WorkspaceCommandsNeedAChangeLayer) {
+  auto env = make("bind");
   REQUIRE_USABLE(env);
   start(*env);
   auto r = env->cli({"diff"});
   EXPECT_EQ(r.exit_code, 3) << describe(r);
-  EXPECT_NE(r.err.find("hybrid"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hybrid or volume"), std::string::npos) << r.err;
 }
 
 TEST_P(NativeEngineTest, DestroyRemovesOnlyWhatItOwns) {

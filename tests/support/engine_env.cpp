@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 namespace cc::test {
 
 namespace fs = std::filesystem;
@@ -53,6 +55,16 @@ EngineEnv::EngineEnv(EngineUser user, const std::string& storage, const std::str
   write_config(storage, policy);
   write_project_file("README.md", "hello from the project\n");
   chown_tree(base_.path());
+  approved_on_write_ = true;
+  approve_config();
+}
+
+void EngineEnv::approve_config() const {
+  // A config takes effect only once its user approved it (issue 7); these tests write theirs
+  // by hand, as the user would, and approve it as the user would.
+  if (!usable()) return;
+  auto result = cli({"trust"});
+  if (result.exit_code != 0) ADD_FAILURE() << "claude-container trust failed: " << result.err;
 }
 
 EngineEnv::~EngineEnv() {
@@ -87,6 +99,7 @@ void EngineEnv::write_config(const std::string& storage, const std::string& poli
       << (extra.empty() ? "" : ",\n  " + extra) << "\n}\n";
   out.close();
   chown_tree(project_ / ".claude-container");
+  if (approved_on_write_) approve_config();
 }
 
 void EngineEnv::write_project_file(const std::string& relative, const std::string& content) {

@@ -47,7 +47,8 @@ class EngineEnv {
   uid_t uid() const { return uid_; }
   gid_t gid() const { return gid_; }
 
-  // (Re)writes .claude-container/config.json; `extra` is spliced in as JSON members.
+  // (Re)writes .claude-container/config.json and approves it (`claude-container trust` as the
+  // test user); `extra` is spliced in as JSON members.
   void write_config(const std::string& storage, const std::string& policy, const std::string& extra = "");
   // A file in the project, owned by the test user.
   void write_project_file(const std::string& relative, const std::string& content);
@@ -63,7 +64,9 @@ class EngineEnv {
   void chown_tree(const std::filesystem::path& path) const;
 
  private:
+  void approve_config() const;
 
+  bool approved_on_write_ = false;
   EngineUser user_;
   TempDir base_;
   // The host programs the binary may run besides pasta (which it finds in the system

@@ -230,8 +230,8 @@ const std::vector<BadValue> kBadValues = {
      "project"},
     {"env_api_key_with_gateway", [](json& d) { d["env"]["ANTHROPIC_API_KEY"] = "${ANTHROPIC_API_KEY}"; },
      "env.ANTHROPIC_API_KEY: found a variable that credentials.api controls; allowed: other variables; "
-     "credentials.api is \"gateway\", which decides how the API key reaches the container"},
-    {"env_file_number", [](json& d) { d["env_file"] = 1; }, "env_file: found the number 1; allowed: a string"},
+     "credentials.api is \"gateway\", which decides how the API key reaches the container (\"shared\" passes it in)"},
+    {"env_file_number", [](json& d) { d["env_file"] = 1; }, "env_file: found the number 1; allowed: a path to a KEY=VALUE file, relative to the project, or \"\""},
     {"cpus_zero", [](json& d) { d["resources"]["cpus"] = 0; },
      "resources.cpus: found the number 0; allowed: a number of CPUs greater than 0 and at most 1024, e.g. 2 or 0.5"},
     {"cpus_string", [](json& d) { d["resources"]["cpus"] = "2"; },

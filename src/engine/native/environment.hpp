@@ -1,7 +1,7 @@
 #pragma once
 // The environment of processes inside the container. Built from scratch: a sane PATH, HOME,
 // USER, the terminal type and locale of the caller, the proxy variables when the egress proxy
-// runs, then config `env` (with ${VAR} taken from the caller's environment) and `env_file`.
+// runs, then `env_file` and config `env` (config::container_env: ${VAR} from the caller's environment).
 // Nothing else of the host's environment goes in: no tokens, no SSH_AUTH_SOCK, no DISPLAY.
 #include <map>
 #include <string>

@@ -30,7 +30,8 @@
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 #include "workspace/file_tree.hpp"
-#include "workspace/overlay_changes.hpp"
+#include "workspace/hybrid_base.hpp"
+#include "workspace/volume_changes.hpp"
 
 namespace cc::engine::native {
 
@@ -70,6 +71,7 @@ bool ensure_created(const ProjectContext& ctx, const ContainerPaths& paths, std:
     case config::StorageType::volume: {
       fs::path partial = paths.data_dir / "workspace.partial";
       workspace::copy_tree(ctx.project_dir, partial);
+      workspace::record_seed_base(partial, paths.seed_base());  // the base diff compares against
       fs::rename(partial, paths.volume_dir(), ec);
       if (ec) throw Error("cannot create the workspace volume " + paths.volume_dir().string() + ": " + ec.message());
       break;
@@ -104,16 +106,31 @@ void stop_running(const ContainerPaths& paths, const RunState& state, std::chron
   if (again.stale && again.state) clean_stale_state(paths, *again.state);
 }
 
-workspace::OverlayLayers layers_for(const ProjectContext& ctx, const ContainerPaths& paths) {
+workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const ContainerPaths& paths) {
   if (!path_exists(paths.created_marker())) {
     throw not_set_up_error("the container " + ctx.config.name + " has not been created yet; run `claude-container start`.");
   }
-  if (ctx.config.storage.type != config::StorageType::hybrid) {
-    throw not_set_up_error("the workspace of " + ctx.config.name + " uses " + config::to_string(ctx.config.storage.type) +
-                           " storage, which has no change layer; diff, apply and discard work with hybrid storage "
-                           "(\"storage\": {\"type\": \"hybrid\"}).");
+  workspace::WorkspaceLayout layout;
+  layout.project = ctx.project_dir;
+  layout.journal = paths.apply_journal();
+  switch (ctx.config.storage.type) {
+    case config::StorageType::hybrid:
+      layout.kind = workspace::StorageKind::hybrid;
+      layout.changes = paths.upper_dir();
+      layout.work = paths.work_dir();
+      layout.hybrid_base = paths.hybrid_base();
+      break;
+    case config::StorageType::volume:
+      layout.kind = workspace::StorageKind::volume;
+      layout.changes = paths.volume_dir();
+      layout.seed_base = paths.seed_base();
+      break;
+    case config::StorageType::bind:
+      throw not_set_up_error("the workspace of " + ctx.config.name +
+                             " uses bind storage: the container writes into the project directly, so there is nothing "
+                             "to review; diff, apply and discard work with hybrid or volume storage.");
   }
-  return {ctx.project_dir, paths.upper_dir(), paths.work_dir()};
+  return layout;
 }
 
 }  // namespace
@@ -135,6 +152,10 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   }
   if (found.stale && found.state) result.notes.push_back(clean_stale_state(paths, *found.state));
   result.created = ensure_created(ctx, paths, result.notes);
+  if (ctx.config.storage.type == config::StorageType::hybrid) {
+    // The base of apply's three-way check: the project as the container starts to see it.
+    workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
+  }
 
   SupervisorSpec spec;
   spec.paths = paths;
@@ -296,41 +317,20 @@ void NativeEngine::reload_network_policy(const ProjectContext& ctx) {
   }
 }
 
-std::vector<WorkspaceChange> NativeEngine::workspace_changes(const ProjectContext& ctx) {
+void NativeEngine::with_workspace(const ProjectContext& ctx, bool require_stopped,
+                                  const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) {
   ContainerPaths paths = container_paths(ctx.config.name);
-  std::vector<WorkspaceChange> out;
-  for (const auto& c : workspace::overlay_changes(layers_for(ctx, paths))) {
-    WorkspaceChange change;
-    change.kind = c.kind == workspace::Change::Kind::added      ? WorkspaceChange::Kind::added
-                  : c.kind == workspace::Change::Kind::modified ? WorkspaceChange::Kind::modified
-                                                                : WorkspaceChange::Kind::deleted;
-    change.path = c.path;
-    out.push_back(change);
-  }
-  return out;
-}
-
-std::string NativeEngine::workspace_diff(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
-  return workspace::overlay_diff(layers_for(ctx, paths));
-}
-
-void NativeEngine::apply_workspace_changes(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
-  auto layers = layers_for(ctx, paths);
-  StateLock lock(paths, StateLock::Mode::exclusive);
-  workspace::overlay_apply(layers);
-}
-
-void NativeEngine::discard_workspace_changes(const ProjectContext& ctx) {
-  ContainerPaths paths = container_paths(ctx.config.name);
-  auto layers = layers_for(ctx, paths);
-  StateLock lock(paths, StateLock::Mode::exclusive);
-  if (supervisor_alive(paths)) {
+  auto layout = layout_for(ctx, paths);
+  // A review only reads (and removes an interrupted apply's leftovers, which a concurrent
+  // review may do too): shared, so exec is not held up. Apply and discard: exclusive.
+  StateLock lock(paths, require_stopped ? StateLock::Mode::exclusive : StateLock::Mode::shared);
+  bool running = supervisor_alive(paths);
+  if (require_stopped && running) {
     throw Error("the container " + ctx.config.name +
-                " is running and its overlay is in use; stop it first (`claude-container stop`), then discard.");
+                " is running, so its workspace can still change; stop it first (`claude-container stop`), then run this "
+                "again.");
   }
-  workspace::overlay_discard(layers);
+  action(layout, running);
 }
 
 }  // namespace cc::engine::native

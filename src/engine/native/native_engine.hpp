@@ -17,10 +17,8 @@ class NativeEngine final : public Engine {
   int logs(const ProjectContext& ctx, const LogOptions& opts) override;
   void reload_network_policy(const ProjectContext& ctx) override;
 
-  std::vector<WorkspaceChange> workspace_changes(const ProjectContext& ctx) override;
-  std::string workspace_diff(const ProjectContext& ctx) override;
-  void apply_workspace_changes(const ProjectContext& ctx) override;
-  void discard_workspace_changes(const ProjectContext& ctx) override;
+  void with_workspace(const ProjectContext& ctx, bool require_stopped,
+                      const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) override;
 };
 
 }  // namespace cc::engine::native

@@ -27,6 +27,11 @@ struct ContainerPaths {
   std::filesystem::path volume_dir() const { return data_dir / "workspace"; }
   std::filesystem::path upper_dir() const { return data_dir / "upper"; }
   std::filesystem::path work_dir() const { return data_dir / "work"; }
+  // Volume: the project as seeded (workspace/volume_changes). Apply's journal of temporary
+  // names: persistent, so a power loss mid-apply is cleaned up too.
+  std::filesystem::path seed_base() const { return data_dir / "seed-base"; }
+  std::filesystem::path hybrid_base() const { return data_dir / "hybrid-base"; }
+  std::filesystem::path apply_journal() const { return data_dir / "apply-journal"; }
 };
 
 // Paths for the container `name` of the invoking user.

@@ -141,7 +141,7 @@ std::string storage_text(StorageType type) {
 }
 
 bool key_in_env(const Config& c) {
-  return c.env.count("ANTHROPIC_API_KEY") || c.env.count("ANTHROPIC_AUTH_TOKEN") || c.env.count("CLAUDE_CODE_OAUTH_TOKEN");
+  return config::env_passes_api_key(c);  // by key or by ${VAR} reference
 }
 
 // True when this build puts the host's API key or token inside the container.
@@ -273,6 +273,9 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
     items.push_back(gateway ? "API key: never inside the container; the gateway adds it outside, so the agent cannot "
                               "read or leak it."
                             : "API key: yours is not passed into the container.");
+    // env_file's content is not known here: do not promise more than the config says.
+    if (!c.env_file.empty())
+      items.back() += " Variables in env_file `" + c.env_file + "` go in as they are written there.";
   }
   if (c.git.credentials == GitCredentials::none || !features.git_credentials)
     items.push_back("Git: no git credentials are inside.");
