@@ -24,7 +24,7 @@ command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install 
 command -v bwrap >/dev/null || { echo "bwrap is needed: apt-get install bubblewrap" >&2; exit 2; }
 [ -x "$binary" ] || { echo "no binary at $binary (build it, or pass --binary)" >&2; exit 2; }
 
-work=$(mktemp -d /tmp/cc-engine-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/cc-engine-bench.XXXXXX")
 name="bench-$$"
 mkdir -p "$work/project/.claude-container" "$work/run" "$work/data" "$work/state"
 chmod 700 "$work/run"
@@ -48,7 +48,9 @@ q() { printf '%q ' "$@"; }
 bwrap_cmd=(bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib
            --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp true)
 
-"${cc[@]}" start >/dev/null 2>&1
+# A config written by hand takes effect only once its user approved it (`trust`).
+"${cc[@]}" trust >/dev/null
+"${cc[@]}" start >/dev/null
 "${cc[@]}" exec -- true
 hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/hot.md" \
   -n "true" "$(q "${runner[@]}" true)" \

@@ -150,10 +150,36 @@ struct ProxyProcess {
   pid_t pid = -1;
 };
 
+// CC_BENCH_SMOKE=1 (tests/run.sh): each benchmark runs once with tiny sizes, only to show it
+// still works; its numbers mean nothing.
+bool smoke() {
+  static const bool on = std::getenv("CC_BENCH_SMOKE") != nullptr;
+  return on;
+}
+benchmark::IterationCount iterations(benchmark::IterationCount normal) { return smoke() ? 1 : normal; }
+
+// The proxies' audit logs, under $TMPDIR, removed when the benchmark ends (the proxy
+// processes die with us and cannot do it).
+struct AuditLogs {
+  std::vector<std::string> paths;
+  ~AuditLogs() {
+    for (const auto& path : paths) ::unlink(path.c_str());
+  }
+};
+AuditLogs& audit_logs() {
+  static AuditLogs logs;
+  return logs;
+}
+
 // Forks a process that runs EgressProxy on 127.0.0.1:<ephemeral>.
 ProxyProcess start_our_proxy(bool zero_copy) {
   int p[2];
   if (::pipe(p) != 0) std::abort();
+  const char* tmp = std::getenv("TMPDIR");
+  static int started = 0;
+  std::string audit_log = std::string(tmp != nullptr && tmp[0] == '/' ? tmp : "/tmp") + "/cc-proxy-bench-" +
+                          std::to_string(::getpid()) + "-" + std::to_string(started++) + ".jsonl";
+  audit_logs().paths.push_back(audit_log);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -170,7 +196,7 @@ ProxyProcess start_our_proxy(bool zero_copy) {
     options.listeners.push_back(std::move(listener));
     options.policy = cc::net::DomainPolicy::from_config(network);
     options.limits.zero_copy = zero_copy;
-    options.audit_log = "/tmp/cc-proxy-bench-" + std::to_string(::getpid()) + ".jsonl";
+    options.audit_log = audit_log;
     cc::net::EgressProxy proxy(std::move(options));
     [[maybe_unused]] auto w = ::write(p[1], &port, sizeof port);
     ::close(p[1]);
@@ -269,7 +295,7 @@ bool available(benchmark::State& state, Route route) {
 void BM_ProxyThroughput(benchmark::State& state, Route route) {
   if (!available(state, route)) return;
   World& w = World::get();
-  const std::uint64_t bytes = 1ull << 30;
+  const std::uint64_t bytes = smoke() ? 1ull << 20 : 1ull << 30;
   std::vector<char> buf(1 << 20);
   pid_t pid = route == Route::ours        ? w.ours.pid
               : route == Route::ours_copy ? w.ours_copy.pid
@@ -393,21 +419,21 @@ void BM_ProxyConcurrentTunnels(benchmark::State& state, Route route) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_ProxyThroughput, direct, Route::direct)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProxyThroughput, claude_container, Route::ours)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProxyThroughput, claude_container_copy, Route::ours_copy)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProxyThroughput, sandbox_runtime, Route::peer)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProxyRequestLatency, direct, Route::direct)->UseManualTime()->Iterations(2000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyRequestLatency, claude_container, Route::ours)->UseManualTime()->Iterations(2000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyRequestLatency, claude_container_copy, Route::ours_copy)->UseManualTime()->Iterations(2000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyRequestLatency, sandbox_runtime, Route::peer)->UseManualTime()->Iterations(2000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, direct, Route::direct)->Iterations(20000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, claude_container, Route::ours)->Iterations(20000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, claude_container_copy, Route::ours_copy)->Iterations(20000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, sandbox_runtime, Route::peer)->Iterations(20000)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ProxyConcurrentTunnels, claude_container, Route::ours)->Arg(1000)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProxyConcurrentTunnels, claude_container_copy, Route::ours_copy)->Arg(1000)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProxyConcurrentTunnels, sandbox_runtime, Route::peer)->Arg(1000)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProxyThroughput, direct, Route::direct)->UseManualTime()->Iterations(iterations(3))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProxyThroughput, claude_container, Route::ours)->UseManualTime()->Iterations(iterations(3))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProxyThroughput, claude_container_copy, Route::ours_copy)->UseManualTime()->Iterations(iterations(3))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProxyThroughput, sandbox_runtime, Route::peer)->UseManualTime()->Iterations(iterations(3))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProxyRequestLatency, direct, Route::direct)->UseManualTime()->Iterations(iterations(2000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyRequestLatency, claude_container, Route::ours)->UseManualTime()->Iterations(iterations(2000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyRequestLatency, claude_container_copy, Route::ours_copy)->UseManualTime()->Iterations(iterations(2000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyRequestLatency, sandbox_runtime, Route::peer)->UseManualTime()->Iterations(iterations(2000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, direct, Route::direct)->Iterations(iterations(20000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, claude_container, Route::ours)->Iterations(iterations(20000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, claude_container_copy, Route::ours_copy)->Iterations(iterations(20000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyTunnelRoundTrip, sandbox_runtime, Route::peer)->Iterations(iterations(20000))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProxyConcurrentTunnels, claude_container, Route::ours)->Arg(smoke() ? 10 : 1000)->UseManualTime()->Iterations(iterations(1))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProxyConcurrentTunnels, claude_container_copy, Route::ours_copy)->Arg(smoke() ? 10 : 1000)->UseManualTime()->Iterations(iterations(1))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProxyConcurrentTunnels, sandbox_runtime, Route::peer)->Arg(smoke() ? 10 : 1000)->UseManualTime()->Iterations(iterations(1))->Unit(benchmark::kMillisecond);
 
 // cc_bench is one executable for every bench/*.cpp. This main is weak: when another benchmark
 // file defines the (strong) main, that one is used and runs these benchmarks too.

@@ -2,6 +2,8 @@
 # Runs the egress proxy benchmark (bench/proxy_bench.cpp) with the proxy of
 # @anthropic-ai/sandbox-runtime started as the peer (installed with npm into the build dir on
 # first use). Extra arguments go to Google Benchmark, e.g. --benchmark_format=json.
+# CC_BENCH_NO_PEER=1 measures without the peer (no npm, no network); CC_BENCH_SMOKE=1 runs each
+# benchmark once with tiny sizes (tests/run.sh does both, to show the benchmark still runs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-"$here/build"}
@@ -22,7 +24,9 @@ bench="$build/bench/cc_bench"
 
 ulimit -n "$(ulimit -Hn)"
 peer_env=()
-if command -v node >/dev/null && command -v npm >/dev/null; then
+if [ -n "${CC_BENCH_NO_PEER:-}" ]; then
+  echo "proxy_bench.sh: CC_BENCH_NO_PEER is set; measuring without the peer" >&2
+elif command -v node >/dev/null && command -v npm >/dev/null; then
   if [ ! -d "$peer_dir/node_modules/@anthropic-ai/sandbox-runtime" ]; then
     npm install --silent --no-audit --no-fund --prefix "$peer_dir" @anthropic-ai/sandbox-runtime >&2 ||
       echo "proxy_bench.sh: could not install @anthropic-ai/sandbox-runtime; measuring without the peer" >&2
@@ -43,4 +47,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 else
   echo "proxy_bench.sh: node/npm not installed; measuring without the peer" >&2
 fi
-env "${peer_env[@]}" "$bench" --benchmark_filter='BM_Proxy' "$@"
+# Without the peer its benchmarks could only report an error, so they are left out.
+filter='BM_Proxy'
+[ ${#peer_env[@]} -gt 0 ] || filter='BM_Proxy[A-Za-z]+/(direct|claude_container)'
+env "${peer_env[@]+"${peer_env[@]}"}" "$bench" --benchmark_filter="$filter" "$@"

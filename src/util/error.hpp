@@ -15,8 +15,9 @@ enum class ExitCode : int {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(std::string message, ExitCode code = ExitCode::failure)
-      : std::runtime_error(std::move(message)), code_(code) {}
+  // std::runtime_error copies the text whatever we pass, so take it by reference.
+  explicit Error(const std::string& message, ExitCode code = ExitCode::failure)
+      : std::runtime_error(message), code_(code) {}
   ExitCode code() const { return code_; }
 
  private:
@@ -24,9 +25,9 @@ class Error : public std::runtime_error {
 };
 
 // Bad usage or bad configuration: exit status 2.
-inline Error usage_error(std::string message) { return Error(std::move(message), ExitCode::usage); }
+inline Error usage_error(const std::string& message) { return Error(message, ExitCode::usage); }
 // Nothing set up or created to act on: exit status 3.
-inline Error not_set_up_error(std::string message) { return Error(std::move(message), ExitCode::not_set_up); }
+inline Error not_set_up_error(const std::string& message) { return Error(message, ExitCode::not_set_up); }
 
 // "what: strerror(errno)" for system call failures.
 std::string errno_message(const std::string& what, int err);

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "cli_test_env.hpp"
+#include "support/required_feature.hpp"
 
 namespace cc::test {
 namespace {
@@ -35,9 +36,9 @@ void plant_config(const fs::path& dir, uid_t owner, gid_t group) {
 }
 
 TEST(CliDiscovery, RootRefusesAConfigPlantedInAParentAnotherUserOwns) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory to another user";
+  CC_SKIP_UNLESS_FEATURE(::geteuid() == 0, "root-engine") << "needs root to give a directory to another user";
   auto other = cc_tester();
-  if (!other) GTEST_SKIP() << "no cc-tester user";
+  CC_SKIP_UNLESS_FEATURE(other.has_value(), "rootless-engine") << "no cc-tester user";
   CliTestEnv env;
   const fs::path shared = env.root() / "shared";
   plant_config(shared, other->uid, other->gid);
@@ -64,9 +65,9 @@ TEST(CliDiscovery, RootRefusesAConfigPlantedInAParentAnotherUserOwns) {
 }
 
 TEST(CliDiscovery, AnUnprivilegedUserRefusesAConfigRootPlantedAbove) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to set up two owners";
+  CC_SKIP_UNLESS_FEATURE(::geteuid() == 0, "root-engine") << "needs root to set up two owners";
   auto other = cc_tester();
-  if (!other) GTEST_SKIP() << "no cc-tester user";
+  CC_SKIP_UNLESS_FEATURE(other.has_value(), "rootless-engine") << "no cc-tester user";
   CliTestEnv env;
   fs::permissions(env.root(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                   fs::perms::others_read | fs::perms::others_exec);
@@ -91,9 +92,9 @@ TEST(CliDiscovery, AnUnprivilegedUserRefusesAConfigRootPlantedAbove) {
 }
 
 TEST(CliDiscovery, TheWalkStopsAtADirectoryAnotherUserOwnsWithoutAConfig) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory to another user";
+  CC_SKIP_UNLESS_FEATURE(::geteuid() == 0, "root-engine") << "needs root to give a directory to another user";
   auto other = cc_tester();
-  if (!other) GTEST_SKIP() << "no cc-tester user";
+  CC_SKIP_UNLESS_FEATURE(other.has_value(), "rootless-engine") << "no cc-tester user";
   CliTestEnv env;
   // root's config two levels up, behind a directory root does not own: not found, not used.
   ASSERT_EQ(env.run({"init", "--mode", "playground"}).exit_code, 0);

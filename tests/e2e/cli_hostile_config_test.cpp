@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "cli_test_env.hpp"
+#include "support/required_feature.hpp"
 #include "support/pty_session.hpp"
 #include "util/file_io.hpp"
 
@@ -16,7 +17,9 @@ class HostileConfig : public ::testing::TestWithParam<TestUser> {
   CliTestEnv env;
   void SetUp() override {
     std::string why;
-    if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
+    CC_SKIP_UNLESS_FEATURE(run_as(env, GetParam(), &why),
+                           GetParam() == TestUser::root ? "root-engine" : "rootless-engine")
+        << why;
     auto init = env.run({"init", "--mode", "playground"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
   }

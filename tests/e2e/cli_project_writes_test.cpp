@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cli_test_env.hpp"
+#include "support/required_feature.hpp"
 #include "util/file_io.hpp"
 
 namespace cc::test {
@@ -25,7 +26,9 @@ class ProjectWrites : public ::testing::TestWithParam<TestUser> {
   CliTestEnv env;
   void SetUp() override {
     std::string why;
-    if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
+    CC_SKIP_UNLESS_FEATURE(run_as(env, GetParam(), &why),
+                           GetParam() == TestUser::root ? "root-engine" : "rootless-engine")
+        << why;
   }
 };
 
@@ -71,7 +74,9 @@ class TamperedManifest : public ::testing::TestWithParam<TestUser> {
   fs::path victim;
   void SetUp() override {
     std::string why;
-    if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
+    CC_SKIP_UNLESS_FEATURE(run_as(env, GetParam(), &why),
+                           GetParam() == TestUser::root ? "root-engine" : "rootless-engine")
+        << why;
     ASSERT_EQ(env.run({"init", "--mode", "playground"}).exit_code, 0);
     // A directory outside the project holding a file the attacker knows (and so its sha256).
     victim = env.root() / "victim";

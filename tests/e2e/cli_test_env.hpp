@@ -1,6 +1,8 @@
 #pragma once
-// A sandboxed environment for running the CLI in tests: its own HOME, XDG dirs, git config
-// and no colour, so nothing of the machine's user leaks in and nothing leaks out.
+// A sandboxed environment for running the CLI in tests: its own HOME, XDG dirs, git config,
+// no colour, and a PATH of exactly the system programs the CLI runs (tar for sync-skills, diff
+// for the workspace diff, git for the host's identity), so nothing of the machine's user leaks
+// in and nothing leaks out.
 #include <pwd.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tool_path.hpp"
 
 namespace cc::test {
 
@@ -31,7 +34,8 @@ class CliTestEnv {
     std::filesystem::create_directories(home());
     std::filesystem::create_directories(project());
     std::filesystem::create_directories(root_ / "run");
-    env_ = {{"HOME", home().string()},
+    env_ = {{"PATH", tools_.dir()},
+            {"HOME", home().string()},
             {"XDG_RUNTIME_DIR", (root_ / "run").string()},
             {"XDG_STATE_HOME", (root_ / "state").string()},
             {"XDG_DATA_HOME", (root_ / "data").string()},
@@ -97,6 +101,7 @@ class CliTestEnv {
 
  private:
   TempDir root_;
+  ToolPath tools_{{"tar", "diff", "git"}};
   std::map<std::string, std::string> env_;
   std::optional<uid_t> uid_;
   std::optional<gid_t> gid_;

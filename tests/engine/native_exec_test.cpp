@@ -30,7 +30,7 @@ class NativeExecTest : public ::testing::TestWithParam<EngineUser> {
  protected:
   void SetUp() override {
     env_ = std::make_unique<EngineEnv>(GetParam(), "volume", "none");
-    if (!env_->usable()) GTEST_SKIP() << env_->why_unusable();
+    CC_SKIP_UNLESS_FEATURE(env_->usable(), env_->feature()) << env_->why_unusable();
   }
   void start() {
     auto r = env_->cli({"start"});

@@ -39,7 +39,7 @@ class NativeEngineTest : public ::testing::TestWithParam<EngineUser> {
 };
 
 #define REQUIRE_USABLE(env) \
-  if (!(env)->usable()) GTEST_SKIP() << (env)->why_unusable()
+  CC_SKIP_UNLESS_FEATURE((env)->usable(), (env)->feature()) << (env)->why_unusable()
 
 bool process_exists(pid_t pid) { return process_running(pid); }
 

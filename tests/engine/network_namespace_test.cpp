@@ -18,9 +18,11 @@
 #include <iterator>
 #include <thread>
 
+#include "engine/native/fd_passing.hpp"
 #include "net/pasta.hpp"
 #include "net/proxy_listener.hpp"
 #include "support/net_netns.hpp"
+#include "support/required_feature.hpp"
 #include "support/net_proxy_harness.hpp"
 #include "support/net_upstream.hpp"
 #include "util/error.hpp"
@@ -31,44 +33,16 @@ using config::NetworkPolicy;
 
 namespace {
 
-// Sends fds over a unix socket (what the sandbox does for the supervisor).
-bool send_fds(int sock, const int* fds, int count) {
-  char byte = 'f';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * count);
-  std::memcpy(CMSG_DATA(c), fds, sizeof(int) * count);
-  return ::sendmsg(sock, &msg, 0) == 1;
-}
-
-std::vector<UniqueFd> receive_fds(int sock) {
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+// Receives the listeners the way the supervisor does: the production fd passing
+// (engine/native/fd_passing.hpp), one report with the descriptors attached.
+std::vector<UniqueFd> receive_listeners(int sock) {
+  engine::native::ChildReport report;
+  int fds[2] = {-1, -1};
+  int count = 0;
   std::vector<UniqueFd> out;
-  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return out;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_type != SCM_RIGHTS) continue;
-    int n = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    for (int i = 0; i < n; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      out.emplace_back(fd);
-    }
-  }
+  ssize_t n = engine::native::receive_report_with_fds(sock, &report, fds, &count);
+  for (int i = 0; i < count; ++i) out.emplace_back(fds[i]);
+  if (n != static_cast<ssize_t>(sizeof report) || report.tag != 'R') out.clear();
   return out;
 }
 
@@ -130,10 +104,12 @@ TEST(NetNamespace, HandedOverListenersServeTheSandboxFromTheHost) {
     int fds[2];
     const char* what = nullptr;
     if (net::create_proxy_listeners(net::kProxyPort, fds, &what) != 0) return 1;
-    return send_fds(theirs.get(), fds, 2) ? 0 : 2;
+    engine::native::ChildReport ready;
+    ready.tag = 'R';
+    return engine::native::send_report_with_fds(theirs.get(), ready, fds, 2) == 0 ? 0 : 2;
   });
   ASSERT_EQ(rc, 0);
-  auto listeners = receive_fds(ours.get());
+  auto listeners = receive_listeners(ours.get());
   ASSERT_EQ(listeners.size(), 2u);
 
   ProxyHarness proxy(network_config(NetworkPolicy::isolated, {target}), {}, {}, std::move(listeners));
@@ -182,7 +158,7 @@ TEST(NetNamespace, LoopbackOnlyNamespaceReachesNothing) {
 
 TEST(NetPasta, FullPolicyNamespaceCannotReachTheHostsLoopbackAndPastaQuitsWithIt) {
   auto pasta = net::find_pasta();
-  if (!pasta) GTEST_SKIP() << "pasta (passt) is not installed";
+  CC_SKIP_UNLESS_FEATURE(pasta.has_value(), "pasta") << "pasta (passt) is not installed";
   NetnsChild ns;
   ASSERT_TRUE(ns.ok()) << ns.error();
   LoopbackServer host_loopback_service(echo_handler());
@@ -249,7 +225,7 @@ TEST(NetPasta, FullPolicyNamespaceCannotReachTheHostsLoopbackAndPastaQuitsWithIt
 
 TEST(NetPasta, AttachToAMissingProcessFailsWithAnExplanation) {
   auto pasta = net::find_pasta();
-  if (!pasta) GTEST_SKIP() << "pasta (passt) is not installed";
+  CC_SKIP_UNLESS_FEATURE(pasta.has_value(), "pasta") << "pasta (passt) is not installed";
   pid_t gone = ::fork();
   if (gone == 0) _exit(0);
   ::waitpid(gone, nullptr, 0);

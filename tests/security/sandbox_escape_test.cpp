@@ -23,10 +23,12 @@ class SandboxEscapeTest : public ::testing::TestWithParam<EngineUser> {
  protected:
   void SetUp() override {
     env_ = std::make_unique<EngineEnv>(GetParam(), "bind", "none");
-    if (!env_->usable()) GTEST_SKIP() << env_->why_unusable();
+    CC_SKIP_UNLESS_FEATURE(env_->usable(), env_->feature()) << env_->why_unusable();
     auto r = env_->cli({"start"});
     ASSERT_EQ(r.exit_code, 0) << describe(r);
   }
+  // Whether the container (not this host) has `program` on its PATH.
+  bool has_inside(const std::string& program) { return env_->exec({"sh", "-c", "command -v " + program}).exit_code == 0; }
   // Runs a Python snippet inside that prints the errno of a system call (0 = it succeeded).
   CommandResult python(const std::string& code) { return env_->exec({"python3", "-c", code}); }
   std::unique_ptr<EngineEnv> env_;
@@ -69,7 +71,7 @@ TEST_P(SandboxEscapeTest, HostEnvironmentIsNotReadableThroughPid1) {
 }
 
 TEST_P(SandboxEscapeTest, RealRootHomeIsInvisible) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to plant a file in /root";
+  CC_SKIP_UNLESS_FEATURE(::geteuid() == 0, "root-engine") << "needs root to plant a file in /root";
   fs::path planted = fs::path("/root") / ("cc-test-secret-" + env_->name());
   std::ofstream(planted) << "TOPSECRET\n";
   auto r = env_->exec({"cat", planted.string()});
@@ -92,7 +94,7 @@ TEST_P(SandboxEscapeTest, EtcSecretsAreMaskedAndSystemIsReadOnly) {
 }
 
 TEST_P(SandboxEscapeTest, MountAndNamespaceSyscallsAreRefused) {
-  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "python3 is needed inside for raw system calls";
+  CC_SKIP_UNLESS_FEATURE(has_inside("python3"), "container-python3") << "python3 is needed inside for raw system calls";
   const std::string prelude =
       "import ctypes, os\n"
       "libc = ctypes.CDLL(None, use_errno=True)\n"
@@ -129,7 +131,7 @@ TEST_P(SandboxEscapeTest, HardeningIsInPlace) {
 }
 
 TEST_P(SandboxEscapeTest, NoNetworkBeyondItsOwnLoopback) {
-  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "python3 is needed inside for raw sockets";
+  CC_SKIP_UNLESS_FEATURE(has_inside("python3"), "container-python3") << "python3 is needed inside for raw sockets";
   // A server on the host's loopback: the container's loopback is another one.
   UniqueFd server(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in addr{};

@@ -45,7 +45,7 @@ class WorkspaceAttackTest : public ::testing::TestWithParam<EngineUser> {
   void make(const std::string& storage = "hybrid", const std::map<std::string, std::string>& files = {},
             const std::function<void()>& before_start = {}) {
     env_ = std::make_unique<EngineEnv>(GetParam(), storage, "none");
-    if (!env_->usable()) GTEST_SKIP() << env_->why_unusable();
+    CC_SKIP_UNLESS_FEATURE(env_->usable(), env_->feature()) << env_->why_unusable();
     for (const auto& [path, content] : files) env_->write_project_file(path, content);
     if (before_start) before_start();
     // A host secret the container must never get into a review or the project.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -121,14 +122,16 @@ void EngineEnv::write_project_file(const std::string& relative, const std::strin
 }
 
 std::map<std::string, std::string> EngineEnv::environment() const {
-  return {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+  return {{"PATH", tools_.dir()},
           {"HOME", home_dir().string()},
           {"XDG_RUNTIME_DIR", runtime_dir().string()},
           {"XDG_DATA_HOME", data_dir().string()},
           {"XDG_STATE_HOME", (base_.path() / "state").string()},
           {"LANG", "C.UTF-8"},
           {"TERM", "dumb"},
-          {"CC_TEST_MARKER", name_}};
+          {"CC_TEST_MARKER", name_},
+          // tests/run.sh looks for processes left over from its run by this mark.
+          {"CC_TEST_RUN", suite_run_id()}};
 }
 
 CommandOptions EngineEnv::options(const std::string& input, int timeout) const {
@@ -155,6 +158,11 @@ CommandResult EngineEnv::exec(const std::vector<std::string>& argv, const std::s
   std::vector<std::string> args = {"exec", "--"};
   args.insert(args.end(), argv.begin(), argv.end());
   return cli(args, input);
+}
+
+std::string suite_run_id() {
+  const char* id = std::getenv("CC_TEST_RUN");
+  return id != nullptr ? id : "";
 }
 
 bool process_running(pid_t pid) {

@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "support/required_feature.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tool_path.hpp"
 
 namespace cc::test {
 
@@ -23,7 +25,7 @@ bool unprivileged_user(uid_t* uid, gid_t* gid);
 
 class EngineEnv {
  public:
-  // Skips nothing itself: check `usable()` and GTEST_SKIP with `why_unusable()`.
+  // Skips nothing itself: CC_SKIP_UNLESS_FEATURE(env.usable(), env.feature()) << env.why_unusable().
   EngineEnv(EngineUser user, const std::string& storage = "volume", const std::string& policy = "none");
   ~EngineEnv();
   EngineEnv(const EngineEnv&) = delete;
@@ -31,6 +33,8 @@ class EngineEnv {
 
   bool usable() const { return why_unusable_.empty(); }
   const std::string& why_unusable() const { return why_unusable_; }
+  // What a test of this engine needs from the machine, named for CC_REQUIRED_FEATURES.
+  const char* feature() const { return user_ == EngineUser::root ? "root-engine" : "rootless-engine"; }
 
   const std::string& name() const { return name_; }
   const std::filesystem::path& project() const { return project_; }
@@ -72,12 +76,18 @@ class EngineEnv {
   bool approved_on_write_ = false;
   EngineUser user_;
   TempDir base_;
+  // The host programs the binary may run besides pasta (which it finds in the system
+  // directories itself): nothing else of this machine's PATH.
+  ToolPath tools_{{"tar", "diff"}};
   std::filesystem::path project_;
   std::string name_;
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   std::string why_unusable_;
 };
+
+// The id tests/run.sh gives this run of the suite (CC_TEST_RUN), or "".
+std::string suite_run_id();
 
 // True while `pid` runs (a zombie counts as gone).
 bool process_running(pid_t pid);

@@ -47,6 +47,8 @@ class PtySession {
   bool in_cooked_mode() const;
   // Everything the program wrote, escape sequences removed.
   std::string transcript() const;
+  // Everything the program wrote, byte for byte (escape sequences kept).
+  const std::string& raw_output() const { return raw_; }
 
  private:
   // Reads what is available within the deadline; false at end of output.

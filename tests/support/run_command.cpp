@@ -76,6 +76,17 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
   CommandResult result;
   size_t written = 0;
   int in_fd = in[1];
+  // A program may exit without reading all its input: that must be EPIPE for the write below,
+  // not a SIGPIPE that kills the test.
+  struct IgnoreSigpipe {
+    struct sigaction old {};
+    IgnoreSigpipe() {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigaction(SIGPIPE, &ignore, &old);
+    }
+    ~IgnoreSigpipe() { sigaction(SIGPIPE, &old, nullptr); }
+  } ignore_sigpipe;
   if (options.input.empty()) {
     close(in_fd);
     in_fd = -1;

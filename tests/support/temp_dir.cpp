@@ -6,9 +6,12 @@
 
 namespace cc::test {
 
+// Under $TMPDIR when set (tests/run.sh points it at one directory per run and checks that it
+// is empty afterwards), else /tmp.
 TempDir::TempDir(const std::string& prefix) {
-  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base != nullptr && base[0] == '/' ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
   path_ = tmpl;
 }
 

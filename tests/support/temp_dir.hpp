@@ -1,5 +1,5 @@
 #pragma once
-// A directory under /tmp removed with everything in it when the test ends.
+// A directory under $TMPDIR (else /tmp) removed with everything in it when the test ends.
 #include <filesystem>
 #include <string>
 

@@ -16,6 +16,7 @@
 #include "net/domain_policy.hpp"
 #include "support/net_proxy_harness.hpp"
 #include "support/net_upstream.hpp"
+#include "support/required_feature.hpp"
 
 using namespace cc;
 using namespace cc::test;
@@ -274,7 +275,7 @@ TEST(ProxyDeny, NamesResolvingToTheHostsOwnAddressesAreRefused) {
     if (std::string(text).rfind("127.", 0) != 0) own = text;
   }
   ::freeifaddrs(list);
-  if (own.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address";
+  CC_SKIP_UNLESS_FEATURE(!own.empty(), "non-loopback-ipv4") << "this machine has no non-loopback IPv4 address";
   LoopbackServer host_service(echo_handler(), false, true);
   std::string port = std::to_string(host_service.port());
   ProxyHarness proxy(network_config(NetworkPolicy::none, {"self.proxy.test"}), {},

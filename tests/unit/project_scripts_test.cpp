@@ -7,8 +7,10 @@
 #include "project/container_layout.hpp"
 #include "project/project_files.hpp"
 #include "project_test_support.hpp"
+#include "support/required_feature.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tool_path.hpp"
 #include "util/file_io.hpp"
 
 namespace cc::project {
@@ -19,10 +21,19 @@ using test::CommandOptions;
 using test::run_command;
 
 std::optional<std::string> find_program(const std::string& name) {
-  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
-    if (::access((fs::path(dir) / name).c_str(), X_OK) == 0) return (fs::path(dir) / name).string();
+  if (auto found = test::find_system_tool(name)) return found->string();
   return std::nullopt;
 }
+
+// The system programs the generated scripts use besides shell built-ins, and nothing else:
+// the host's whole /usr/bin would let a system-wide `claude` or `npm` run for real.
+std::string system_tools() {
+  static const test::ToolPath tools({"dirname", "printenv"});
+  return tools.dir();
+}
+
+// PATH with the stand-ins in `fakes` (if any) first, then exactly the tools above.
+std::string path_with(const fs::path& fakes) { return fakes.string() + ":" + system_tools(); }
 
 // A directory of stand-in programs that record how they were called.
 class FakeBin {
@@ -44,7 +55,7 @@ class FakeBin {
   test::TempDir dir_;
 };
 
-// PATH with only the fakes and the system directories the scripts' tools live in.
+// Exactly this PATH and a HOME that does not exist, so a script that writes there fails.
 CommandOptions options_with_path(const std::string& path, const fs::path& cwd) {
   CommandOptions options;
   options.cwd = cwd;
@@ -65,7 +76,7 @@ class ProjectScripts : public ::testing::Test {
 
 TEST(ProjectScriptsLint, EveryGeneratedScriptPassesShellcheck) {
   const auto shellcheck = find_program("shellcheck");
-  if (!shellcheck) GTEST_SKIP() << "shellcheck is not installed";
+  CC_SKIP_UNLESS_FEATURE(shellcheck.has_value(), "shellcheck") << "shellcheck is not installed";
   int checked = 0;
   for (const auto& [name, config] : test::golden_configs()) {
     test::TempDir dir;
@@ -84,7 +95,7 @@ TEST(ProjectScriptsLint, EveryGeneratedScriptPassesShellcheck) {
 TEST(ProjectScriptsLint, ShellcheckCatchesABrokenScript) {
   // Guards the test above: a shellcheck that passes everything would prove nothing.
   const auto shellcheck = find_program("shellcheck");
-  if (!shellcheck) GTEST_SKIP() << "shellcheck is not installed";
+  CC_SKIP_UNLESS_FEATURE(shellcheck.has_value(), "shellcheck") << "shellcheck is not installed";
   test::TempDir dir;
   write_file_atomic(dir / "bad.sh", "#!/bin/sh\nrm -rf $1/*\n", 0755);
   EXPECT_NE(run_command({*shellcheck, "--norc", (dir / "bad.sh").string()}).exit_code, 0);
@@ -93,7 +104,7 @@ TEST(ProjectScriptsLint, ShellcheckCatchesABrokenScript) {
 TEST_F(ProjectScripts, ContainerScriptFindsTheProjectFromAnyDirectory) {
   FakeBin fake;
   fake.add("claude-container");
-  const std::string path = fake.bin().string() + ":/usr/bin:/bin";
+  const std::string path = path_with(fake.bin());
   const std::string script = (project_ / kContainerScript).string();
   for (const fs::path& cwd : {fs::path("/"), project_ / "src" / "deep", project_.path()}) {
     const auto result = run_command({script, "status", "--json"}, options_with_path(path, cwd));
@@ -108,14 +119,14 @@ TEST_F(ProjectScripts, ContainerScriptPassesTheExitStatusThrough) {
   FakeBin fake;
   fake.add("claude-container", 3);
   const auto result = run_command({(project_ / kContainerScript).string(), "shell"},
-                                  options_with_path(fake.bin().string() + ":/usr/bin:/bin", "/"));
+                                  options_with_path(path_with(fake.bin()), "/"));
   EXPECT_EQ(result.exit_code, 3);
 }
 
 TEST_F(ProjectScripts, ContainerScriptExplainsAMissingBinary) {
   test::TempDir empty;
   const auto result =
-      run_command({(project_ / kContainerScript).string(), "start"}, options_with_path(empty.path().string() + ":/usr/bin:/bin", "/"));
+      run_command({(project_ / kContainerScript).string(), "start"}, options_with_path(path_with(empty.path()), "/"));
   EXPECT_EQ(result.exit_code, 127);
   EXPECT_NE(result.err.find("cannot run 'claude-container': it is not installed or not on PATH"), std::string::npos)
       << result.err;
@@ -125,7 +136,7 @@ TEST_F(ProjectScripts, ContainerScriptExplainsAMissingBinary) {
 TEST_F(ProjectScripts, ContainerScriptHonoursClaudeContainerBin) {
   FakeBin fake;
   fake.add("my-build");
-  auto options = options_with_path("/usr/bin:/bin", "/");
+  auto options = options_with_path(system_tools(), "/");
   options.env["CLAUDE_CONTAINER_BIN"] = (fake.bin() / "my-build").string();
   const auto result = run_command({(project_ / kContainerScript).string(), "stop"}, options);
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -133,9 +144,9 @@ TEST_F(ProjectScripts, ContainerScriptHonoursClaudeContainerBin) {
 }
 
 TEST_F(ProjectScripts, ContainerScriptRunsTheRealBinary) {
-  // The real claude-container answers --help through the wrapper.
-  if (!fs::exists(CC_BINARY)) GTEST_SKIP() << "the claude-container binary is not built";
-  auto options = options_with_path("/usr/bin:/bin", "/");
+  // The real claude-container answers --help through the wrapper (CMake builds it first).
+  ASSERT_TRUE(fs::exists(CC_BINARY)) << CC_BINARY;
+  auto options = options_with_path(system_tools(), "/");
   options.env["CLAUDE_CONTAINER_BIN"] = CC_BINARY;
   const auto result = run_command({(project_ / kContainerScript).string(), "--help"}, options);
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -146,19 +157,19 @@ TEST_F(ProjectScripts, SyncSkillsCallsSyncSkillsForThisProject) {
   FakeBin fake;
   fake.add("claude-container");
   const auto result = run_command({(project_ / kSyncSkillsScript).string()},
-                                  options_with_path(fake.bin().string() + ":/usr/bin:/bin", project_ / "src"));
+                                  options_with_path(path_with(fake.bin()), project_ / "src"));
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(fake.calls(), "claude-container\n--project\n" + fs::canonical(project_.path()).string() + "\nsync-skills\n---\n");
 
   test::TempDir empty;
   const auto missing =
-      run_command({(project_ / kSyncSkillsScript).string()}, options_with_path(empty.path().string() + ":/usr/bin:/bin", "/"));
+      run_command({(project_ / kSyncSkillsScript).string()}, options_with_path(path_with(empty.path()), "/"));
   EXPECT_EQ(missing.exit_code, 127);
   EXPECT_NE(missing.err.find("not installed"), std::string::npos) << missing.err;
 }
 
 TEST_F(ProjectScripts, SetupMcpWithoutServersSaysThereIsNothingToDo) {
-  const auto result = run_command({(project_ / kSetupMcpScript).string()}, options_with_path("/usr/bin:/bin", "/"));
+  const auto result = run_command({(project_ / kSetupMcpScript).string()}, options_with_path(system_tools(), "/"));
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.out.find("no MCP servers are configured"), std::string::npos) << result.out;
 }
@@ -167,7 +178,7 @@ class ProjectSetupMcp : public ::testing::Test {
  protected:
   void SetUp() override {
     node_ = find_program("node");
-    if (!node_) GTEST_SKIP() << "node is not installed";
+    CC_SKIP_UNLESS_FEATURE(node_.has_value(), "node") << "node is not installed";
     config_.mcp.servers = {config::McpServer::filesystem, config::McpServer::brave, config::McpServer::github,
                            config::McpServer::postgres};
     write_project_files(project_.path(), config_, {.now = test::fixed_time()});
@@ -178,8 +189,8 @@ class ProjectSetupMcp : public ::testing::Test {
     fake_.add("dbhub");
     fs::create_symlink(*node_, fake_.bin() / "node");
   }
-  test::CommandResult run(std::map<std::string, std::string> extra_env = {}) {
-    auto options = options_with_path(fake_.bin().string() + ":/usr/bin:/bin", "/");
+  test::CommandResult run(const std::map<std::string, std::string>& extra_env = {}) {
+    auto options = options_with_path(path_with(fake_.bin()), "/");
     for (const auto& [k, v] : extra_env) options.env[k] = v;
     return run_command({(project_ / kSetupMcpScript).string()}, options);
   }
