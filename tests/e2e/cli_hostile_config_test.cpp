@@ -125,8 +125,9 @@ TEST_P(HostileConfig, TheApprovalIsKeptOutsideTheProjectAndCoversTheExactContent
       GetParam() == TestUser::root ? std::filesystem::path("/var/lib/claude-container/approvals")
                                    : env.root() / "state" / "claude-container" / "approvals";
   EXPECT_TRUE(std::filesystem::is_directory(approvals)) << approvals;
-  if (GetParam() == TestUser::root)
+  if (GetParam() == TestUser::root) {
     EXPECT_FALSE(std::filesystem::exists(env.root() / "state" / "claude-container" / "approvals"));
+  }
 }
 
 TEST_P(HostileConfig, RootNeverTakesAnApprovalFromTheDirectoryXdgStateHomeNames) {
