@@ -64,9 +64,10 @@ hyperfine -N --warmup 3 --runs "$runs" --export-markdown "$work/cold.md" \
 
 "${cc[@]}" start >/dev/null 2>&1
 sleep 2
-state="$work/run/claude-container/$name/state.json"
-supervisor=$(sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p' "$state")
-init=$(sed -n 's/.*"init_pid": \([0-9]*\).*/\1/p' "$state")
+# status --json, not the state file: where state lives depends on the user and the project path.
+status=$("${cc[@]}" --json status)
+supervisor=$(printf '%s' "$status" | sed -n 's/.*"supervisor_pid": *\([0-9]*\).*/\1/p')
+init=$(printf '%s' "$status" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
 rss() { awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print "RSS " r " KiB (PSS " p " KiB)"}' "/proc/$1/smaps_rollup"; }
 {
   echo "### $(if [ -n "$as_user" ]; then echo "rootless (as $as_user)"; else echo "as $(id -un)"; fi), $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"

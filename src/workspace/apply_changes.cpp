@@ -16,6 +16,7 @@
 #include "util/beneath.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
+#include "util/hex.hpp"
 #include "workspace/quoted_name.hpp"
 
 namespace cc::workspace {
@@ -33,40 +34,6 @@ std::string name_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-// nullopt for anything but pairs of hex digits: a damaged journal line is skipped, never thrown on.
-std::optional<std::string> unhex(const std::string& text) {
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  if (text.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 2) {
-    int high = digit(text[i]), low = digit(text[i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out += static_cast<char>(high * 16 + low);
-  }
-  return out;
-}
-
-bool same_state(const FileState& a, const FileState& b) {
-  if (a.type != b.type) return false;
-  if (a.type == FileType::none) return true;
-  if (a.mode != b.mode) return false;
-  if (a.type == FileType::regular) return a.sha256 == b.sha256;
-  if (a.type == FileType::symlink) return a.link_target == b.link_target;
-  return true;
-}
 
 // A directory of a tree, beneath its root, never through a link; the root itself for "".
 UniqueFd directory_fd(int root_fd, const std::string& rel) {
@@ -124,7 +91,7 @@ class Journal {
   // Records every temporary name before any exists.
   void record(const std::vector<std::pair<std::string, std::string>>& temps) {
     std::string text = "cc-apply-journal 1\n";
-    for (const auto& [dir, name] : temps) text += hex(dir) + " " + hex(name) + "\n";
+    for (const auto& [dir, name] : temps) text += to_hex(dir) + " " + to_hex(name) + "\n";
     fs::create_directories(file_.parent_path());
     write_file_atomic(file_, text, 0600);
   }
@@ -368,8 +335,8 @@ int recover_interrupted_apply(const WorkspaceLayout& layout) {
   while (std::getline(lines, line)) {
     auto space = line.find(' ');
     if (space == std::string::npos) continue;
-    auto dir_text = unhex(line.substr(0, space));
-    auto name_text = unhex(line.substr(space + 1));
+    auto dir_text = from_hex(std::string_view(line).substr(0, space));
+    auto name_text = from_hex(std::string_view(line).substr(space + 1));
     if (!dir_text || !name_text) continue;  // damaged: not ours to act on
     const std::string& dir = *dir_text;
     const std::string& name = *name_text;

@@ -32,6 +32,15 @@ const char* type_name(FileType type) {
   return "unknown";
 }
 
+bool same_state(const FileState& a, const FileState& b) {
+  if (a.type != b.type) return false;
+  if (a.type == FileType::none) return true;
+  if (a.mode != b.mode) return false;
+  if (a.type == FileType::regular) return a.sha256 == b.sha256;
+  if (a.type == FileType::symlink) return a.link_target == b.link_target;
+  return true;
+}
+
 std::string stamp_of(const struct stat& st) {
   if (S_ISDIR(st.st_mode)) return "d:" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_mode & 07777);
   return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +

@@ -36,6 +36,9 @@ struct FileState {
   std::string stamp;
 };
 
+// Same type, permission bits and content (sha256, or link target); capabilities not compared.
+bool same_state(const FileState& a, const FileState& b);
+
 // The stamp of an lstat result (see FileState::stamp).
 std::string stamp_of(const struct stat& st);
 

@@ -13,6 +13,7 @@
 #include "util/beneath.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
+#include "util/hex.hpp"
 
 namespace cc::workspace {
 
@@ -24,29 +25,12 @@ using Stamps = std::map<std::string, std::string>;
 
 std::string join(const std::string& rel, const std::string& name) { return rel.empty() ? name : rel + "/" + name; }
 
-std::string hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out = "x";
-  out.reserve(1 + 2 * bytes.size());
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-int nibble(char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; }
-std::string unhex(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() / 2);
-  for (size_t i = 1; i + 1 < text.size(); i += 2) out += static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1]));
-  return out;
-}
 
 // Temporary file and rename, without fsync: a base lost to a power cut is recorded again at
 // the next start, and start should not wait for the disk.
 void write_base(const fs::path& base_file, const Stamps& stamps) {
   std::string text = "cc-hybrid-base 1\n";
-  for (const auto& [path, stamp] : stamps) text += hex(path) + " " + stamp + "\n";
+  for (const auto& [path, stamp] : stamps) text += "x" + to_hex(path) + " " + stamp + "\n";  // "x": never an empty field
   fs::path temp = base_file;
   temp += ".partial";
   {
@@ -114,8 +98,10 @@ std::optional<Stamps> read_base(const fs::path& base_file) {
   std::getline(lines, line);
   while (std::getline(lines, line)) {
     auto space = line.find(' ');
-    if (space == std::string::npos) continue;
-    stamps.emplace_hint(stamps.end(), unhex(std::string_view(line).substr(0, space)), line.substr(space + 1));
+    if (space == std::string::npos || line[0] != 'x') continue;
+    auto path = from_hex(std::string_view(line).substr(1, space - 1));
+    if (!path) continue;  // damaged: a missing stamp only makes that path a conflict
+    stamps.emplace_hint(stamps.end(), std::move(*path), line.substr(space + 1));
   }
   return stamps;
 }

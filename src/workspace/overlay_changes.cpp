@@ -17,13 +17,6 @@ namespace {
 
 std::string join(const std::string& rel, const std::string& name) { return rel.empty() ? name : rel + "/" + name; }
 
-bool same_state(const FileState& a, const FileState& b) {
-  if (a.type != b.type || a.mode != b.mode) return false;
-  if (a.type == FileType::regular) return a.sha256 == b.sha256 && a.capabilities == b.capabilities;
-  if (a.type == FileType::symlink) return a.link_target == b.link_target;
-  return true;
-}
-
 class OverlayWalk {
  public:
   OverlayWalk(bool keep_content, std::vector<Change>& out) : keep_(keep_content), out_(out) {}
@@ -73,7 +66,7 @@ class OverlayWalk {
     }
     if (before.type == FileType::none) {
       push(Change::Kind::added, path, before, after);
-    } else if (!same_state(before, after)) {
+    } else if (!same_state(before, after) || before.capabilities != after.capabilities) {
       push(Change::Kind::modified, path, before, after);
     }
   }

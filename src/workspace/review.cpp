@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "util/error.hpp"
+#include "util/hex.hpp"
 #include "util/unique_fd.hpp"
 #include "workspace/quoted_name.hpp"
 
@@ -193,15 +194,6 @@ nlohmann::json changes_json(const std::vector<Change>& changes, const ApplyOptio
     }
     return j;
   };
-  auto hex = [](const std::string& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-    return out;
-  };
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : changes) {
     Decision d = decide(c, options);
@@ -213,9 +205,9 @@ nlohmann::json changes_json(const std::vector<Change>& changes, const ApplyOptio
                         {"apply", d.verdict == Decision::Verdict::take        ? "take"
                                   : d.verdict == Decision::Verdict::held_back ? "held back"
                                                                               : "refused"}};
-    if (!valid_utf8(c.path)) j["path_hex"] = hex(c.path);
-    if (c.after.type == FileType::symlink && !valid_utf8(c.after.link_target)) j["after"]["target_hex"] = hex(c.after.link_target);
-    if (c.before.type == FileType::symlink && !valid_utf8(c.before.link_target)) j["before"]["target_hex"] = hex(c.before.link_target);
+    if (!valid_utf8(c.path)) j["path_hex"] = to_hex(c.path);
+    if (c.after.type == FileType::symlink && !valid_utf8(c.after.link_target)) j["after"]["target_hex"] = to_hex(c.after.link_target);
+    if (c.before.type == FileType::symlink && !valid_utf8(c.before.link_target)) j["before"]["target_hex"] = to_hex(c.before.link_target);
     if (!d.why.empty()) j["why"] = d.why;
     list.push_back(std::move(j));
   }

@@ -9,6 +9,7 @@
 #include "util/beneath.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
+#include "util/hex.hpp"
 #include "workspace/file_tree.hpp"
 
 namespace cc::workspace {
@@ -42,19 +43,11 @@ Tree collect_tree(const fs::path& root, bool keep) {
   return tree;
 }
 
-std::string hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out = "x";  // never empty
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-std::string unhex(const std::string& text) {
-  std::string out;
-  for (size_t i = 1; i + 1 < text.size(); i += 2) out += static_cast<char>(std::stoi(text.substr(i, 2), nullptr, 16));
-  return out;
+// "x" first: an empty name or target is never an empty field.
+std::string field_hex(const std::string& bytes) { return "x" + to_hex(bytes); }
+std::optional<std::string> field_unhex(const std::string& text) {
+  if (text.empty() || text[0] != 'x') return std::nullopt;
+  return from_hex(std::string_view(text).substr(1));
 }
 
 FileType type_from(int v) { return static_cast<FileType>(v); }
@@ -62,8 +55,8 @@ FileType type_from(int v) { return static_cast<FileType>(v); }
 void write_manifest(const fs::path& manifest, const Tree& tree) {
   std::string text = "cc-seed-base 1\n";
   for (const auto& [path, s] : tree) {
-    text += hex(path) + " " + std::to_string(static_cast<int>(s.type)) + " " + std::to_string(s.mode) + " " +
-            (s.sha256.empty() ? "-" : s.sha256) + " " + hex(s.link_target) + "\n";
+    text += field_hex(path) + " " + std::to_string(static_cast<int>(s.type)) + " " + std::to_string(s.mode) + " " +
+            (s.sha256.empty() ? "-" : s.sha256) + " " + field_hex(s.link_target) + "\n";
   }
   write_file_atomic(manifest, text, 0600);
 }
@@ -85,19 +78,12 @@ std::optional<Tree> read_manifest(const fs::path& manifest) {
     s.type = type_from(type);
     s.mode = static_cast<mode_t>(mode);
     if (sha != "-") s.sha256 = sha;
-    s.link_target = unhex(target);
-    tree[unhex(path)] = s;
+    auto name = field_unhex(path), link_target = field_unhex(target);
+    if (!name || !link_target) continue;  // damaged: that path counts as not seeded
+    s.link_target = std::move(*link_target);
+    tree[std::move(*name)] = s;
   }
   return tree;
-}
-
-bool same_state(const FileState& a, const FileState& b) {
-  if (a.type != b.type) return false;
-  if (a.type == FileType::none) return true;
-  if (a.mode != b.mode) return false;
-  if (a.type == FileType::regular) return a.sha256 == b.sha256;
-  if (a.type == FileType::symlink) return a.link_target == b.link_target;
-  return true;
 }
 
 }  // namespace

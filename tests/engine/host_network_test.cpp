@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "support/engine_env.hpp"
+#include "support/required_feature.hpp"
 
 namespace cc::test {
 namespace {
@@ -19,17 +20,17 @@ std::string describe(const CommandResult& r) { return "exit " + std::to_string(r
 class HostNetworkTest : public ::testing::TestWithParam<EngineUser> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "hiding pasta in a private mount namespace needs root";
+    CC_SKIP_UNLESS_FEATURE(::geteuid() == 0, "root-engine") << "hiding pasta in a private mount namespace needs root";
     env_ = std::make_unique<EngineEnv>(GetParam(), "volume", "full");
-    if (!env_->usable()) GTEST_SKIP() << env_->why_unusable();
+    CC_SKIP_UNLESS_FEATURE(env_->usable(), env_->feature()) << env_->why_unusable();
   }
   // The CLI with every pasta binary hidden.
   CommandResult cli_without_pasta(const std::vector<std::string>& args) {
     std::string hide;
     for (const char* dir : {"/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin"}) {
-      if (fs::exists(std::string(dir) + "/pasta")) hide += std::string("mount --bind /dev/null ") + dir + "/pasta && ";
+      if (fs::exists(std::string(dir) + "/pasta")) hide += std::string("/usr/bin/mount --bind /dev/null ") + dir + "/pasta && ";
     }
-    std::vector<std::string> argv = {"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c", hide + "exec \"$@\"", "sh"};
+    std::vector<std::string> argv = {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", hide + "exec \"$@\"", "sh"};
     if (GetParam() == EngineUser::unprivileged) {
       argv.insert(argv.end(), {"/usr/bin/setpriv", "--reuid=" + std::to_string(env_->uid()), "--regid=" + std::to_string(env_->gid()),
                                "--clear-groups"});

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/engine_env.hpp"
+#include "support/required_feature.hpp"
 
 namespace cc::test {
 namespace {
@@ -25,7 +26,7 @@ class ConfigTamperTest : public ::testing::TestWithParam<EngineUser> {
  protected:
   void SetUp() override {
     env_ = std::make_unique<EngineEnv>(GetParam(), "bind", "none");
-    if (!env_->usable()) GTEST_SKIP() << env_->why_unusable();
+    CC_SKIP_UNLESS_FEATURE(env_->usable(), env_->feature()) << env_->why_unusable();
     auto r = env_->cli({"start"});
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     config_ = (env_->project() / ".claude-container" / "config.json");

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "support/engine_env.hpp"
+#include "support/required_feature.hpp"
 
 namespace cc::test {
 namespace {
@@ -38,7 +39,7 @@ class ControlFilesTest : public ::testing::TestWithParam<EngineUser> {
 };
 
 #define REQUIRE_ENV(env) \
-  if (!(env)) GTEST_SKIP() << EngineEnv(GetParam()).why_unusable()
+  CC_SKIP_UNLESS_FEATURE(env, EngineEnv(GetParam()).feature()) << EngineEnv(GetParam()).why_unusable()
 
 TEST_P(ControlFilesTest, ContainerCannotWriteItsConfigScriptsOrGitHooks) {
   auto env = make();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/engine_env.hpp"
+#include "support/required_feature.hpp"
 
 namespace cc::test {
 namespace {
@@ -22,11 +23,12 @@ std::string describe(const CommandResult& r) { return "exit " + std::to_string(r
 class RootIdentityTest : public ::testing::TestWithParam<EngineUser> {
  protected:
   void SetUp() override {
-    if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "python3 is needed inside for raw system calls";
     env_ = std::make_unique<EngineEnv>(GetParam(), "bind", "none");
-    if (!env_->usable()) GTEST_SKIP() << env_->why_unusable();
+    CC_SKIP_UNLESS_FEATURE(env_->usable(), env_->feature()) << env_->why_unusable();
     auto r = env_->cli({"start"});
     ASSERT_EQ(r.exit_code, 0) << describe(r);
+    CC_SKIP_UNLESS_FEATURE(env_->exec({"sh", "-c", "command -v python3"}).exit_code == 0, "container-python3")
+        << "python3 is needed inside for raw system calls";
   }
   std::unique_ptr<EngineEnv> env_;
 };

@@ -18,6 +18,7 @@
 #include <fstream>
 
 #include "support/engine_env.hpp"
+#include "support/required_feature.hpp"
 #include "util/unique_fd.hpp"
 
 namespace cc::test {
@@ -53,7 +54,7 @@ class StateIdentityTest : public ::testing::TestWithParam<EngineUser> {
 };
 
 #define REQUIRE_ENV(env) \
-  if (!(env)) GTEST_SKIP() << EngineEnv(GetParam()).why_unusable()
+  CC_SKIP_UNLESS_FEATURE(env, EngineEnv(GetParam()).feature()) << EngineEnv(GetParam()).why_unusable()
 
 TEST_P(StateIdentityTest, RootIgnoresStateUnderAUserOwnedRuntimeDir) {
   if (GetParam() != EngineUser::root) GTEST_SKIP() << "about root run with a user's XDG_RUNTIME_DIR (sudo -E)";
