@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "support/temp_dir.hpp"
+#include "support/hybrid_tree.hpp"
 #include "workspace/hybrid_base.hpp"
 #include "workspace/quoted_name.hpp"
 #include "workspace/review.hpp"
@@ -28,16 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using cc::workspace::Change;
 
-void write(const fs::path& p, const std::string& text, mode_t mode = 0644) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::trunc | std::ios::binary) << text;
-  ::chmod(p.c_str(), mode);
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
+void write(const fs::path& p, const std::string& text, mode_t mode = 0644) { write_with_mode(p, text, mode); }
+std::string read(const fs::path& p) { return read_whole(p); }
 
 std::string render(const std::vector<Change>& changes) {
   std::string out;
@@ -48,18 +40,9 @@ std::string render(const std::vector<Change>& changes) {
   return out;
 }
 
-class OverlayChangesTest : public ::testing::Test {
+class OverlayChangesTest : public HybridTreeTest {
  protected:
-  void SetUp() override {
-    layout_.kind = workspace::StorageKind::hybrid;
-    layout_.project = dir_ / "lower";
-    layout_.changes = dir_ / "upper";
-    layout_.work = dir_ / "work";
-    layout_.journal = dir_ / "state" / "apply-journal";
-    fs::create_directories(layout_.project);
-    fs::create_directories(layout_.changes);
-    fs::create_directories(layout_.work / "work");
-  }
+  OverlayChangesTest() : HybridTreeTest("cc-overlay") {}
   void standard_layers() {
     write(lower() / "same.txt", "same\n");
     write(lower() / "edit.txt", "old\n");
@@ -78,8 +61,6 @@ class OverlayChangesTest : public ::testing::Test {
     write(upper() / "opaque" / "kept.txt", "new\n");
     ASSERT_EQ(::setxattr((upper() / "opaque").c_str(), "user.overlay.opaque", "y", 1, 0), 0);
   }
-  fs::path lower() const { return layout_.project; }
-  fs::path upper() const { return layout_.changes; }
   std::vector<Change> changes(bool keep = true) { return workspace::read_changes(layout_, keep); }
   workspace::ApplyReport apply(const workspace::ApplyOptions& options = {}) {
     last_ = changes(false);
@@ -90,8 +71,6 @@ class OverlayChangesTest : public ::testing::Test {
       EXPECT_EQ(entry.path().filename().string().find(".cc-apply-"), std::string::npos) << entry.path();
     }
   }
-  TempDir dir_{"cc-overlay"};
-  workspace::WorkspaceLayout layout_;
   std::vector<Change> last_;
 };
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "support/temp_dir.hpp"
+#include "support/hybrid_tree.hpp"
 #include "workspace/review.hpp"
 #include "workspace/workspace_changes.hpp"
 
@@ -15,37 +15,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void write(const fs::path& p, const std::string& text, mode_t mode = 0644) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::trunc | std::ios::binary) << text;
-  ::chmod(p.c_str(), mode);
-}
+void write(const fs::path& p, const std::string& text, mode_t mode = 0644) { write_with_mode(p, text, mode); }
+std::string read_text(const fs::path& p) { return read_whole(p); }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-class WorkspaceRedteamTest : public ::testing::Test {
+class WorkspaceRedteamTest : public HybridTreeTest {
  protected:
-  void SetUp() override {
-    layout_.kind = workspace::StorageKind::hybrid;
-    layout_.project = dir_ / "lower";
-    layout_.changes = dir_ / "upper";
-    layout_.work = dir_ / "work";
-    layout_.journal = dir_ / "state" / "apply-journal";
-    fs::create_directories(layout_.project);
-    fs::create_directories(layout_.changes);
-    fs::create_directories(layout_.work / "work");
-  }
-  fs::path lower() const { return layout_.project; }
-  fs::path upper() const { return layout_.changes; }
+  WorkspaceRedteamTest() : HybridTreeTest("cc-redteam") {}
   workspace::ApplyReport apply(const workspace::ApplyOptions& options = {}) {
     last_ = workspace::read_changes(layout_, false);
     return workspace::apply_changes(layout_, last_, options);
   }
-  TempDir dir_{"cc-redteam"};
-  workspace::WorkspaceLayout layout_;
   std::vector<workspace::Change> last_;
 };
 
