@@ -282,7 +282,9 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
     case NetworkPolicy::full: break;
   }
   if (c.storage.type == StorageType::volume)
-    items.push_back("Project: the container works on its own copy; your project on this machine does not change.");
+    items.push_back("Project: the container works on its own copy; your project on this machine does not change "
+                    "until you review its changes with `claude-container diff` and take them with "
+                    "`claude-container apply`.");
   if (c.storage.type == StorageType::bind)
     items.push_back(std::string("Control files: `.claude-container/`, `scripts/`, `.git/hooks`, `.git/config` and the files "
                                 "editors, shells and git tools run on their own (`.vscode/`, `.idea/`, `.envrc`, ...) are "
@@ -293,6 +295,9 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
   if (c.storage.type == StorageType::hybrid)
     items.push_back("Project: mounted read-only; every change waits in a separate layer until you review it with "
                     "`claude-container diff` and take it with `claude-container apply`.");
+  items.push_back("Settings: `config.json` takes effect only after you approve its exact content on this machine "
+                  "(`claude-container init` and `claude-container trust` approve; a changed file is shown and asked "
+                  "about first), and a running container keeps the settings it was started with.");
   if (!key_inside(c, features)) {
     const bool gateway = c.credentials.api == ApiCredentials::gateway && features.credential_gateway;
     items.push_back(gateway ? "API key: never inside the container; the gateway adds it outside, so the agent cannot "
