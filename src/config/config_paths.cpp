@@ -10,6 +10,7 @@
 
 #include "util/beneath.hpp"
 #include "util/error.hpp"
+#include "util/file_io.hpp"
 #include "util/unique_fd.hpp"
 
 namespace cc::config {
@@ -24,18 +25,9 @@ namespace {
 
 std::string read_bounded(int fd, const std::string& key, const std::string& value, std::size_t max_bytes) {
   std::string content;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      refuse(key, value, errno_message("it cannot be read", errno));
-    }
-    if (n == 0) return content;
-    if (content.size() + static_cast<std::size_t>(n) > max_bytes)
-      refuse(key, value, "it is larger than the limit of " + std::to_string(max_bytes) + " bytes");
-    content.append(buffer, static_cast<std::size_t>(n));
-  }
+  if (read_all_bounded(fd, max_bytes, content)) return content;
+  if (errno == EFBIG) refuse(key, value, "it is larger than the limit of " + std::to_string(max_bytes) + " bytes");
+  refuse(key, value, errno_message("it cannot be read", errno));
 }
 
 }  // namespace

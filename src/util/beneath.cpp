@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/file_io.hpp"
 
 namespace cc::beneath {
 namespace {
@@ -235,18 +236,11 @@ std::optional<std::string> read_file(int root_fd, const std::filesystem::path& r
     throw Error(relative.string() + " is larger than the limit of " + std::to_string(max_bytes) +
                 " bytes; shorten it");
   std::string content;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("cannot read " + relative.string());
-    }
-    if (n == 0) break;
-    if (content.size() + static_cast<std::size_t>(n) > max_bytes)
+  if (!read_all_bounded(fd.get(), max_bytes, content)) {
+    if (errno == EFBIG)
       throw Error(relative.string() + " is larger than the limit of " + std::to_string(max_bytes) +
                   " bytes; shorten it");
-    content.append(buffer, static_cast<std::size_t>(n));
+    throw_errno("cannot read " + relative.string());
   }
   return content;
 }
@@ -283,15 +277,7 @@ void write_file(int root_fd, const std::filesystem::path& relative, const std::s
     ::unlinkat(dir_fd, temp.c_str(), 0);
     throw Error(errno_message(what + " " + relative.string(), err));
   };
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(out.get(), content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write");
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (!write_all(out.get(), content)) fail("cannot write");
   if (::fchmod(out.get(), mode) != 0) fail("cannot set permissions of");
   if (::fsync(out.get()) != 0) fail("cannot flush");
   out.reset();

@@ -41,19 +41,40 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
     ::unlink(tmpl.c_str());
     throw Error(errno_message(what + " " + path.string(), err));
   };
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write");
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (!write_all(fd.get(), content)) fail("cannot write");
   if (::fchmod(fd.get(), mode) != 0) fail("cannot set permissions of");
   if (::fsync(fd.get()) != 0) fail("cannot flush");
   fd.reset();
   if (::rename(tmpl.c_str(), path.c_str()) != 0) fail("cannot replace");
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool read_all_bounded(int fd, std::size_t max_bytes, std::string& out) {
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) return true;
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
+      errno = EFBIG;
+      return false;
+    }
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
 }
 
 std::string sha256_hex(const std::string& data) {

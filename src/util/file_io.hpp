@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 
 namespace cc {
@@ -13,5 +14,11 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& path
 void write_file_atomic(const std::filesystem::path& path, const std::string& content,
                        mode_t mode = 0644);
 std::string sha256_hex(const std::string& data);
+
+// The whole of `data` to `fd`, retrying short writes; false with errno set on an error.
+bool write_all(int fd, std::string_view data);
+// `fd` to its end, appended to `out`; false with errno set on a read error, and with EFBIG as
+// soon as more than `max_bytes` have arrived (a file may grow after it was checked).
+bool read_all_bounded(int fd, std::size_t max_bytes, std::string& out);
 
 }  // namespace cc
