@@ -141,14 +141,26 @@ std::optional<net::UpstreamCredential> read_stored_credential(const fs::path& fi
     throw Error("refused to read " + file.string() + ": other users may read or change it (it must be mode 0600); "
                 "run `chmod 600 " + file.string() + "` if only you could ever read it, else " + store_fix(file) + ".");
   }
-  std::string text;
-  text.reserve(kMaxStoreBytes + 1);  // no reallocation leaves a copy behind
-  if (!read_all_bounded(fd.get(), kMaxStoreBytes, text)) {
-    int err = errno;
-    wipe(text);
-    if (err == EFBIG) throw Error("refused to read " + file.string() + ": it is larger than a credential; " + store_fix(file) + ".");
-    throw Error(errno_message("cannot read " + file.string(), err));
+  // Read straight into one buffer that is wiped afterwards: no intermediate copy of the value
+  // is left in freed memory (the supervisor's memory is copied into the sandbox's pid 1).
+  std::string text(kMaxStoreBytes + 1, '\0');
+  std::size_t used = 0;
+  while (used < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      wipe(text);
+      throw Error(errno_message("cannot read " + file.string(), err));
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
   }
+  if (used > kMaxStoreBytes) {
+    wipe(text);
+    throw Error("refused to read " + file.string() + ": it is larger than a credential; " + store_fix(file) + ".");
+  }
+  text.resize(used);
   std::size_t end = text.find('\n');
   std::string value = text.substr(0, end);
   const bool one_line = end == std::string::npos || text.find_first_not_of('\n', end) == std::string::npos;

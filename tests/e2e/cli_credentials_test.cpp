@@ -127,5 +127,22 @@ TEST_F(CliCredentials, CtrlCLeavesTheTerminalAsItWasAndStoresNothing) {
   EXPECT_FALSE(fs::exists(store()));
 }
 
+TEST_F(CliCredentials, GatewayStartWithoutAnyCredentialNamesTheThreeWaysAndCreatesNothing) {
+  ASSERT_EQ(env.run({"init", "--mode", "playground"}).exit_code, 0);
+  ASSERT_EQ(env.config_json()["credentials"]["api"], "gateway");
+  auto start = env.run({"start"});
+  EXPECT_EQ(start.exit_code, 1) << start.err;
+  EXPECT_EQ(line_count(start.err), 1u) << start.err;
+  for (const char* way : {"export ANTHROPIC_API_KEY", "export CLAUDE_CODE_OAUTH_TOKEN", "claude setup-token",
+                          "claude-container login"}) {
+    EXPECT_NE(start.err.find(way), std::string::npos) << way << ": " << start.err;
+  }
+  EXPECT_FALSE(fs::exists(env.root() / "data" / "claude-container")) << "a refused start created the container";
+  auto status = nlohmann::json::parse(env.run({"status", "--json"}).out);
+  EXPECT_EQ(status["state"], "not-created");
+  EXPECT_EQ(status["credentials"]["mode"], "gateway");
+  EXPECT_EQ(status["credentials"]["key_inside"], false);
+}
+
 }  // namespace
 }  // namespace cc::test
