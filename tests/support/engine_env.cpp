@@ -106,7 +106,7 @@ void EngineEnv::write_config(const std::string& storage, const std::string& poli
       << "  \"engine\": \"native\",\n"
       << "  \"network\": {\"policy\": \"" << policy << "\", \"allow\": [], \"deny\": []},\n"
       << "  \"storage\": {\"type\": \"" << storage << "\"},\n"
-      << "  \"credentials\": {\"api\": \"separate\"},\n"
+      << (extra.find("\"credentials\"") == std::string::npos ? "  \"credentials\": {\"api\": \"separate\"},\n" : "")
       << "  \"resources\": {\"cpus\": 1, \"memory\": \"512m\", \"pids\": 512}"
       << (extra.empty() ? "" : ",\n  " + extra) << "\n}\n";
   out.close();
@@ -122,7 +122,7 @@ void EngineEnv::write_project_file(const std::string& relative, const std::strin
 }
 
 std::map<std::string, std::string> EngineEnv::environment() const {
-  return {{"PATH", tools_.dir()},
+  std::map<std::string, std::string> env = {{"PATH", tools_.dir()},
           {"HOME", home_dir().string()},
           {"XDG_RUNTIME_DIR", runtime_dir().string()},
           {"XDG_DATA_HOME", data_dir().string()},
@@ -132,6 +132,8 @@ std::map<std::string, std::string> EngineEnv::environment() const {
           {"CC_TEST_MARKER", name_},
           // tests/run.sh looks for processes left over from its run by this mark.
           {"CC_TEST_RUN", suite_run_id()}};
+  for (const auto& [name, value] : extra_env_) env[name] = value;
+  return env;
 }
 
 CommandOptions EngineEnv::options(const std::string& input, int timeout) const {
