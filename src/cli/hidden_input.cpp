@@ -75,12 +75,13 @@ std::optional<std::string> read_hidden_line(int fd, const std::string& prompt, s
   if (::isatty(fd) == 0) throw usage_error("hidden input needs a terminal.");
   // The prompt goes to stderr when that is the terminal too, so stdout keeps only results.
   const int out = ::isatty(STDERR_FILENO) != 0 ? STDERR_FILENO : fd;
-  if (!write_all(out, prompt)) throw_errno("writing to the terminal");
   std::string line;
   line.reserve(max_bytes + 1);  // grows in place: no copy of the secret is left behind
   bool ended = false;
   {
+    // Echo goes off before the prompt shows, so nothing typed after seeing it is echoed.
     EchoOff echo_off(fd);
+    if (!write_all(out, prompt)) throw_errno("writing to the terminal");
     char c = 0;
     for (;;) {
       ssize_t n = ::read(fd, &c, 1);
