@@ -44,12 +44,12 @@ std::vector<std::string> container_environment(const ProjectContext& ctx, const 
       env[key] = entry.substr(eq + 1);
     }
   }
-  if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
-    for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
-  }
   // The gateway's address and placeholder, the real credential for "shared", or nothing. The
   // config cannot set these itself (config_io refuses them unless "shared").
   for (auto& [k, v] : integrations::credential_environment(cfg, gateway_kind, config::host_environment())) env[k] = std::move(v);
+  if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
+    for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
+  }
   // env_file and env, through the config's one reader and expander (no links followed, a
   // missing ${VAR} is an error).
   for (auto& [k, v] : config::container_env(cfg, ctx.project_dir, config::host_environment())) env[k] = std::move(v);
