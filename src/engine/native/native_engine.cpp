@@ -217,19 +217,6 @@ workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const Container
 // `development` trusts the code it runs: git inside may change hooks and .git/config.
 bool relax_git(const config::Config& config) { return config.mode == config::Mode::development; }
 
-// `full` without pasta means the host's own network namespace: its loopback services and
-// abstract unix sockets become reachable from inside. Only when the config says so by name.
-void refuse_host_network_unless_asked(const config::Config& config) {
-  if (config.network.policy != config::NetworkPolicy::full || config.network.host_network) return;
-  if (net::find_pasta()) return;
-  throw usage_error("refused to start " + config.name +
-                    " with the full network policy: pasta (passt) is not installed, and without it the container "
-                    "would share this machine's network namespace, where services on its loopback and abstract "
-                    "unix sockets are reachable; install passt (e.g. `apt install passt`), or accept the host "
-                    "network with \"network\": {\"policy\": \"full\", \"host_network\": true} in "
-                    ".claude-container/config.json.");
-}
-
 // The container shares the host's network namespace: `full` without pasta, accepted by name.
 bool uses_host_network(const config::Config& config) {
   return config.network.policy == config::NetworkPolicy::full && config.network.host_network && !net::find_pasta();
@@ -269,6 +256,19 @@ void prepare_gateway(const ProjectContext& ctx, SupervisorSpec& spec) {
   }
   spec.gateway_origin = integrations::describe_origin(*found);
   spec.gateway_credential = std::move(found->credential);
+}
+
+// `full` without pasta means the host's own network namespace: its loopback services and
+// abstract unix sockets become reachable from inside. Only when the config says so by name.
+void refuse_host_network_unless_asked(const config::Config& config) {
+  if (config.network.policy != config::NetworkPolicy::full || config.network.host_network) return;
+  if (net::find_pasta()) return;
+  throw usage_error("refused to start " + config.name +
+                    " with the full network policy: pasta (passt) is not installed, and without it the container "
+                    "would share this machine's network namespace, where services on its loopback and abstract "
+                    "unix sockets are reachable; install passt (e.g. `apt install passt`), or accept the host "
+                    "network with \"network\": {\"policy\": \"full\", \"host_network\": true} in "
+                    ".claude-container/config.json.");
 }
 
 }  // namespace
