@@ -474,3 +474,34 @@ TEST(GatewayLifecycle, StopEndsIdleKeptAliveConnections) {
   gw.reset();  // stop() + run() returning: must not wait for the idle timeout
   EXPECT_TRUE(closed_by_peer(fd.get(), 5000));
 }
+
+TEST(GatewayUpstreamStatus, EarlyAnswerWhileTheBodyIsStillGoingUpIsRelayed) {
+  // An upstream that answers after the head and closes (as a server refusing a body does):
+  // the gateway stops sending the body (its writes may fail with EPIPE, which must not end the
+  // process), relays the answer that came, and serves the next request.
+  TestCa ca({"127.0.0.1"});
+  LoopbackServer upstream(https_handler(ca, "refused early"));
+  net::GatewayOptions options;
+  options.upstream = "https://127.0.0.1:" + std::to_string(upstream.port());
+  options.extra_ca_pem = ca.ca_pem();
+  options.credential.value = kRealKey;
+  GatewayHarness gw(std::move(options));
+  for (int round = 0; round < 2; ++round) {
+    UniqueFd fd = gw.connect();
+    constexpr std::size_t kSize = 32u << 20;
+    ASSERT_TRUE(send_all(fd.get(), "POST /v1/messages HTTP/1.1\r\nHost: localhost\r\ncontent-length: " +
+                                       std::to_string(kSize) + "\r\n\r\n"));
+    std::atomic<bool> stop{false};
+    std::thread sender([&] {
+      std::string block(1 << 20, 'x');
+      for (std::size_t sent = 0; sent < kSize && !stop; sent += block.size())
+        if (!send_all(fd.get(), block, 10000)) break;
+    });
+    auto response = read_response(fd.get(), 20000);
+    stop = true;
+    ::shutdown(fd.get(), SHUT_RDWR);
+    sender.join();
+    EXPECT_EQ(response.status, 200) << response.head;
+    EXPECT_EQ(response.body, "refused early");
+  }
+}
