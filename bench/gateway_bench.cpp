@@ -84,30 +84,39 @@ struct World {
   SSL_CTX* tls = nullptr;
   std::map<std::string, double> direct;  // direct-route percentiles, per mode, for "added"
 
+  // Built on first use, torn down at exit: the stand-in's CA and the audit log live in
+  // temporary directories that must not outlive the benchmark.
   static World& get() {
-    static World* world = [] {
-      auto* w = new World;
-      w->api = std::make_unique<cc::test::MessagesStandIn>();
-      // A reply of a few dozen words: a short answer's worth of content_block_delta events.
-      w->api->set_reply("The gateway relays each server-sent event as it arrives, so the first words of a reply "
-                        "reach the agent while the rest is still being generated upstream.");
-      w->api->start();
-      cc::net::GatewayOptions options;
-      options.upstream = "https://127.0.0.1:" + std::to_string(w->api->port());
-      options.extra_ca_pem = w->api->ca_pem();
-      options.credential.value = "sk-ant-api03-bench-0000000000000000000000000000000000";
-      w->gateway = std::make_unique<cc::test::GatewayHarness>(std::move(options));
-      w->tls = SSL_CTX_new(TLS_client_method());
-      SSL_CTX_set_verify(w->tls, SSL_VERIFY_PEER, nullptr);
-      BIO* bio = BIO_new_mem_buf(w->api->ca_pem().data(), static_cast<int>(w->api->ca_pem().size()));
-      X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-      X509_STORE_add_cert(SSL_CTX_get_cert_store(w->tls), ca);
-      X509_free(ca);
-      BIO_free(bio);
-      return w;
-    }();
-    return *world;
+    static World world;
+    return world;
   }
+
+  World() {
+    api = std::make_unique<cc::test::MessagesStandIn>();
+    // A reply of a few dozen words: a short answer's worth of content_block_delta events.
+    api->set_reply("The gateway relays each server-sent event as it arrives, so the first words of a reply "
+                   "reach the agent while the rest is still being generated upstream.");
+    api->start();
+    cc::net::GatewayOptions options;
+    options.upstream = "https://127.0.0.1:" + std::to_string(api->port());
+    options.extra_ca_pem = api->ca_pem();
+    options.credential.value = "sk-ant-api03-bench-0000000000000000000000000000000000";
+    gateway = std::make_unique<cc::test::GatewayHarness>(std::move(options));
+    tls = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, nullptr);
+    BIO* bio = BIO_new_mem_buf(api->ca_pem().data(), static_cast<int>(api->ca_pem().size()));
+    X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(tls), ca);
+    X509_free(ca);
+    BIO_free(bio);
+  }
+  ~World() {
+    gateway.reset();
+    api.reset();
+    SSL_CTX_free(tls);
+  }
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
 };
 
 double percentile(std::vector<double> v, int p) {
