@@ -1,6 +1,8 @@
 #include "net/gateway_connection.hpp"
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -425,6 +427,12 @@ class Connection {
 }  // namespace
 
 void serve_gateway_connection(UniqueFd client, GatewayContext& context) noexcept {
+  // OpenSSL writes to the upstream socket with write(2): a peer that closed would raise SIGPIPE
+  // and end the whole process. Blocked in this thread, the write fails with EPIPE instead.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   try {
     Connection connection(std::move(client), context);
     connection.serve();

@@ -28,8 +28,9 @@ struct GatewayContext {
   std::atomic<std::uint64_t> failed{0};
 };
 
-// Serves the connection until either side closes, a timeout, or the gateway stops. Never
-// throws: an exception here would end the process that runs the gateway.
+// Serves the connection until either side closes, a timeout, or the gateway stops. Runs on a
+// thread of its own (it blocks SIGPIPE in it). Never throws: an exception here would end the
+// process that runs the gateway.
 void serve_gateway_connection(UniqueFd client, GatewayContext& context) noexcept;
 
 }  // namespace cc::net
