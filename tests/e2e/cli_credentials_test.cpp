@@ -142,6 +142,10 @@ TEST_F(CliCredentials, GatewayStartWithoutAnyCredentialNamesTheThreeWaysAndCreat
   EXPECT_EQ(status["state"], "not-created");
   EXPECT_EQ(status["credentials"]["mode"], "gateway");
   EXPECT_EQ(status["credentials"]["key_inside"], false);
+  auto text = env.run({"status"});
+  EXPECT_NE(text.out.find("api key:   gateway: the credential gateway adds your key or token outside the container"),
+            std::string::npos)
+      << text.out;
 }
 
 }  // namespace

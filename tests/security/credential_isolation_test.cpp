@@ -6,9 +6,7 @@
 // directory on the host. shared: the value is inside. separate: nothing of the host's is.
 #include <gtest/gtest.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,8 +19,9 @@
 #include <nlohmann/json.hpp>
 
 #include "integrations/api_credential.hpp"
+#include "net/pasta.hpp"
 #include "support/engine_env.hpp"
-#include "support/net_upstream.hpp"
+#include "support/messages_stand_in.hpp"
 
 namespace cc::test {
 namespace {
@@ -46,57 +45,6 @@ RealCredential make_credential(const std::string& prefix) {
   std::string value = prefix + marker;
   while (value.size() < 108) value += 'A';
   return {marker, value};
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
-// The upstream: TLS with the test CA, records each request head, answers a small JSON body.
-struct Upstream {
-  std::mutex mutex;
-  std::vector<std::string> heads;
-};
-LoopbackServer::Handler recording_upstream(const TestCa& ca, std::shared_ptr<Upstream> seen) {
-  SSL_CTX* ctx = ca.server_context();
-  return [ctx, seen](int fd) {
-    timeval tv{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    SSL* ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
-    if (SSL_accept(ssl) == 1) {
-      std::string data;
-      char buf[4096];
-      while (data.find("\r\n\r\n") == std::string::npos && data.size() < 65536) {
-        int n = SSL_read(ssl, buf, sizeof buf);
-        if (n <= 0) break;
-        data.append(buf, static_cast<size_t>(n));
-      }
-      std::string head = data.substr(0, data.find("\r\n\r\n"));
-      // Read the body the head announces, so the gateway's upload completes.
-      std::size_t length = 0;
-      auto at = lower(head).find("\r\ncontent-length:");
-      if (at != std::string::npos) length = std::strtoul(head.c_str() + at + 17, nullptr, 10);
-      std::size_t have = data.size() - std::min(data.size(), head.size() + 4);
-      while (have < length) {
-        int n = SSL_read(ssl, buf, sizeof buf);
-        if (n <= 0) break;
-        have += static_cast<size_t>(n);
-      }
-      {
-        std::lock_guard<std::mutex> lock(seen->mutex);
-        seen->heads.push_back(head);
-      }
-      const std::string body = R"({"type":"message","content":[{"type":"text","text":"hello from the stand-in"}]})";
-      std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-      SSL_write(ssl, response.data(), static_cast<int>(response.size()));
-      SSL_shutdown(ssl);
-    }
-    SSL_free(ssl);
-  };
 }
 
 // Run inside with python3, the marker on stdin (so no command line holds it): every place the
@@ -165,11 +113,11 @@ class CredentialIsolationTest : public ::testing::TestWithParam<EngineUser> {
     auto env = std::make_unique<EngineEnv>(GetParam(), "volume", policy);
     return env;
   }
-  // The gateway's config: the upstream on our loopback, the test CA inside the project.
-  void use_gateway(EngineEnv& env, const std::string& policy, std::uint16_t port, const TestCa& ca) {
-    env.write_project_file(".claude-container/test-ca.pem", ca.ca_pem());
+  // The gateway's config: the Messages API stand-in on our loopback, its CA inside the project.
+  void use_gateway(EngineEnv& env, const std::string& policy, const MessagesStandIn& api) {
+    env.write_project_file(".claude-container/test-ca.pem", api.ca_pem());
     env.write_config("volume", policy,
-                     R"("credentials": {"api": "gateway", "upstream": "https://127.0.0.1:)" + std::to_string(port) +
+                     R"("credentials": {"api": "gateway", "upstream": "https://127.0.0.1:)" + std::to_string(api.port()) +
                          R"(", "ca_file": ".claude-container/test-ca.pem"})");
   }
   // Everything on the host the user can look at for this container, besides the inside.
@@ -206,10 +154,9 @@ class CredentialIsolationTest : public ::testing::TestWithParam<EngineUser> {
 TEST_P(CredentialIsolationTest, GatewayAddsTheHostsApiKeyOutsideAndNothingInsideHoldsIt) {
   auto env = make("isolated");
   CC_SKIP_UNLESS_FEATURE(env->usable(), env->feature()) << env->why_unusable();
-  TestCa ca({"127.0.0.1"});
-  auto seen = std::make_shared<Upstream>();
-  LoopbackServer upstream(recording_upstream(ca, seen));
-  use_gateway(*env, "isolated", upstream.port(), ca);
+  MessagesStandIn api;
+  api.start();
+  use_gateway(*env, "isolated", api);
   const auto real = make_credential("sk-ant-api03-");
   env->set_env("ANTHROPIC_API_KEY", real.value);
   auto started = env->cli({"start"});
@@ -225,14 +172,14 @@ TEST_P(CredentialIsolationTest, GatewayAddsTheHostsApiKeyOutsideAndNothingInside
                          "2023-06-01' -H 'content-type: application/json' -d '{\"model\":\"m\",\"max_tokens\":8}' "
                          "\"$ANTHROPIC_BASE_URL/v1/messages?beta=true\""});
   EXPECT_EQ(curl.exit_code, 0) << describe(curl);
-  EXPECT_NE(curl.out.find("hello from the stand-in"), std::string::npos) << describe(curl);
+  EXPECT_NE(curl.out.find("Hello from the stand-in."), std::string::npos) << describe(curl);
   {
-    std::lock_guard<std::mutex> lock(seen->mutex);
-    ASSERT_EQ(seen->heads.size(), 1u);
-    const std::string head = lower(seen->heads.front());
-    EXPECT_EQ(head.rfind("post /v1/messages", 0), 0u) << head;
-    EXPECT_NE(head.find("\r\nx-api-key: " + lower(real.value)), std::string::npos) << head;
-    EXPECT_EQ(head.find("placeholder"), std::string::npos) << "the placeholder went upstream:\n" << head;
+    auto requests = api.requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].method, "POST");
+    EXPECT_EQ(requests[0].path, "/v1/messages");
+    EXPECT_EQ(requests[0].header("x-api-key"), real.value);
+    EXPECT_EQ(requests[0].header_count("x-api-key"), 1u) << "the placeholder went upstream too";
   }
 
   auto env_inside = env->exec({"/usr/bin/env"});
@@ -262,10 +209,9 @@ TEST_P(CredentialIsolationTest, GatewayAddsTheHostsApiKeyOutsideAndNothingInside
 TEST_P(CredentialIsolationTest, GatewayAddsAStoredOauthTokenUnderPolicyNone) {
   auto env = make("none");
   CC_SKIP_UNLESS_FEATURE(env->usable(), env->feature()) << env->why_unusable();
-  TestCa ca({"127.0.0.1"});
-  auto seen = std::make_shared<Upstream>();
-  LoopbackServer upstream(recording_upstream(ca, seen));
-  use_gateway(*env, "none", upstream.port(), ca);
+  MessagesStandIn api;
+  api.start();
+  use_gateway(*env, "none", api);
   const auto real = make_credential("sk-ant-oat01-");
   auto login = env->cli({"login", "--stdin"}, real.value + "\n");
   ASSERT_EQ(login.exit_code, 0) << describe(login);
@@ -280,16 +226,16 @@ TEST_P(CredentialIsolationTest, GatewayAddsAStoredOauthTokenUnderPolicyNone) {
                          "curl -sS --max-time 30 -H \"Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN\" "
                          "-d '{}' \"$ANTHROPIC_BASE_URL/v1/messages\""});
   EXPECT_EQ(curl.exit_code, 0) << describe(curl);
-  EXPECT_NE(curl.out.find("hello from the stand-in"), std::string::npos) << describe(curl);
+  EXPECT_NE(curl.out.find("Hello from the stand-in."), std::string::npos) << describe(curl);
   {
-    std::lock_guard<std::mutex> lock(seen->mutex);
-    ASSERT_EQ(seen->heads.size(), 1u);
-    const std::string head = lower(seen->heads.front());
-    EXPECT_NE(head.find("\r\nauthorization: bearer " + lower(real.value)), std::string::npos) << head;
+    auto requests = api.requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].header("authorization"), "Bearer " + real.value);
+    EXPECT_EQ(requests[0].header_count("authorization"), 1u);
   }
   // Nothing else gets out under `none`.
   auto direct = env->exec({"/bin/sh", "-c", "curl -sS --max-time 5 -o /dev/null https://127.0.0.1:" +
-                                                std::to_string(upstream.port()) + "/"});
+                                                std::to_string(api.port()) + "/"});
   EXPECT_NE(direct.exit_code, 0) << describe(direct);
 
   auto env_inside = env->exec({"/usr/bin/env"});
@@ -308,6 +254,41 @@ TEST_P(CredentialIsolationTest, GatewayAddsAStoredOauthTokenUnderPolicyNone) {
   auto status = nlohmann::json::parse(env->cli({"status", "--json"}).out);
   EXPECT_EQ(status["credentials"]["kind"], "oauth_token");
   EXPECT_NE(status["credentials"]["source"].get<std::string>().find("claude-container login"), std::string::npos);
+  EXPECT_EQ(env->cli({"stop"}).exit_code, 0);
+}
+
+// `full` through pasta is a network namespace of the container's own: the gateway works there too.
+TEST_P(CredentialIsolationTest, GatewayWorksUnderTheFullPolicyThroughPasta) {
+  // As in network_sandbox_test: rootless pasta also needs /dev/net/tun open to everyone.
+  const char* pasta_feature = GetParam() == EngineUser::root ? "pasta" : "rootless-pasta";
+  CC_SKIP_UNLESS_FEATURE(net::find_pasta().has_value(), pasta_feature) << "pasta (passt) is not installed";
+  if (GetParam() == EngineUser::unprivileged) {
+    struct stat st {};
+    CC_SKIP_UNLESS_FEATURE(::stat("/dev/net/tun", &st) == 0 && (st.st_mode & 0006) == 0006, pasta_feature)
+        << "/dev/net/tun is not open to unprivileged users here, so rootless pasta cannot run";
+  }
+  auto env = make("full");
+  CC_SKIP_UNLESS_FEATURE(env->usable(), env->feature()) << env->why_unusable();
+  MessagesStandIn api;
+  api.start();
+  use_gateway(*env, "full", api);
+  const auto real = make_credential("sk-ant-api03-");
+  env->set_env("ANTHROPIC_API_KEY", real.value);
+  auto started = env->cli({"start"});
+  ASSERT_EQ(started.exit_code, 0) << describe(started);
+  CC_SKIP_UNLESS_FEATURE(env->exec({"/bin/sh", "-c", "command -v curl"}).exit_code == 0, "container-curl")
+      << "curl is not installed in the container";
+  auto curl = env->exec({"/bin/sh", "-c",
+                         "curl -sS --max-time 30 -H \"x-api-key: $ANTHROPIC_API_KEY\" -d '{}' "
+                         "\"$ANTHROPIC_BASE_URL/v1/messages\""});
+  EXPECT_EQ(curl.exit_code, 0) << describe(curl);
+  EXPECT_NE(curl.out.find("Hello from the stand-in."), std::string::npos) << describe(curl);
+  auto requests = api.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].header("x-api-key"), real.value);
+  auto status = env->cli({"status"});
+  EXPECT_NE(status.out.find("api key:   gateway: an API key from the host's ANTHROPIC_API_KEY"), std::string::npos)
+      << status.out;
   EXPECT_EQ(env->cli({"stop"}).exit_code, 0);
 }
 
