@@ -61,7 +61,8 @@ std::string read_stdin_line() {
 }
 
 std::string read_credential(bool from_stdin) {
-  if (from_stdin) return read_stdin_line();
+  // --stdin on a terminal would show the key as it is typed: read it hidden there too.
+  if (from_stdin && ::isatty(STDIN_FILENO) == 0) return read_stdin_line();
   if (::isatty(STDIN_FILENO) == 0) {
     throw usage_error("login failed: standard input is not a terminal, so the key cannot be typed hidden; pipe it "
                       "in with `claude-container login --stdin`.");
@@ -128,7 +129,8 @@ int logout_command(const GlobalOptions& options) {
     console.print_json({{"removed", removed}, {"path", path.string()}});
     return 0;
   }
-  console.say(removed ? "Removed the stored credential " + path.string() + "."
+  console.say(removed ? "Removed the stored credential " + path.string() +
+                            ". A container started with it keeps using it until it stops."
                       : "No credential is stored (" + path.string() + " does not exist); nothing to remove.");
   return 0;
 }
