@@ -13,8 +13,8 @@
 #include <cstring>
 
 #include "integrations/api_credential.hpp"
+#include "util/beneath.hpp"
 #include "util/error.hpp"
-#include "util/file_io.hpp"
 #include "util/unique_fd.hpp"
 
 namespace cc::integrations {
@@ -176,14 +176,11 @@ std::optional<net::UpstreamCredential> read_stored_credential(const fs::path& fi
 
 void store_credential(const fs::path& file, const net::UpstreamCredential& credential) {
   UniqueFd dir = open_store_dir(file.parent_path(), true);
-  // A link or a directory in its place is refused, never replaced or followed.
-  struct stat st {};
-  if (::fstatat(dir.get(), file.filename().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
-    throw Error("refused to replace " + file.string() + ": it is not a regular file; remove it and try again.");
-  }
+  // Temp file and rename inside the directory just checked; a link or a directory in the
+  // file's place is refused, never replaced or followed.
   std::string content = credential.value + "\n";
   try {
-    write_file_atomic(file, content, 0600);
+    beneath::write_file(dir.get(), file.filename(), content, 0600);
   } catch (...) {
     wipe(content);
     throw;
