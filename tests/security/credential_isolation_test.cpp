@@ -28,6 +28,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::size_t line_count_of(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
 std::string describe(const CommandResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
 }
@@ -324,6 +328,28 @@ TEST_P(CredentialIsolationTest, SharedPassesTheValueInAndSeparateNothingOfTheHos
   bool mem_readable = false;
   EXPECT_TRUE(leaks_inside(*env, key.marker, &mem_readable).empty());
   EXPECT_EQ(env->cli({"stop"}).exit_code, 0);
+}
+
+// credentials.ca_file is read beneath the project, and one that holds no certificate stops the
+// start with the reason instead of a gateway that can never verify its upstream.
+TEST_P(CredentialIsolationTest, AMissingOrEmptyCaFileStopsTheStart) {
+  auto env = make("none");
+  CC_SKIP_UNLESS_FEATURE(env->usable(), env->feature()) << env->why_unusable();
+  env->set_env("ANTHROPIC_API_KEY", make_credential("sk-ant-api03-").value);
+  env->write_config("volume", "none",
+                    R"("credentials": {"api": "gateway", "upstream": "https://127.0.0.1:9", "ca_file": "ca.pem"})");
+  auto missing = env->cli({"start"});
+  EXPECT_EQ(missing.exit_code, 2) << describe(missing);
+  EXPECT_NE(missing.err.find("credentials.ca_file"), std::string::npos) << describe(missing);
+  EXPECT_FALSE(fs::exists(env->container_data())) << "a refused start created the container";
+
+  env->write_project_file("ca.pem", "not a certificate\n");
+  auto empty = env->cli({"start"});
+  EXPECT_NE(empty.exit_code, 0) << describe(empty);
+  EXPECT_EQ(line_count_of(empty.err), 1u) << describe(empty);
+  EXPECT_NE(empty.err.find("credentials.ca_file holds no PEM certificate"), std::string::npos) << describe(empty);
+  auto status = nlohmann::json::parse(env->cli({"status", "--json"}).out);
+  EXPECT_NE(status["state"], "running") << status.dump(2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Users, CredentialIsolationTest, ::testing::Values(EngineUser::root, EngineUser::unprivileged),
