@@ -383,7 +383,7 @@ TEST(GatewayHostile, MalformedOversizedAndBadChunkedGet4xxAndTheGatewayKeepsServ
     int status;
   };
   std::vector<Case> cases = {
-      {"\x16\x03\x01\x02\x00\x01\x00", 400},  // a TLS ClientHello
+      {std::string("\x16\x03\x01\x02\x00\x01\x00", 7), 400},  // the start of a TLS ClientHello
       {"GET / HTTP/1.1\r\nHost: localhost\r\nX: a\x01" "b\r\n\r\n", 400},
       {"GET / HTTP/2.0\r\nHost: localhost\r\n\r\n", 400},
       {"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n", 431},
