@@ -565,3 +565,27 @@ TEST(GatewayKeepAlive, ExpectContinueAndHeadRequests) {
   ASSERT_TRUE(send_all(fd.get(), messages_request("localhost", "", false)));
   EXPECT_EQ(read_response(fd.get()).status, 200);
 }
+
+TEST(GatewayStream, LargeStreamedRequestLikeClaudeCodesIsAnsweredWithAStream) {
+  // Claude Code's first request carries its system prompt and tools: hundreds of KiB of JSON.
+  MessagesStandIn api;
+  api.start();
+  GatewayHarness gw(options_for(api));
+  std::string tools = "[";
+  for (int i = 0; i < 2000; ++i)
+    tools += std::string(i ? "," : "") + R"({"name":"tool)" + std::to_string(i) +
+             R"(","description":")" + std::string(100, 'd') + R"(","input_schema":{"type":"object"}})";
+  tools += "]";
+  std::string body = R"({"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"tools":)" + tools +
+                     R"(,"messages":[{"role":"user","content":"say hi"}]})";
+  ASSERT_GT(body.size(), 200u * 1024);
+  std::string raw = "POST /v1/messages?beta=true HTTP/1.1\r\nHost: " + host_of(gw) +
+                    "\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.size()) +
+                    "\r\n\r\n" + body;
+  auto response = request_once(gw, raw);
+  ASSERT_EQ(response.status, 200) << response.head;
+  EXPECT_EQ(response.header("content-type"), "text/event-stream; charset=utf-8");
+  EXPECT_TRUE(contains(response.body, "event: message_stop")) << response.body.substr(0, 400);
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_EQ(api.requests()[0].body_bytes, body.size());
+}
