@@ -524,6 +524,9 @@ TEST(GatewayLimitsTest, SlowHeadGets408AndConnectionsBeyondTheLimitGet503) {
   EXPECT_EQ(status_of(busy), 503) << busy;
   std::string response = read_until_close(slow.get(), 10000);
   EXPECT_EQ(status_of(response), 408) << response;
+  // The slot frees when the slow connection's thread has ended (just after its 408 went out).
+  for (int i = 0; i < 500 && gw.gateway().stats().active_connections > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto after = request_once(gw, messages_request(host_of(gw), "", false));
   EXPECT_EQ(after.status, 200);
 }
