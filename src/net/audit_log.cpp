@@ -172,7 +172,7 @@ void print_audit_log(const std::filesystem::path& path, bool follow, std::ostrea
             if (line.empty()) continue;
             if (!header) {
               out << pad("TIME (UTC)", 24) << pad("", 6) << pad("METHOD", 8) << pad("DESTINATION", 36) << " "
-                  << pad("RULE", 28) << " BYTES (out / in) DURATION\n";
+                  << pad("RULE / STATUS", 28) << " BYTES (out / in) DURATION\n";
               header = true;
             }
             out << readable(line) << '\n';

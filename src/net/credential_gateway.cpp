@@ -6,13 +6,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
-#include <thread>
+#include <new>
 
 #include "net/audit_log.hpp"
 #include "net/gateway_connection.hpp"
@@ -22,6 +24,8 @@
 
 namespace cc::net {
 namespace {
+
+constexpr std::size_t kThreadStackBytes = 1 << 20;
 
 // The value goes into a header line: anything that could end the line or the head is refused
 // here, whatever the credential source checked.
@@ -90,21 +94,45 @@ struct CredentialGateway::Impl {
       }
       int one = 1;
       ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      int raw = client.release();
-      try {
-        std::thread([this, raw] {
-          serve_gateway_connection(UniqueFd(raw), context);
-          std::lock_guard lock(mutex);
-          --active;
-          idle.notify_all();  // under the lock: run() may destroy *this once it sees zero
-        }).detach();
-      } catch (...) {
-        ::close(raw);  // no thread to serve it
+      if (!start_thread(client.release())) {
         std::lock_guard lock(mutex);
         --active;
         idle.notify_all();
       }
     }
+  }
+
+  // A detached thread with a 1 MiB stack (the default 8 MiB per connection would reserve 2 GiB
+  // of address space at the connection limit). Takes the fd; false when no thread could start.
+  bool start_thread(int fd) {
+    struct Start {
+      Impl* impl;
+      int fd;
+    };
+    auto* start = new (std::nothrow) Start{this, fd};
+    pthread_attr_t attr;
+    bool ok = start && pthread_attr_init(&attr) == 0;
+    if (ok) {
+      pthread_attr_setstacksize(&attr, kThreadStackBytes);
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      pthread_t thread;
+      ok = pthread_create(&thread, &attr, [](void* arg) -> void* {
+        std::unique_ptr<Start> s(static_cast<Start*>(arg));
+        Impl* impl = s->impl;
+        serve_gateway_connection(UniqueFd(s->fd), impl->context);
+        s.reset();
+        std::lock_guard lock(impl->mutex);
+        --impl->active;
+        impl->idle.notify_all();  // under the lock: run() may destroy *impl once it sees zero
+        return nullptr;
+      }, start) == 0;
+      pthread_attr_destroy(&attr);
+    }
+    if (!ok) {
+      delete start;
+      ::close(fd);
+    }
+    return ok;
   }
 
   void run() {

@@ -19,7 +19,10 @@
 namespace cc::test {
 namespace {
 
-constexpr std::size_t kKeptBody = 64 * 1024;
+constexpr std::size_t kKeptBody = 64 * 1024;      // recorded in StandInRequest::body_start
+// Claude Code's requests carry its system prompt and tool definitions (well over 64 KiB): the
+// body is parsed as JSON up to this size, larger ones are only counted.
+constexpr std::size_t kParsedBody = 16 << 20;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -305,7 +308,9 @@ void MessagesStandIn::serve_requests(SSL* ssl) {
       request.headers.emplace_back(name, value);
     }
     if (!headers_ok) break;
+    std::string parsed_body;
     auto sink = [&](const char* data, std::size_t size) {
+      if (parsed_body.size() < kParsedBody) parsed_body.append(data, std::min(size, kParsedBody - parsed_body.size()));
       if (request.body_start.size() < kKeptBody)
         request.body_start.append(data, std::min(size, kKeptBody - request.body_start.size()));
       request.body_bytes += size;
@@ -340,8 +345,11 @@ void MessagesStandIn::serve_requests(SSL* ssl) {
       hold = state.hold;
       generation = state.release_generation;
     }
-    auto body = nlohmann::json::parse(request.body_start, nullptr, false);
-    bool stream = request.body_bytes <= kKeptBody && body.is_object() && body.value("stream", false) == true;
+    auto body = request.body_bytes <= kParsedBody ? nlohmann::json::parse(parsed_body, nullptr, false)
+                                                  : nlohmann::json(nullptr);
+    parsed_body.clear();
+    parsed_body.shrink_to_fit();
+    bool stream = body.is_object() && body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
     std::string model = body.is_object() && body.contains("model") && body["model"].is_string()
                             ? body["model"].get<std::string>()
                             : "claude-sonnet-4-5";

@@ -6,7 +6,7 @@
 // OpenSSL at start; ca_file() is that CA in PEM, for credentials.ca_file. Connections are kept
 // alive. Each request is recorded (method, target, headers, body size and first bytes).
 //
-//   POST /v1/messages               JSON body with "stream": true: a streamed reply as server-sent
+//   POST /v1/messages               JSON body (up to 16 MiB is parsed) with "stream": true: a streamed reply as server-sent
 //                                   events (message_start, content_block_start, ping,
 //                                   content_block_delta text_delta per word, content_block_stop,
 //                                   message_delta with stop_reason end_turn and usage,

@@ -383,7 +383,7 @@ TEST(GatewayHostile, MalformedOversizedAndBadChunkedGet4xxAndTheGatewayKeepsServ
     int status;
   };
   std::vector<Case> cases = {
-      {"\x16\x03\x01\x02\x00\x01\x00", 400},  // a TLS ClientHello
+      {std::string("\x16\x03\x01\x02\x00\x01\x00", 7), 400},  // the start of a TLS ClientHello
       {"GET / HTTP/1.1\r\nHost: localhost\r\nX: a\x01" "b\r\n\r\n", 400},
       {"GET / HTTP/2.0\r\nHost: localhost\r\n\r\n", 400},
       {"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n", 431},
@@ -504,4 +504,91 @@ TEST(GatewayUpstreamStatus, EarlyAnswerWhileTheBodyIsStillGoingUpIsRelayed) {
     EXPECT_EQ(response.status, 200) << response.head;
     EXPECT_EQ(response.body, "refused early");
   }
+}
+
+TEST(GatewayLimitsTest, SlowHeadGets408AndConnectionsBeyondTheLimitGet503) {
+  MessagesStandIn api;
+  api.start();
+  net::GatewayOptions options = options_for(api);
+  options.limits.header_timeout_seconds = 1;
+  options.limits.max_connections = 1;
+  GatewayHarness gw(std::move(options));
+  UniqueFd slow = gw.connect();
+  ASSERT_TRUE(send_all(slow.get(), "POST /v1/messages HTTP/1.1\r\nHost: loc"));
+  // While the slow client holds the only slot, another connection is turned away.
+  std::string busy;
+  for (int attempt = 0; attempt < 50 && status_of(busy) != 503; ++attempt) {
+    busy = gw.exchange(messages_request(host_of(gw), "", false), 3000);
+    if (status_of(busy) == 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status_of(busy), 503) << busy;
+  std::string response = read_until_close(slow.get(), 10000);
+  EXPECT_EQ(status_of(response), 408) << response;
+  // The slot frees when the slow connection's thread has ended (just after its 408 went out).
+  for (int i = 0; i < 500 && gw.gateway().stats().active_connections > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto after = request_once(gw, messages_request(host_of(gw), "", false));
+  EXPECT_EQ(after.status, 200);
+}
+
+TEST(GatewayUpstreamStatus, UnreachableUpstreamIs502WithTheReason) {
+  std::uint16_t port;
+  {
+    LoopbackServer closed(echo_handler());
+    port = closed.port();
+  }  // nothing listens there now
+  net::GatewayOptions options;
+  options.upstream = "https://127.0.0.1:" + std::to_string(port);
+  options.credential.value = kRealKey;
+  GatewayHarness gw(std::move(options));
+  auto response = request_once(gw, messages_request(host_of(gw), "", false));
+  EXPECT_EQ(response.status, 502);
+  EXPECT_TRUE(contains(response.body, "could not reach upstream 127.0.0.1:" + std::to_string(port))) << response.body;
+  EXPECT_TRUE(contains(response.body, "refused")) << response.body;
+}
+
+TEST(GatewayKeepAlive, ExpectContinueAndHeadRequests) {
+  MessagesStandIn api;
+  api.start();
+  GatewayHarness gw(options_for(api));
+  UniqueFd fd = gw.connect();
+  std::string body = R"({"model":"m","stream":false,"messages":[]})";
+  ASSERT_TRUE(send_all(fd.get(), "POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+                                 "content-length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  std::string interim = read_head(fd.get());
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(send_all(fd.get(), body));
+  auto response = read_response(fd.get());
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(api.requests().at(0).header_count("expect"), 0u);
+  ASSERT_TRUE(send_all(fd.get(), "HEAD /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  std::string head = read_head(fd.get());
+  EXPECT_EQ(status_of(head), 404) << head;
+  // No body followed the HEAD response: the next request on the connection works.
+  ASSERT_TRUE(send_all(fd.get(), messages_request("localhost", "", false)));
+  EXPECT_EQ(read_response(fd.get()).status, 200);
+}
+
+TEST(GatewayStream, LargeStreamedRequestLikeClaudeCodesIsAnsweredWithAStream) {
+  // Claude Code's first request carries its system prompt and tools: hundreds of KiB of JSON.
+  MessagesStandIn api;
+  api.start();
+  GatewayHarness gw(options_for(api));
+  std::string tools = "[";
+  for (int i = 0; i < 2000; ++i)
+    tools += std::string(i ? "," : "") + R"({"name":"tool)" + std::to_string(i) +
+             R"(","description":")" + std::string(100, 'd') + R"(","input_schema":{"type":"object"}})";
+  tools += "]";
+  std::string body = R"({"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"tools":)" + tools +
+                     R"(,"messages":[{"role":"user","content":"say hi"}]})";
+  ASSERT_GT(body.size(), 200u * 1024);
+  std::string raw = "POST /v1/messages?beta=true HTTP/1.1\r\nHost: " + host_of(gw) +
+                    "\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.size()) +
+                    "\r\n\r\n" + body;
+  auto response = request_once(gw, raw);
+  ASSERT_EQ(response.status, 200) << response.head;
+  EXPECT_EQ(response.header("content-type"), "text/event-stream; charset=utf-8");
+  EXPECT_TRUE(contains(response.body, "event: message_stop")) << response.body.substr(0, 400);
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_EQ(api.requests()[0].body_bytes, body.size());
 }
