@@ -6,17 +6,6 @@ namespace cc::cli {
 
 namespace {
 
-std::optional<long long> uptime_seconds(const engine::Status& status) {
-  if (status.state != engine::ContainerState::running || !status.started_at) return std::nullopt;
-  long long now = static_cast<long long>(std::time(nullptr));
-  return now > *status.started_at ? now - *status.started_at : 0;
-}
-
-template <typename T>
-nlohmann::json or_null(const std::optional<T>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-
 std::string kind_words(const std::string& kind) {
   return kind == "oauth_token" ? "an OAuth token" : kind == "api_key" ? "an API key" : "";
 }
@@ -52,6 +41,17 @@ nlohmann::json credentials_json(const config::Config& config, const engine::Stat
           {"kind", text_or_null(status.gateway_kind)},
           {"source", text_or_null(status.gateway_origin)},
           {"description", credentials_description(config, status)}};
+}
+
+std::optional<long long> uptime_seconds(const engine::Status& status) {
+  if (status.state != engine::ContainerState::running || !status.started_at) return std::nullopt;
+  long long now = static_cast<long long>(std::time(nullptr));
+  return now > *status.started_at ? now - *status.started_at : 0;
+}
+
+template <typename T>
+nlohmann::json or_null(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
 }  // namespace
