@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -51,14 +52,17 @@ RealCredential make_credential(const std::string& prefix) {
   return {marker, value};
 }
 
-// Run inside with python3, the marker on stdin (so no command line holds it): every place the
-// sandbox can read it from. Prints "LEAK <where>" lines and "mem_readable=0|1". /proc is
-// searched by hand (every process's environ and cmdline, pid 1's memory); /sys holds no files
-// of ours; /usr, /opt and /lib* are the host's system directories mounted read-only, which
-// nothing of ours writes to (and reading their gigabytes would dominate the suite).
+// Run inside with python3, the marker and the test's start time on stdin (so no command line
+// holds them): every place the sandbox can read the marker from. Prints "LEAK <where>" lines
+// and "mem_readable=0|1". /proc is searched by hand (every process's environ and cmdline, pid
+// 1's memory); /sys holds no files of ours. /usr, /opt and /lib* are the host's system
+// directories mounted read-only, gigabytes that would dominate the suite: there every file
+// changed since the test began is read (nothing else can hold a value made during the test).
 const char* kLeakSearch = R"PY(
 import os, sys
+import subprocess
 marker = sys.stdin.readline().strip().encode()
+since = int(sys.stdin.readline())
 assert len(marker) > 16
 def leak(where):
     print("LEAK " + where)
@@ -89,6 +93,17 @@ for top, dirs, files in os.walk("/", followlinks=False):
                     leak(path)
         except OSError:
             pass
+system = [d for d in sorted(skip - {"/proc", "/sys"}) if os.path.isdir(d) and not os.path.islink(d)]
+changed = subprocess.run(["find"] + system + ["-type", "f", "(", "-newermt", "@%d" % since, "-o", "-newerct",
+                         "@%d" % since, ")", "-print0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+for path in filter(None, changed.split(b"\0")):
+    try:
+        with open(path, "rb") as fh:
+            if marker in fh.read():
+                leak(path.decode(errors="replace"))
+    except OSError:
+        pass
+print("system_files_changed=%d" % len(list(filter(None, changed.split(b"\0")))))
 readable = 0
 try:
     regions = [l.split() for l in open("/proc/1/maps")]
@@ -113,6 +128,7 @@ print("search-done")
 
 class CredentialIsolationTest : public ::testing::TestWithParam<EngineUser> {
  protected:
+  const std::time_t started_ = std::time(nullptr) - 2;  // before any credential of the test exists
   std::unique_ptr<EngineEnv> make(const std::string& policy) {
     auto env = std::make_unique<EngineEnv>(GetParam(), "volume", policy);
     return env;
@@ -142,8 +158,9 @@ class CredentialIsolationTest : public ::testing::TestWithParam<EngineUser> {
     }
   }
   std::vector<std::string> leaks_inside(EngineEnv& env, const std::string& marker, bool* mem_readable) {
-    auto r = env.exec({"python3", "-c", kLeakSearch}, marker + "\n");
+    auto r = env.exec({"python3", "-c", kLeakSearch}, marker + "\n" + std::to_string(started_) + "\n");
     EXPECT_NE(r.out.find("search-done"), std::string::npos) << describe(r);
+    EXPECT_NE(r.out.find("system_files_changed="), std::string::npos) << describe(r);
     *mem_readable = r.out.find("mem_readable=1") != std::string::npos;
     std::vector<std::string> leaks;
     std::istringstream in(r.out);
