@@ -159,6 +159,7 @@ TEST(ProjectSpec, StatementsFollowTheNetworkPolicy) {
                                                  "`https://api.anthropic.com` and nowhere else."));
   c.credentials.api = ApiCredentials::separate;
   EXPECT_TRUE(contains(render_container_spec(c), "Network: the container reaches no host at all."));
+  EXPECT_TRUE(contains(render_container_spec(c), "it cannot reach the sign-in hosts, so `/login` inside fails"));
   c.credentials.api = ApiCredentials::gateway;
   c.network.policy = NetworkPolicy::full;
   const std::string full = render_container_spec(c);

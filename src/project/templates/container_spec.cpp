@@ -171,6 +171,10 @@ std::string credentials_text(const Config& c, const FeatureStatus& features) {
              c.credentials.upstream + "`. The agent cannot read it, but can use it through the gateway while the "
              "container runs";
     case ApiCredentials::separate:
+      if (c.network.policy == NetworkPolicy::none)
+        return "`separate`: the container has its own Claude login, kept in its home; nothing of yours is passed in. "
+               "With the `none` policy it cannot reach the sign-in hosts, so `/login` inside fails: choose the "
+               "`isolated` policy to log in, or `gateway`";
       return "`separate`: the container has its own Claude login, kept in its home (log in once with `/login` in "
              "`scripts/container claude`); nothing of yours is passed in";
     case ApiCredentials::shared:
