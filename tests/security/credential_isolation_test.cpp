@@ -347,7 +347,7 @@ TEST_P(CredentialIsolationTest, SharedPassesTheValueInAndSeparateNothingOfTheHos
   EXPECT_EQ(env->cli({"stop"}).exit_code, 0);
 }
 
-// credentials.ca_file is read beneath the project, and one that holds no certificate stops the
+// credentials.ca_file is read beneath the project, and one that holds no certificate refuses the
 // start with the reason instead of a gateway that can never verify its upstream.
 TEST_P(CredentialIsolationTest, AMissingOrEmptyCaFileStopsTheStart) {
   auto env = make("none");
@@ -362,9 +362,11 @@ TEST_P(CredentialIsolationTest, AMissingOrEmptyCaFileStopsTheStart) {
 
   env->write_project_file("ca.pem", "not a certificate\n");
   auto empty = env->cli({"start"});
-  EXPECT_NE(empty.exit_code, 0) << describe(empty);
+  EXPECT_EQ(empty.exit_code, 2) << describe(empty);
   EXPECT_EQ(line_count_of(empty.err), 1u) << describe(empty);
-  EXPECT_NE(empty.err.find("credentials.ca_file holds no PEM certificate"), std::string::npos) << describe(empty);
+  EXPECT_NE(empty.err.find("credentials.ca_file (ca.pem) holds no PEM certificate"), std::string::npos)
+      << describe(empty);
+  EXPECT_FALSE(fs::exists(env->container_data())) << "a refused start created the container";
   auto status = nlohmann::json::parse(env->cli({"status", "--json"}).out);
   EXPECT_NE(status["state"], "running") << status.dump(2);
 }

@@ -4,6 +4,9 @@
 #include "engine/native/native_engine.hpp"
 
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -225,6 +228,20 @@ bool uses_host_network(const config::Config& config) {
 // A CA bundle is a few certificates; far larger is not one.
 constexpr std::size_t kMaxCaFileBytes = 1 << 20;
 
+// Whether `pem` holds at least one certificate the gateway can add to its trust store. Checked
+// here, before anything starts, because the supervisor builds the gateway after the container
+// is reported running.
+bool holds_a_certificate(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return false;
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  const bool found = cert != nullptr;
+  X509_free(cert);
+  BIO_free(bio);
+  ERR_clear_error();
+  return found;
+}
+
 // credentials.api "gateway": the real credential and the CA text, found before anything is
 // created, so a start without them changes nothing. The gateway's port must be inside the
 // container's own network namespace: on the host's it would be on its loopback for every
@@ -251,6 +268,11 @@ void prepare_gateway(const ProjectContext& ctx, SupervisorSpec& spec) {
     if (!pem) {
       throw usage_error("credentials.ca_file names " + config.credentials.ca_file +
                         ", which does not exist; fix the path in .claude-container/config.json or set it to \"\".");
+    }
+    if (!holds_a_certificate(*pem)) {
+      throw usage_error("credentials.ca_file (" + config.credentials.ca_file +
+                        ") holds no PEM certificate; point it at the CA certificate (PEM) that signed the upstream's "
+                        "certificate, or set it to \"\" in .claude-container/config.json.");
     }
     spec.gateway_ca_pem = std::move(*pem);
   }

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -195,7 +196,10 @@ class Supervisor {
   }
 
   // The gateway parses what the sandbox sends: whatever it throws ends the gateway, logged, never
-  // the supervisor (the container keeps running; its requests to the gateway then fail).
+  // the supervisor (the container keeps running; its requests to the gateway then fail). It is
+  // built on its own thread, after the container is reported running: loading the system trust
+  // store takes tens of milliseconds, and connections wait in the listen backlog meanwhile. The
+  // CLI checked what could make building it fail (the upstream URL, the CA file).
   void start_gateway() {
     net::GatewayOptions options;
     options.listeners = std::move(sandbox_.gateway_listeners);
@@ -203,9 +207,17 @@ class Supervisor {
     options.extra_ca_pem = spec_.gateway_ca_pem;
     options.credential = *spec_.gateway_credential;
     options.audit_log = spec_.paths.audit_log();
-    gateway_ = std::make_unique<net::CredentialGateway>(std::move(options));
-    gateway_thread_ = std::thread([this] {
+    gateway_thread_ = std::thread([this, options = std::move(options)]() mutable {
       try {
+        auto gateway = std::make_unique<net::CredentialGateway>(std::move(options));
+        {
+          std::lock_guard<std::mutex> lock(gateway_mutex_);
+          if (gateway_stopping_) return;
+          gateway_ = std::move(gateway);
+        }
+        log("credential gateway listening on 127.0.0.1:" + std::to_string(net::kGatewayPort) + " inside, " +
+            (spec_.gateway_credential->kind == net::CredentialKind::api_key ? "an API key" : "an OAuth token") +
+            " from " + spec_.gateway_origin + ", forwarding to " + spec_.config.credentials.upstream);
         gateway_->run();
       } catch (const std::exception& e) {
         log(std::string("the credential gateway stopped: ") + e.what());
@@ -213,9 +225,6 @@ class Supervisor {
         log("the credential gateway stopped on an unknown error");
       }
     });
-    log("credential gateway listening on 127.0.0.1:" + std::to_string(net::kGatewayPort) + " inside, " +
-        (spec_.gateway_credential->kind == net::CredentialKind::api_key ? "an API key" : "an OAuth token") + " from " +
-        spec_.gateway_origin + ", forwarding to " + spec_.config.credentials.upstream);
   }
 
   // As root, the mounts that must be idmapped are made here, with the host's privileges the
@@ -331,11 +340,13 @@ class Supervisor {
   }
 
   void cleanup() {
-    if (gateway_) {
-      gateway_->stop();
-      if (gateway_thread_.joinable()) gateway_thread_.join();
-      gateway_.reset();
+    {
+      std::lock_guard<std::mutex> lock(gateway_mutex_);
+      gateway_stopping_ = true;
+      if (gateway_) gateway_->stop();
     }
+    if (gateway_thread_.joinable()) gateway_thread_.join();
+    gateway_.reset();
     if (proxy_) {
       proxy_->stop();
       if (proxy_thread_.joinable()) proxy_thread_.join();
@@ -381,6 +392,8 @@ class Supervisor {
   pid_t pasta_pid_ = -1;
   std::unique_ptr<net::EgressProxy> proxy_;
   std::thread proxy_thread_;
+  std::mutex gateway_mutex_;         // guards gateway_ while its thread builds it
+  bool gateway_stopping_ = false;
   std::unique_ptr<net::CredentialGateway> gateway_;
   std::thread gateway_thread_;
   bool stopping_ = false;
