@@ -58,6 +58,9 @@ struct Git {
   std::string name;
   std::string email;
   GitCredentials credentials = GitCredentials::none;
+  // The one host the credentials serve (host name, optional :port): the PAT helper answers
+  // only for https://host, and "ssh" opens only host:22 in the network policy.
+  std::string host = "github.com";
 };
 
 struct Resources {

@@ -130,6 +130,7 @@ std::vector<std::string> describe_config_changes(const std::optional<Config>& be
   changes.setting("git.credentials", to_string(before.git.credentials), to_string(after.git.credentials));
   changes.setting("git.name", quoted(before.git.name), quoted(after.git.name));
   changes.setting("git.email", quoted(before.git.email), quoted(after.git.email));
+  changes.setting("git.host", before.git.host, after.git.host);
   for (const auto& [key, value] : after.env) {
     auto old = before.env.find(key);
     if (old == before.env.end() || old->second != value) changes.line(env_text(key, value));

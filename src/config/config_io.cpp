@@ -279,7 +279,7 @@ class ConfigReader {
   }
 
   void read_git(const json& object, Git& git) const {
-    check_keys(object, "git", {"name", "email", "credentials"});
+    check_keys(object, "git", {"name", "email", "credentials", "host"});
     if (object.contains("name")) {
       git.name = string_at(object, "name", "git", "a string without line breaks");
       if (git.name.find_first_of("\r\n") != std::string::npos)
@@ -294,6 +294,12 @@ class ConfigReader {
     if (object.contains("credentials"))
       git.credentials = enum_at<GitCredentials>(object, "credentials", "git", parse_git_credentials,
                                                 allowed_values_git_credentials());
+    if (object.contains("host")) {
+      const std::string allowed = "a host name with an optional :port, such as \"github.com\" or \"git.example.com:8443\"";
+      git.host = string_at(object, "host", "git", allowed);
+      if (git.host.empty() || git.host.rfind("*.", 0) == 0 || !shapes::is_domain_rule(git.host))
+        fail("git.host", describe(object.at("host")), allowed);
+    }
   }
 
   void read_env(const json& object, Config& config) const {
@@ -489,7 +495,8 @@ ordered_json to_json(const Config& c) {
   ordered_json servers = ordered_json::array();
   for (auto server : c.mcp.servers) servers.push_back(to_string(server));
   j["mcp"] = {{"placement", to_string(c.mcp.placement)}, {"servers", servers}};
-  j["git"] = {{"name", c.git.name}, {"email", c.git.email}, {"credentials", to_string(c.git.credentials)}};
+  j["git"] = {{"name", c.git.name}, {"email", c.git.email}, {"credentials", to_string(c.git.credentials)},
+              {"host", c.git.host}};
   ordered_json env = ordered_json::object();
   for (const auto& [key, value] : c.env) env[key] = value;  // std::map: sorted, stable
   j["env"] = env;

@@ -7,6 +7,7 @@
 
 #include "config/container_env.hpp"
 #include "integrations/credential_environment.hpp"
+#include "integrations/git_setup.hpp"
 #include "net/proxy_env.hpp"
 #include "net/proxy_listener.hpp"
 #include "util/error.hpp"
@@ -50,6 +51,8 @@ std::vector<std::string> container_environment(const ProjectContext& ctx, const 
   if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
     for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
   }
+  // git's system config (identity, credential helper) and, for "ssh", the agent socket.
+  for (auto& [k, v] : integrations::git_environment(cfg)) env[k] = std::move(v);
   // env_file and env, through the config's one reader and expander (no links followed, a
   // missing ${VAR} is an error).
   for (auto& [k, v] : config::container_env(cfg, ctx.project_dir, config::host_environment())) env[k] = std::move(v);

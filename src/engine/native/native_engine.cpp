@@ -36,6 +36,7 @@
 #include "engine/native/state_dir.hpp"
 #include "engine/native/supervisor.hpp"
 #include "integrations/api_credential.hpp"
+#include "integrations/git_setup.hpp"
 #include "net/audit_log.hpp"
 #include "net/pasta.hpp"
 #include "util/error.hpp"
@@ -293,6 +294,16 @@ void refuse_host_network_unless_asked(const config::Config& config) {
                     ".claude-container/config.json.");
 }
 
+// The git config, helper and sockets (integrations/git_setup.hpp): written in the state
+// directory at every start, seen read-only inside.
+void add_git_directory(const ContainerPaths& paths, const config::Config& config, RootfsPlan& rootfs) {
+  const fs::path dir = paths.state_dir / "git";
+  integrations::write_git_files(dir, config);
+  rootfs.steps.push_back(MountStep{MountStep::Kind::bind_ro, dir.string(), std::string(".") + integrations::kGitDirInside,
+                                   "", "", 0755});
+  rootfs.described.push_back({integrations::kGitDirInside, dir.string() + " (git config, credential helper)", true});
+}
+
 }  // namespace
 
 StartResult NativeEngine::start(const ProjectContext& ctx) {
@@ -314,6 +325,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   }
   SupervisorSpec spec;
   prepare_gateway(ctx, spec);  // before anything is created or cleaned
+  spec.git = integrations::find_git_credentials(ctx.config, config::host_environment());
   if (found.stale && found.state) result.notes.push_back(clean_stale_state(paths, *found.state));
   result.created = ensure_created(ctx, paths, result.notes);
   store_effective_config(paths, ctx.config);
@@ -328,6 +340,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   spec.sandbox.rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config));
   spec.sandbox.hardening = base_hardening_plan();
   spec.sandbox.hostname = ctx.config.name;
+  add_git_directory(paths, ctx.config, spec.sandbox.rootfs);
   if (auto note = plan_id_maps(spec.sandbox); !note.empty()) result.notes.push_back(note);
   if (::geteuid() == 0) {
     spec.range = root_subordinate_range(nullptr);

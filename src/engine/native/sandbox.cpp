@@ -92,6 +92,7 @@ int bring_up_loopback() noexcept {
   // Likewise the real credential the supervisor holds for the gateway: pid 1's memory can be
   // read by processes inside (same user, ptrace allowed). Its other copies were wiped where made.
   if (plan.wipe_data != nullptr) ::explicit_bzero(plan.wipe_data, plan.wipe_size);
+  if (plan.wipe_git_data != nullptr) ::explicit_bzero(plan.wipe_git_data, plan.wipe_git_size);
 
   char go = 0;
   if (::read(sock, &go, 1) != 1 || go != 'G') ::_exit(1);

@@ -32,6 +32,8 @@ struct SandboxPlan {
   // not stay readable in pid 1.
   char* wipe_data = nullptr;
   std::size_t wipe_size = 0;
+  char* wipe_git_data = nullptr;    // likewise the git token (git.credentials "pat")
+  std::size_t wipe_git_size = 0;
   std::string uid_map, gid_map;
   bool deny_setgroups = true;
   std::vector<std::string> cgroup_dirs;

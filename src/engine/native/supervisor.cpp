@@ -29,6 +29,8 @@
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "integrations/git_broker.hpp"
+#include "integrations/git_setup.hpp"
 #include "net/credential_gateway.hpp"
 #include "net/domain_policy.hpp"
 #include "net/egress_proxy.hpp"
@@ -51,6 +53,13 @@ void log(const std::string& text) {
   std::string line = std::string("[supervisor ") + stamp + "] " + text + "\n";
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
+}
+
+// The policy's network section plus what git.credentials needs (ssh: the git host's port 22).
+config::Network network_with_git(const config::Config& config) {
+  config::Network network = config.network;
+  for (auto& entry : integrations::git_network_entries(config)) network.allow.push_back(std::move(entry));
+  return network;
 }
 
 class Supervisor {
@@ -138,6 +147,7 @@ class Supervisor {
       plan.wipe_size = value.size();
     }
 
+    prepare_git(plan);
     prepare_idmapped_mounts(plan);
     plan_private_fds(plan.rootfs, {paths.state_dir.string(), paths.data_dir.string()});
     auto before_sandbox = Clock::now();
@@ -168,11 +178,12 @@ class Supervisor {
       state.network_mode = "proxy";
       net::ProxyOptions options;
       options.listeners = std::move(sandbox_.listeners);
-      options.policy = net::DomainPolicy::from_config(spec_.config.network);
+      options.policy = net::DomainPolicy::from_config(network_with_git(spec_.config));
       options.audit_log = paths.audit_log();
       proxy_ = std::make_unique<net::EgressProxy>(std::move(options));
       proxy_thread_ = std::thread([this] { proxy_->run(); });
     }
+    if (git_broker_) git_thread_ = std::thread([this] { git_broker_->run(); });
     if (gateway) {
       start_gateway();
       state.credential_kind =
@@ -227,6 +238,24 @@ class Supervisor {
     });
   }
 
+  // git.credentials: the sockets the container's git directory offers are made before pid 1
+  // exists, and pid 1 wipes its copy of the token like the gateway's credential.
+  void prepare_git(SandboxPlan& plan) {
+    const auto& git = spec_.git;
+    if (git.token.empty() && git.agent_socket.empty()) return;
+    integrations::GitBrokerOptions options;
+    options.dir = "git";  // relative to the state directory we run in: socket paths stay short
+    options.host = spec_.config.git.host;
+    if (!git.token.empty()) options.token = &git.token;
+    options.agent_socket = git.agent_socket;
+    git_broker_ = std::make_unique<integrations::GitBroker>(std::move(options));
+    if (!git.token.empty()) {
+      auto& token = const_cast<std::string&>(git.token);
+      plan.wipe_git_data = token.data();
+      plan.wipe_git_size = token.size();
+    }
+  }
+
   // As root, the mounts that must be idmapped are made here, with the host's privileges the
   // kernel requires for MOUNT_ATTR_IDMAP, and attached by the sandbox child.
   void prepare_idmapped_mounts(SandboxPlan& plan) {
@@ -279,7 +308,7 @@ class Supervisor {
         auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
         if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
         config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
-        if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(cfg.network));
+        if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(network_with_git(cfg)));
         log("network policy reloaded");
         reply("ok\n");
       } catch (const std::exception& e) {
@@ -347,6 +376,9 @@ class Supervisor {
     }
     if (gateway_thread_.joinable()) gateway_thread_.join();
     gateway_.reset();
+    if (git_broker_) git_broker_->stop();
+    if (git_thread_.joinable()) git_thread_.join();
+    git_broker_.reset();
     if (proxy_) {
       proxy_->stop();
       if (proxy_thread_.joinable()) proxy_thread_.join();
@@ -396,6 +428,8 @@ class Supervisor {
   bool gateway_stopping_ = false;
   std::unique_ptr<net::CredentialGateway> gateway_;
   std::thread gateway_thread_;
+  std::unique_ptr<integrations::GitBroker> git_broker_;
+  std::thread git_thread_;
   bool stopping_ = false;
   std::optional<Clock::time_point> kill_at_;
   std::optional<int> init_status_;

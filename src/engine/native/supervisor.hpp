@@ -12,6 +12,7 @@
 #include "engine/native/paths.hpp"
 #include "engine/native/sandbox.hpp"
 #include "engine/native/state_dir.hpp"
+#include "integrations/git_setup.hpp"
 #include "net/credential_gateway.hpp"
 
 namespace cc::engine::native {
@@ -29,6 +30,8 @@ struct SupervisorSpec {
   std::optional<net::UpstreamCredential> gateway_credential;
   std::string gateway_origin;
   std::string gateway_ca_pem;
+  // git.credentials: the PAT (supervisor memory only) or the host's agent socket (git_setup.hpp).
+  integrations::GitHostCredentials git;
 };
 
 // Caller side: forks the detached supervisor and waits until the container runs. Returns the
