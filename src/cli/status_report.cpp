@@ -2,6 +2,9 @@
 
 #include <ctime>
 
+#include "config/container_env.hpp"
+#include "integrations/git_setup.hpp"
+
 namespace cc::cli {
 
 namespace {
@@ -41,6 +44,18 @@ nlohmann::json credentials_json(const config::Config& config, const engine::Stat
           {"kind", text_or_null(status.gateway_kind)},
           {"source", text_or_null(status.gateway_origin)},
           {"description", credentials_description(config, status)}};
+}
+
+// Git's identity and credential mode; whether the token or agent is there now, never a value.
+nlohmann::json git_json(const config::Config& config) {
+  auto git = integrations::git_status(config, config::host_environment());
+  return {{"identity", git.identity.empty() ? nlohmann::json(nullptr) : nlohmann::json(git.identity)},
+          {"credentials", git.mode},
+          {"host", git.host},
+          {"secret_found", config.git.credentials == config::GitCredentials::none ? nlohmann::json(nullptr)
+                                                                                  : nlohmann::json(git.secret_found)},
+          {"source", git.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(git.source)},
+          {"description", integrations::describe_git_credentials(config, config::host_environment())}};
 }
 
 std::optional<long long> uptime_seconds(const engine::Status& status) {
@@ -90,6 +105,7 @@ nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Stat
         {"denials", status.network_denials}}},
       {"storage", {{"type", config::to_string(config.storage.type)}}},
       {"credentials", credentials_json(config, status)},
+      {"git", git_json(config)},
       {"resources",
        {{"cpus", config.resources.cpus}, {"memory", config.resources.memory_text}, {"pids", config.resources.pids}}},
       {"pid", running ? or_null(status.pid) : nlohmann::json(nullptr)},
@@ -163,6 +179,9 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   row("network", network);
   row("storage", config::to_string(config.storage.type));
   row("api key", config::to_string(config.credentials.api) + ": " + credentials_description(config, status));
+  const auto git = integrations::git_status(config, config::host_environment());
+  row("git", (git.identity.empty() ? std::string("no identity set") : git.identity) + "; credentials " +
+                 integrations::describe_git_credentials(config, config::host_environment()));
   char cpus[32];
   std::snprintf(cpus, sizeof cpus, "%g", config.resources.cpus);
   row("resources", std::string(cpus) + " CPUs, " + config.resources.memory_text + " memory, " +

@@ -187,6 +187,29 @@ std::vector<std::string> git_network_entries(const config::Config& config) {
   return {git_host_name(config.git.host) + ":22"};
 }
 
+GitStatus git_status(const config::Config& config, const config::EnvLookup& lookup) {
+  GitStatus status;
+  status.identity = config.git.name;
+  if (!config.git.email.empty()) status.identity += (status.identity.empty() ? "<" : " <") + config.git.email + ">";
+  status.mode = config::to_string(config.git.credentials);
+  status.host = config.git.host;
+  if (config.git.credentials == config::GitCredentials::pat) {
+    for (const auto& name : git_token_variables()) {
+      auto value = lookup(name);
+      if (value && !value->empty()) {
+        status.secret_found = true;
+        status.source = name;
+        break;
+      }
+    }
+  } else if (config.git.credentials == config::GitCredentials::ssh) {
+    auto sock = lookup("SSH_AUTH_SOCK");
+    status.secret_found = sock && !sock->empty() && agent_answers(*sock);
+    if (status.secret_found) status.source = "SSH_AUTH_SOCK";
+  }
+  return status;
+}
+
 std::string describe_git_credentials(const config::Config& config, const config::EnvLookup& lookup) {
   switch (config.git.credentials) {
     case config::GitCredentials::none:

@@ -58,6 +58,16 @@ std::map<std::string, std::string> git_environment(const config::Config& config)
 // The network allow entries git.credentials needs: "<host>:22" for "ssh", nothing otherwise.
 std::vector<std::string> git_network_entries(const config::Config& config);
 
+// What status shows about git: never a value, only where it comes from and whether it is there.
+struct GitStatus {
+  std::string identity;         // "Ada <ada@example.com>", or "" when neither is set
+  std::string mode;             // none | pat | ssh
+  std::string host;             // git.host
+  bool secret_found = false;    // pat: a token variable is set; ssh: the agent answers
+  std::string source;           // pat: "GH_TOKEN"...; ssh: "SSH_AUTH_SOCK"; "" when not found
+};
+GitStatus git_status(const config::Config& config, const config::EnvLookup& lookup);
+
 // For status: "pat (token from the host's GH_TOKEN)" / "ssh (agent socket found)" / ..., never values.
 std::string describe_git_credentials(const config::Config& config, const config::EnvLookup& lookup);
 

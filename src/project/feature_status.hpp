@@ -15,6 +15,7 @@ struct FeatureStatus {
 };
 
 // The features of this build.
-inline constexpr FeatureStatus kFeatures{.credential_gateway = true, .api_key_passing = true};
+inline constexpr FeatureStatus kFeatures{.credential_gateway = true, .api_key_passing = true, .git_identity = true,
+                                         .git_credentials = true};
 
 }  // namespace cc::project

@@ -205,7 +205,8 @@ std::string mcp_text(const Config& c) {
   return out + "; they run " + where + " and `scripts/setup-mcp.sh` registers them";
 }
 
-std::string git_text(const config::Git& g, const FeatureStatus& features) {
+std::string git_text(const Config& c, const FeatureStatus& features) {
+  const config::Git& g = c.git;
   std::string out;
   if (!g.name.empty() || !g.email.empty()) {
     const std::string who = g.name + (g.email.empty() ? "" : (g.name.empty() ? "<" : " <") + g.email + ">");
@@ -218,9 +219,21 @@ std::string git_text(const config::Git& g, const FeatureStatus& features) {
   switch (g.credentials) {
     case GitCredentials::none: out += "no git credentials inside (push from this machine)"; break;
     case GitCredentials::pat:
-      out += "a credential helper hands git a token that claude-container provides; no token file is in the workspace";
+      out += "a credential helper hands git, for https://" + g.host +
+             " only, the token claude-container read at start from your GH_TOKEN or GITHUB_TOKEN; the token is in no "
+             "file or variable inside, but any process there can ask the helper for it while the container runs";
       break;
-    case GitCredentials::ssh: out += "your ssh-agent is forwarded; the private keys stay on this machine"; break;
+    case GitCredentials::ssh: {
+      const bool proxied = c.network.policy == NetworkPolicy::isolated || c.network.policy == NetworkPolicy::development;
+      out += "your ssh-agent is relayed into the container (SSH_AUTH_SOCK); the private keys stay on this machine, and "
+             "the network policy opens " + g.host.substr(0, g.host.find(':')) + ":22";
+      if (proxied)
+        out += " through the proxy (git's ssh goes through it with OpenBSD netcat, `nc.openbsd`, when this machine has "
+               "it; without it git over ssh cannot connect under this policy)";
+      else if (c.network.policy == NetworkPolicy::none)
+        out += ", which the `none` policy cannot reach: git over ssh does not connect";
+      break;
+    }
   }
   return out;
 }
@@ -420,7 +433,7 @@ std::string render_container_spec(const Config& c, const FeatureStatus& features
                                {"CREDENTIALS", credentials_text(c, features)},
                                {"SKILLS", skills_text(c, features)},
                                {"MCP", mcp_text(c)},
-                               {"GIT", git_text(c.git, features)},
+                               {"GIT", git_text(c, features)},
                                {"LIMITS", limits_text(c.resources)},
                                {"AGENT", agent_text(c.agent)},
                                {"STARS", star_text(level.stars)},
