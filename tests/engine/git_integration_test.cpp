@@ -1,20 +1,26 @@
 // Git inside a running native sandbox, as root and as an unprivileged user (DESIGN.md section
 // 7): git.name/git.email in git's config; "pat": the credential helper hands the host's token to
 // `git credential fill` for git.host only, while no variable, /proc entry or file inside holds
-// it; "ssh": `ssh-add -l` inside lists the keys of an ssh-agent started on the host, and no key
+// it, and a push over HTTPS through the egress proxy to a loopback `git http-backend` server
+// (test CA, Basic auth) authenticates with it and only with it; "ssh": `ssh-add -l` inside lists the keys of an ssh-agent started on the host, and no key
 // file is inside; a missing token or agent refuses start and creates nothing.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <nlohmann/json.hpp>
 
 #include "support/engine_env.hpp"
+#include "support/net_upstream.hpp"
 
 namespace cc::test {
 namespace {
@@ -64,6 +70,124 @@ for top in ("/root", "/workspace", "/tmp", "/run", "/var", "/etc", "/home"):
                 pass
 print("scanned")
 )PY";
+
+std::string base64(const std::string& text) {
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// A git server over HTTPS on 127.0.0.1 (test CA): each connection's one request goes to `git
+// http-backend` as CGI for the bare repositories in `root`, only with Basic auth carrying
+// `token`; anything else gets 401 asking for it.
+class GitHttpsServer {
+ public:
+  GitHttpsServer(fs::path root, std::string token)
+      : root_(std::move(root)), token_(std::move(token)), ca_({"127.0.0.1"}),
+        server_([this](int fd) { serve(fd); }) {}
+  std::uint16_t port() const { return server_.port(); }
+  const std::string& ca_pem() const { return ca_.ca_pem(); }
+  int authorized() const { return authorized_.load(); }
+  int refused() const { return refused_.load(); }
+
+ private:
+  void serve(int fd) {
+    timeval tv{20, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    SSL* ssl = SSL_new(ca_.server_context());
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) == 1) {
+      std::string data;
+      char buf[16384];
+      std::size_t head_end = std::string::npos;
+      std::size_t length = 0;
+      for (;;) {
+        if (head_end == std::string::npos && (head_end = data.find("\r\n\r\n")) != std::string::npos) {
+          auto pos = lower(data.substr(0, head_end)).find("\r\ncontent-length:");
+          if (pos != std::string::npos) length = std::stoul(data.substr(pos + 17));
+        }
+        if (head_end != std::string::npos && data.size() >= head_end + 4 + length) break;
+        int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0) break;
+        data.append(buf, static_cast<std::size_t>(n));
+      }
+      std::string response = head_end == std::string::npos ? std::string("HTTP/1.1 400 Bad Request\r\n\r\n")
+                                                            : answer(data.substr(0, head_end), data.substr(head_end + 4));
+      SSL_write(ssl, response.data(), static_cast<int>(response.size()));
+      SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+  }
+
+  static std::string lower(std::string text) {
+    for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  }
+  static std::string header(const std::string& head, const std::string& name) {
+    auto pos = lower(head).find("\r\n" + name + ":");
+    if (pos == std::string::npos) return "";
+    pos += 3 + name.size();
+    while (pos < head.size() && head[pos] == ' ') ++pos;
+    return head.substr(pos, head.find("\r\n", pos) - pos);
+  }
+
+  std::string answer(const std::string& head, const std::string& body) {
+    if (header(head, "authorization") != "Basic " + base64("x-access-token:" + token_)) {
+      ++refused_;
+      return "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\n"
+             "Connection: close\r\n\r\n";
+    }
+    ++authorized_;
+    const std::string method = head.substr(0, head.find(' '));
+    std::string target = head.substr(method.size() + 1, head.find(' ', method.size() + 1) - method.size() - 1);
+    const auto query = target.find('?');
+    CommandOptions cgi;
+    cgi.replace_env = true;
+    cgi.env = {{"PATH", "/usr/bin:/bin"},
+               {"GIT_PROJECT_ROOT", root_.string()},
+               {"GIT_HTTP_EXPORT_ALL", "1"},
+               {"REMOTE_USER", "x-access-token"},
+               {"REMOTE_ADDR", "127.0.0.1"},
+               {"REQUEST_METHOD", method},
+               {"PATH_INFO", target.substr(0, query)},
+               {"QUERY_STRING", query == std::string::npos ? "" : target.substr(query + 1)},
+               {"CONTENT_TYPE", header(head, "content-type")},
+               {"CONTENT_LENGTH", std::to_string(body.size())}};
+    cgi.input = body;
+    auto r = run_command({"/usr/lib/git-core/git-http-backend"}, cgi);
+    auto split = r.out.find("\r\n\r\n");
+    std::size_t skip = 4;
+    if (split == std::string::npos) {
+      split = r.out.find("\n\n");
+      skip = 2;
+    }
+    if (split == std::string::npos) return "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+    std::string cgi_head = "\r\n" + r.out.substr(0, split);
+    std::string status = header(cgi_head, "status");
+    std::string content = r.out.substr(split + skip);
+    std::string out = "HTTP/1.1 " + (status.empty() ? std::string("200 OK") : status) + "\r\n";
+    std::string lines = r.out.substr(0, split);
+    std::size_t start = 0;
+    while (start < lines.size()) {
+      auto end = lines.find('\n', start);
+      if (end == std::string::npos) end = lines.size();
+      std::string line = lines.substr(start, end - start);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (lower(line).rfind("status:", 0) != 0 && !line.empty()) out += line + "\r\n";
+      start = end + 1;
+    }
+    return out + "Content-Length: " + std::to_string(content.size()) + "\r\nConnection: close\r\n\r\n" + content;
+  }
+
+  fs::path root_;
+  std::string token_;
+  TestCa ca_;
+  std::atomic<int> authorized_{0}, refused_{0};
+  LoopbackServer server_;
+};
 
 class GitIntegrationTest : public ::testing::TestWithParam<EngineUser> {
  protected:
@@ -142,6 +266,44 @@ TEST_P(GitIntegrationTest, PatHelperAnswersOnlyTheConfiguredHostAndTheTokenIsNow
   EXPECT_EQ(git.at("secret_found"), true) << status.out;
   auto logs = env->cli({"logs"});
   EXPECT_EQ(logs.out.find(token), std::string::npos);
+}
+
+TEST_P(GitIntegrationTest, PushOverHttpsThroughTheProxyAuthenticatesWithTheHelpersToken) {
+  auto env = make("isolated");
+  CC_SKIP_UNLESS_FEATURE(env->usable(), env->feature()) << env->why_unusable();
+  CC_SKIP_UNLESS_FEATURE(::access("/usr/lib/git-core/git-http-backend", X_OK) == 0, "git-http-backend")
+      << "git's http-backend is not installed (apt install git)";
+  const std::string token = "ghp_" + random_marker();
+  TempDir repos("cc-git-repos");
+  auto init = run_command({"/usr/bin/git", "init", "-q", "--bare", (repos.path() / "r.git").string()});
+  ASSERT_EQ(init.exit_code, 0) << describe(init);
+  GitHttpsServer server(repos.path(), token);
+  const std::string host = "127.0.0.1:" + std::to_string(server.port());
+  env->write_project_file("test-ca.pem", server.ca_pem());
+  env->write_config("volume", "isolated", git_config("pat", host));
+  auto allow = env->cli({"allow", host});  // the loopback server is allowed by naming its address
+  ASSERT_EQ(allow.exit_code, 0) << describe(allow);
+  env->set_env("GH_TOKEN", token);
+  auto start = env->cli({"start"});
+  ASSERT_EQ(start.exit_code, 0) << describe(start);
+  // The proxy variables leave 127.0.0.1 out; here it is the git server's address on the host,
+  // reached through the proxy like any allowed host.
+  auto commit = env->exec({"/bin/sh", "-c", "cd /workspace && git init -q && git commit -q --allow-empty -m pushed"});
+  ASSERT_EQ(commit.exit_code, 0) << describe(commit);
+  const std::string git = "cd /workspace && NO_PROXY= no_proxy= GIT_TERMINAL_PROMPT=0 git -c "
+                          "http.sslCAInfo=/workspace/test-ca.pem ";
+  const std::string url = "https://" + host + "/r.git";
+  // Without the helper (no system config) the server refuses: the token is not reachable otherwise.
+  auto without = env->exec({"/bin/sh", "-c", "export GIT_CONFIG_NOSYSTEM=1; " + git + "push " + url + " HEAD:refs/heads/main"});
+  EXPECT_NE(without.exit_code, 0) << describe(without);
+  EXPECT_GT(server.refused(), 0);
+  EXPECT_EQ(server.authorized(), 0);
+  auto pushed = env->exec({"/bin/sh", "-c", git + "push " + url + " HEAD:refs/heads/main"});
+  ASSERT_EQ(pushed.exit_code, 0) << describe(pushed);
+  EXPECT_GT(server.authorized(), 0);
+  auto head = run_command({"/usr/bin/git", "--git-dir", (repos.path() / "r.git").string(), "log", "-1", "--format=%s %an",
+                           "refs/heads/main"});
+  EXPECT_EQ(head.out, "pushed Ada \"Q\" Lovelace\n") << describe(head);
 }
 
 TEST_P(GitIntegrationTest, SshAgentKeysAreListedInsideAndNoKeyFileIs) {
