@@ -210,6 +210,12 @@ GitStatus git_status(const config::Config& config, const config::EnvLookup& look
   return status;
 }
 
+config::Network network_with_git(const config::Config& config) {
+  config::Network network = config.network;
+  for (auto& entry : git_network_entries(config)) network.allow.push_back(std::move(entry));
+  return network;
+}
+
 std::string describe_git_credentials(const config::Config& config, const config::EnvLookup& lookup) {
   switch (config.git.credentials) {
     case config::GitCredentials::none:

@@ -57,6 +57,9 @@ std::map<std::string, std::string> git_environment(const config::Config& config)
 
 // The network allow entries git.credentials needs: "<host>:22" for "ssh", nothing otherwise.
 std::vector<std::string> git_network_entries(const config::Config& config);
+// The config's network section with those entries added to `allow` (deny still wins): what the
+// egress proxy enforces.
+config::Network network_with_git(const config::Config& config);
 
 // What status shows about git: never a value, only where it comes from and whether it is there.
 struct GitStatus {

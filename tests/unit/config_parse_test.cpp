@@ -47,7 +47,7 @@ TEST(ConfigParse, EveryFieldSurvivesARoundTrip) {
   c.credentials = {ApiCredentials::separate, "https://gateway.example.com/v1", "/etc/ssl/extra.pem"};
   c.skills.sync = false;
   c.mcp = {McpPlacement::both, {McpServer::postgres, McpServer::filesystem}};
-  c.git = {"Ada", "ada@example.com", GitCredentials::ssh};
+  c.git = {"Ada", "ada@example.com", GitCredentials::ssh, "git.example.com:2222"};
   c.env = {{"A", "1"}, {"TOKEN", "${HOST_TOKEN}"}};
   c.env_file = ".env";
   c.resources.cpus = 0.5;
@@ -64,6 +64,7 @@ TEST(ConfigParse, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(read.credentials.ca_file, "/etc/ssl/extra.pem");
   EXPECT_EQ(read.mcp.servers, (std::vector<McpServer>{McpServer::postgres, McpServer::filesystem}));
   EXPECT_EQ(read.git.credentials, GitCredentials::ssh);
+  EXPECT_EQ(read.git.host, "git.example.com:2222");
   EXPECT_EQ(read.env.at("TOKEN"), "${HOST_TOKEN}");
   EXPECT_DOUBLE_EQ(read.resources.cpus, 0.5);
   EXPECT_EQ(read.resources.memory, 1610612736u);

@@ -55,13 +55,6 @@ void log(const std::string& text) {
   (void)ignored;
 }
 
-// The policy's network section plus what git.credentials needs (ssh: the git host's port 22).
-config::Network network_with_git(const config::Config& config) {
-  config::Network network = config.network;
-  for (auto& entry : integrations::git_network_entries(config)) network.allow.push_back(std::move(entry));
-  return network;
-}
-
 class Supervisor {
  public:
   Supervisor(const SupervisorSpec& spec, int ready_fd) : spec_(spec), ready_fd_(ready_fd) {}
@@ -178,7 +171,7 @@ class Supervisor {
       state.network_mode = "proxy";
       net::ProxyOptions options;
       options.listeners = std::move(sandbox_.listeners);
-      options.policy = net::DomainPolicy::from_config(network_with_git(spec_.config));
+      options.policy = net::DomainPolicy::from_config(integrations::network_with_git(spec_.config));
       options.audit_log = paths.audit_log();
       proxy_ = std::make_unique<net::EgressProxy>(std::move(options));
       proxy_thread_ = std::thread([this] { proxy_->run(); });
@@ -308,7 +301,7 @@ class Supervisor {
         auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
         if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
         config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
-        if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(network_with_git(cfg)));
+        if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(integrations::network_with_git(cfg)));
         log("network policy reloaded");
         reply("ok\n");
       } catch (const std::exception& e) {
