@@ -12,7 +12,9 @@
 namespace cc::engine::native {
 
 inline const std::vector<std::string>& container_path_dirs() {
-  static const std::vector<std::string> dirs = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
+  // Last: the host's Claude Code when it lives outside the system directories (agent_mount.hpp).
+  static const std::vector<std::string> dirs = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
+                                                "/sbin",           "/bin",           "/run/claude-code/bin"};
   return dirs;
 }
 

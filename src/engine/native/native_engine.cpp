@@ -19,6 +19,8 @@
 #include <thread>
 
 #include "config/config_io.hpp"
+#include "config/container_env.hpp"
+#include "engine/native/agent_mount.hpp"
 #include "engine/native/cgroups.hpp"
 #include "engine/native/control.hpp"
 #include "engine/native/environment.hpp"
@@ -30,6 +32,9 @@
 #include "engine/native/sandbox.hpp"
 #include "engine/native/state_dir.hpp"
 #include "engine/native/supervisor.hpp"
+#include "integrations/agent_environment.hpp"
+#include "integrations/agent_install.hpp"
+#include "integrations/agent_onboarding.hpp"
 #include "net/audit_log.hpp"
 #include "net/pasta.hpp"
 #include "util/error.hpp"
@@ -227,6 +232,21 @@ void refuse_host_network_unless_asked(const config::Config& config) {
                     ".claude-container/config.json.");
 }
 
+// The host's Claude Code made visible inside, and its first-run state in the container's home
+// (see agent_mount.hpp and integrations/agent_onboarding.hpp).
+void prepare_agent(const ProjectContext& ctx, const ContainerPaths& paths, SupervisorSpec& spec,
+                   std::vector<std::string>& notes) {
+  const bool as_root = ::geteuid() == 0;
+  if (auto install = integrations::find_claude_code(config::host_environment())) {
+    for (auto& note : plan_agent_mount(spec.sandbox.rootfs, *install, as_root)) notes.push_back(std::move(note));
+  } else if (integrations::agent_is_claude_code(ctx.config)) {
+    notes.push_back(integrations::claude_code_install_hint());
+  }
+  uid_t uid = as_root ? spec.range.uid_start : ::geteuid();
+  gid_t gid = as_root ? spec.range.gid_start : ::getegid();
+  for (auto& note : integrations::prepare_agent_home(paths.home_dir(), ctx.config, uid, gid)) notes.push_back(std::move(note));
+}
+
 }  // namespace
 
 StartResult NativeEngine::start(const ProjectContext& ctx) {
@@ -265,6 +285,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
     spec.range = root_subordinate_range(nullptr);
     give_data_to_container_root(paths, spec.range);
   }
+  prepare_agent(ctx, paths, spec, result.notes);
   make_private_dir(paths.root_mountpoint());
   RunState state = launch_supervisor(spec);
   for (const auto& note : state.notes) result.notes.push_back(note);

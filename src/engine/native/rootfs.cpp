@@ -57,7 +57,7 @@ void plan_private_fds(RootfsPlan& plan, const std::vector<std::string>& private_
   open_path(plan.new_root);
   plan.root_fd = plan.open_first.back().fd;
   for (auto& step : plan.steps) {
-    if ((step.kind == Kind::bind_rw || step.kind == Kind::bind_ro) && is_private(step.source)) {
+    if ((step.kind == Kind::bind_rw || step.kind == Kind::bind_ro) && (is_private(step.source) || step.host_ids)) {
       step.source = open_path(step.source);
     }
     if (step.kind == Kind::overlay) {
