@@ -171,7 +171,7 @@ std::vector<std::string> split_path(const std::string& text) {
 
 }  // namespace
 
-std::optional<AgentInstall> find_claude_code(const config::EnvLookup& env) {
+std::optional<AgentInstall> find_claude_code(const config::EnvLookup& env, const std::vector<fs::path>& system_prefixes) {
   fs::path home;
   if (auto value = env("HOME"); value && !value->empty() && (*value)[0] == '/') {
     home = *value;
@@ -205,8 +205,8 @@ std::optional<AgentInstall> find_claude_code(const config::EnvLookup& env) {
       return found;
     }
   }
-  for (const char* prefix : {"/usr/local", "/usr"}) {
-    if (auto found = from_package(fs::path(prefix) / kPackage, std::string("the npm prefix ") + prefix)) return found;
+  for (const auto& prefix : system_prefixes) {
+    if (auto found = from_package(prefix / kPackage, "the npm prefix " + prefix.string())) return found;
   }
   return std::nullopt;
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/container_env.hpp"
 
@@ -21,8 +22,10 @@ struct AgentInstall {
 
 // The first installation found, in the order above: what the user's own PATH runs wins, then
 // the user's installs over the system's. The home is `env`'s HOME, else the password
-// database's entry for us.
-std::optional<AgentInstall> find_claude_code(const config::EnvLookup& env);
+// database's entry for us. `system_prefixes`: the npm prefixes of the system, looked at last.
+std::optional<AgentInstall> find_claude_code(const config::EnvLookup& env,
+                                             const std::vector<std::filesystem::path>& system_prefixes = {"/usr/local",
+                                                                                                          "/usr"});
 
 // The sentence `claude`, `status` and `doctor` show when nothing is found.
 std::string claude_code_install_hint();

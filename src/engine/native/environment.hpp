@@ -12,9 +12,10 @@
 namespace cc::engine::native {
 
 inline const std::vector<std::string>& container_path_dirs() {
-  // Last: the host's Claude Code when it lives outside the system directories (agent_mount.hpp).
-  static const std::vector<std::string> dirs = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
-                                                "/sbin",           "/bin",           "/run/claude-code/bin"};
+  // First: the `claude` of the Claude Code installation found on the host, when the system
+  // directories do not already run that one (agent_mount.hpp); absent otherwise.
+  static const std::vector<std::string> dirs = {"/run/claude-code/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+                                                "/usr/bin",             "/sbin",           "/bin"};
   return dirs;
 }
 
