@@ -98,17 +98,20 @@ void EngineEnv::chown_tree(const fs::path& path) const {
 
 void EngineEnv::write_config(const std::string& storage, const std::string& policy, const std::string& extra) {
   fs::create_directories(project_ / ".claude-container");
+  std::vector<std::string> members = {
+      "\"schema_version\": 1", "\"name\": \"" + name_ + "\"", "\"mode\": \"custom\"", "\"engine\": \"native\"",
+      "\"network\": {\"policy\": \"" + policy + "\", \"allow\": [], \"deny\": []}",
+      "\"storage\": {\"type\": \"" + storage + "\"}"};
+  // `extra` may bring its own credentials or resources (the real agent needs more memory).
+  if (extra.find("\"credentials\"") == std::string::npos) members.push_back("\"credentials\": {\"api\": \"separate\"}");
+  if (extra.find("\"resources\"") == std::string::npos) {
+    members.push_back("\"resources\": {\"cpus\": 1, \"memory\": \"512m\", \"pids\": 512}");
+  }
+  if (!extra.empty()) members.push_back(extra);
   std::ofstream out(project_ / ".claude-container" / "config.json", std::ios::trunc);
-  out << "{\n"
-      << "  \"schema_version\": 1,\n"
-      << "  \"name\": \"" << name_ << "\",\n"
-      << "  \"mode\": \"custom\",\n"
-      << "  \"engine\": \"native\",\n"
-      << "  \"network\": {\"policy\": \"" << policy << "\", \"allow\": [], \"deny\": []},\n"
-      << "  \"storage\": {\"type\": \"" << storage << "\"},\n"
-      << "  \"credentials\": {\"api\": \"separate\"},\n"
-      << "  \"resources\": {\"cpus\": 1, \"memory\": \"512m\", \"pids\": 512}"
-      << (extra.empty() ? "" : ",\n  " + extra) << "\n}\n";
+  out << "{\n";
+  for (std::size_t i = 0; i < members.size(); ++i) out << "  " << members[i] << (i + 1 < members.size() ? ",\n" : "\n");
+  out << "}\n";
   out.close();
   chown_tree(project_ / ".claude-container");
   if (approved_on_write_) approve_config();
