@@ -91,6 +91,29 @@ TEST_P(AgentInstallEngineTest, OnboardingStateIsTheContainerUsersAndSeparateLogi
   EXPECT_EQ(merged.out, "1\n") << describe(merged);
 }
 
+// With Claude Code nowhere on the machine (the system npm prefixes hidden in a mount namespace
+// of the test's own), `claude` says how to install it and exits 1; status and doctor say so.
+TEST(AgentMissingTest, ClaudeSaysHowToInstallIt) {
+  EngineEnv env(EngineUser::root, "volume", "none");
+  CC_SKIP_UNLESS_FEATURE(env.usable(), env.feature()) << env.why_unusable();
+  auto without_claude_code = [&env](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {
+        "/usr/bin/unshare", "--mount", "--", "/bin/sh", "-c",
+        "for d in /usr/lib/node_modules /usr/local/lib; do [ -d $d ] && /usr/bin/mount -t tmpfs none $d; done; "
+        "exec \"$0\" \"$@\"",
+        CC_BINARY, "--project", env.project().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, env.options());
+  };
+  auto run = without_claude_code({"claude", "-p", "say hi"});
+  EXPECT_EQ(run.exit_code, 1) << describe(run);
+  EXPECT_NE(run.err.find("npm install -g @anthropic-ai/claude-code"), std::string::npos) << describe(run);
+  auto status = without_claude_code({"status"});
+  EXPECT_NE(status.out.find("Claude Code is not installed on this machine"), std::string::npos) << describe(status);
+  auto doctor = without_claude_code({"doctor"});
+  EXPECT_NE(doctor.out.find("Claude Code: not found"), std::string::npos) << describe(doctor);
+}
+
 INSTANTIATE_TEST_SUITE_P(Users, AgentInstallEngineTest, ::testing::Values(EngineUser::root, EngineUser::unprivileged),
                          [](const auto& info) { return to_string(info.param); });
 
