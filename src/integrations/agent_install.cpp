@@ -142,7 +142,7 @@ std::optional<fs::path> npmrc_prefix(const config::EnvLookup& env, const fs::pat
   std::istringstream lines(*text);
   std::optional<fs::path> prefix;
   for (std::string line; std::getline(lines, line);) {
-    auto trim = [](std::string s) {
+    auto trim = [](const std::string& s) {
       auto b = s.find_first_not_of(" \t\r");
       auto e = s.find_last_not_of(" \t\r");
       return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);

@@ -93,15 +93,16 @@ TEST_P(AgentInstallEngineTest, OnboardingStateIsTheContainerUsersAndSeparateLogi
 
 // With Claude Code nowhere on the machine (the system npm prefixes hidden in a mount namespace
 // of the test's own), `claude` says how to install it and exits 1; status and doctor say so.
+constexpr const char* kHideSystemPrefixes =
+    "for d in /usr/lib/node_modules /usr/local/lib; do [ -d $d ] && /usr/bin/mount -t tmpfs none $d; done; "
+    "exec \"$0\" \"$@\"";
+
 TEST(AgentMissingTest, ClaudeSaysHowToInstallIt) {
   EngineEnv env(EngineUser::root, "volume", "none");
   CC_SKIP_UNLESS_FEATURE(env.usable(), env.feature()) << env.why_unusable();
   auto without_claude_code = [&env](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {
-        "/usr/bin/unshare", "--mount", "--", "/bin/sh", "-c",
-        "for d in /usr/lib/node_modules /usr/local/lib; do [ -d $d ] && /usr/bin/mount -t tmpfs none $d; done; "
-        "exec \"$0\" \"$@\"",
-        CC_BINARY, "--project", env.project().string()};
+        "/usr/bin/unshare", "--mount", "--", "/bin/sh", "-c", kHideSystemPrefixes, CC_BINARY, "--project", env.project().string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, env.options());
   };
