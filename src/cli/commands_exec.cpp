@@ -129,7 +129,9 @@ void add_exec_commands(CLI::App& app, CommandTable& table, const GlobalOptions& 
   run->footer("Usage: claude-container run [--] CMD [ARGS...]");
   table[run] = [&options, documented_words] { return run_command(options); };
 
-  auto* claude = app.add_subcommand("claude", "run the agent (agent.command, Claude Code by default) in /workspace; a pty on a terminal, pipes otherwise; starts the container");
+  auto* claude = app.add_subcommand("claude",
+                                    "run the agent (agent.command, Claude Code by default) in /workspace; a pty on a "
+                                    "terminal, pipes otherwise; starts the container");
   claude->add_option("ARGS", *documented_words, "arguments passed to the agent unchanged")->type_name("");
   claude->footer("Usage: claude-container claude [ARGS...]");
   table[claude] = [&options, documented_words] { return claude_command(options); };
