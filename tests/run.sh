@@ -4,7 +4,8 @@
 #          as root the engine is tested both as root and as the unprivileged user cc-tester
 #   asan   an ASan+UBSan build: unit tests, CLI (e2e) tests, the proxy's hostile-input tests
 #   tsan   a TSan build: the proxy tests (unit Proxy*, security ProxyHostile), which drive the
-#          proxy's event loop together with its resolver threads (AsyncResolver)
+#          proxy's event loop together with its resolver threads (AsyncResolver), and the
+#          credential gateway's tests (unit Gateway*: a thread per connection, shared audit/stats)
 #   tidy   clang-tidy (checks in .clang-tidy) on the C++ files changed since main's merge-base
 #   bench  every benchmark in bench/ once, in a short mode (nothing timed is checked)
 #   fuzz   tests/fuzz/run_config_fuzz.sh for 60 seconds, when that script exists
@@ -121,7 +122,7 @@ if want tsan; then
     check tsan "build" passed
     ctest_stage tsan "$build-tsan" \
       "TSAN_OPTIONS=log_path=$sanitizer_logs/tsan:halt_on_error=1:second_deadlock_stack=1" \
-      -- -R '^(unit\.Proxy[A-Za-z]*\.|security\.ProxyHostile\.)'
+      -- -R '^(unit\.(Proxy|Gateway)[A-Za-z]*\.|security\.ProxyHostile\.)'
   else
     check tsan "build" failed "the TSan build failed"
   fi

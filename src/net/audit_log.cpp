@@ -53,7 +53,20 @@ std::string readable(const std::string& line) {
   std::string decision = str("decision") == "allowed" ? "ALLOW" : "DENY";
   std::string host = str("host");
   std::string target = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(num("port"));
-  std::string out = pad(time, 24) + pad(decision, 6) + pad(str("method"), 8) + pad(target, 36) + " " +
+  std::string out;
+  if (str("kind") == "gateway") {
+    // The gateway's requests: "API", method, upstream and path, the status the client got.
+    std::string destination = target + str("path");
+    std::string status = std::to_string(num("status"));
+    out = pad(time, 24) + pad("API", 6) + pad(str("method"), 8) + pad(destination, 36) + " " +
+          pad("status " + status, 28) + " out " + pad(human_bytes(num("bytes_out")), 8) + " in " +
+          pad(human_bytes(num("bytes_in")), 8) + " " + std::to_string(num("duration_ms")) + "ms";
+    std::string error = str("error");
+    if (!error.empty()) out += "  " + error;
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+  }
+  out = pad(time, 24) + pad(decision, 6) + pad(str("method"), 8) + pad(target, 36) + " " +
                     pad(str("rule"), 28) + " out " + pad(human_bytes(num("bytes_out")), 8) + " in " +
                     pad(human_bytes(num("bytes_in")), 8) + " " + std::to_string(num("duration_ms")) + "ms";
   std::string error = str("error");
@@ -64,8 +77,42 @@ std::string readable(const std::string& line) {
 
 }  // namespace
 
+std::string audit_path(std::string_view target) {
+  constexpr std::size_t kMax = 256;
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string out;
+  for (char c : path) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", u);
+      if (out.size() + 3 > kMax) break;
+      out += buf;
+    } else {
+      if (out.size() + 1 > kMax) break;
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string to_json_line(const AuditRecord& r) {
   nlohmann::ordered_json j;
+  if (r.kind == "gateway") {
+    j["time"] = iso_time(r.time_ms);
+    j["time_ms"] = r.time_ms;
+    j["kind"] = r.kind;
+    j["host"] = r.host;
+    j["port"] = r.port;
+    j["method"] = r.method;
+    j["path"] = r.path;
+    j["status"] = r.status;
+    j["bytes_out"] = r.bytes_out;
+    j["bytes_in"] = r.bytes_in;
+    j["duration_ms"] = r.duration_ms;
+    j["error"] = r.error;
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
   j["time"] = iso_time(r.time_ms);
   j["time_ms"] = r.time_ms;
   j["host"] = r.host;
@@ -125,7 +172,7 @@ void print_audit_log(const std::filesystem::path& path, bool follow, std::ostrea
             if (line.empty()) continue;
             if (!header) {
               out << pad("TIME (UTC)", 24) << pad("", 6) << pad("METHOD", 8) << pad("DESTINATION", 36) << " "
-                  << pad("RULE", 28) << " BYTES (out / in) DURATION\n";
+                  << pad("RULE / STATUS", 28) << " BYTES (out / in) DURATION\n";
               header = true;
             }
             out << readable(line) << '\n';

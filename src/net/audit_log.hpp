@@ -1,10 +1,13 @@
 #pragma once
-// The egress audit: one JSON line per decision (time, host, port, decision, rule, bytes each
-// way, duration), appended to a file in the container's state directory.
+// The network audit: one JSON line per egress proxy decision (time, host, port, decision, rule,
+// bytes each way, duration) and one per credential gateway request (time, upstream host and
+// port, method, path without the query, status, bytes each way, duration; never headers or
+// bodies), appended to a file in the container's state directory.
 #include <cstdint>
 #include <filesystem>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "util/unique_fd.hpp"
 
@@ -21,11 +24,21 @@ struct AuditRecord {
   std::uint64_t bytes_in = 0;    // upstream -> sandbox
   std::int64_t duration_ms = 0;
   std::string error;             // dial/resolve failure, empty when none
+  // Gateway records (kind "gateway"); proxy records leave these empty and keep their format.
+  std::string kind;              // "" for the proxy, "gateway"
+  std::string path;              // audit_path() of the request target
+  int status = 0;                // the status the client got (upstream's, or the gateway's own)
 };
+
+// A request target as the audit shows it: the path without the query, at most 256 bytes,
+// control and non-ASCII bytes escaped as %XX.
+std::string audit_path(std::string_view target);
 
 // {"time":"2026-01-02T03:04:05.678Z","time_ms":...,"host":...,"port":...,"decision":"allowed"|
 // "denied","rule":...,"method":...,"bytes_out":...,"bytes_in":...,"duration_ms":...,"error":...}
-// followed by a newline.
+// followed by a newline. Gateway records: {"time":...,"time_ms":...,"kind":"gateway","host":...,
+// "port":...,"method":...,"path":...,"status":...,"bytes_out":...,"bytes_in":...,
+// "duration_ms":...,"error":...}.
 std::string to_json_line(const AuditRecord& record);
 
 // Appends records to the audit file, one write(2) per line (O_APPEND), so a concurrent reader

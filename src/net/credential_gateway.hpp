@@ -7,6 +7,9 @@
 // the sandbox. Bodies stream both ways (server-sent events are relayed as they arrive),
 // client connections are kept alive, and many requests run at once.
 //
+// Each client connection is served on a thread of its own (bounded by max_connections; more
+// get 503); its upstream TLS connection is reused while both sides keep theirs open.
+//
 // Hostile input from the sandbox (absolute URIs, CONNECT, oversized or malformed heads,
 // conflicting lengths) gets a 4xx and the gateway keeps serving. Every request is one audit
 // record: method, path without the query, status, bytes each way, duration; never headers or
@@ -36,8 +39,13 @@ struct UpstreamCredential {
 struct GatewayLimits {
   std::size_t max_header_bytes = 32 * 1024;
   std::size_t max_connections = 256;
-  int header_timeout_seconds = 20;   // a request head must arrive by then (slowloris)
-  int idle_timeout_seconds = 300;    // no byte either way for this long ends the exchange
+  // A request head must be complete this long after its first byte (the first request of a
+  // connection: after the accept), else 408 (slowloris).
+  int header_timeout_seconds = 20;
+  // No byte either way for this long ends the exchange; it also bounds the wait for the
+  // upstream's response head (a long non-streamed reply) and for a kept-alive client's next
+  // request.
+  int idle_timeout_seconds = 300;
   int connect_timeout_seconds = 15;  // resolution, connect and TLS handshake
 };
 

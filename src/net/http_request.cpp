@@ -66,7 +66,7 @@ bool parse_unsigned(const std::string& text, std::uint64_t* out) {
 
 }  // namespace
 
-ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_bytes) {
+ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_bytes, RequestForm form) {
   size_t terminator = 0;
   size_t end = find_head_end(buffer, &terminator);
   if (end == std::string_view::npos) {
@@ -75,7 +75,10 @@ ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_byt
     // Reject obvious garbage early rather than waiting for a head that will never be valid.
     for (char c : buffer.substr(0, std::min<size_t>(buffer.size(), 16))) {
       if (c == ' ' || c == '\r' || c == '\n') break;
-      if (!token_char(c)) return error(400, "this is an HTTP proxy; the request does not start with an HTTP method");
+      if (!token_char(c))
+        return error(400, form == RequestForm::proxy
+                              ? "this is an HTTP proxy; the request does not start with an HTTP method"
+                              : "this is an HTTP gateway; the request does not start with an HTTP method");
     }
     for (char c : buffer)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
@@ -149,6 +152,20 @@ ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_byt
   req.framing = have_te ? BodyFraming::chunked : have_length ? BodyFraming::length : BodyFraming::none;
 
   std::string why;
+  if (form == RequestForm::origin) {
+    if (lower(req.method) == "connect")
+      return error(405, "the credential gateway forwards API requests only; it does not open tunnels (CONNECT)");
+    if (req.target.front() != '/')
+      return error(400, "the credential gateway accepts origin-form requests only (a path such as /v1/messages), "
+                        "not absolute URIs: the upstream host is fixed by the config");
+    std::string path = req.target;
+    auto hash = path.find('#');
+    if (hash != std::string::npos) path.erase(hash);
+    req.origin_form = path;
+    result.status = ParseResult::Status::complete;
+    result.head_length = head_length;
+    return result;
+  }
   if (lower(req.method) == "connect") {
     if (req.method != "CONNECT") return error(400, "methods are case-sensitive: use CONNECT");
     req.is_connect = true;
@@ -208,12 +225,39 @@ std::string upstream_request_head(const HttpRequest& request) {
   return out;
 }
 
+std::vector<std::string> header_values(const std::vector<HttpHeader>& headers, std::string_view name) {
+  std::vector<std::string> out;
+  std::string wanted = lower(std::string(name));
+  for (const auto& h : headers)
+    if (lower(h.name) == wanted) out.push_back(h.value);
+  return out;
+}
+
+std::vector<std::string> header_tokens(const std::vector<HttpHeader>& headers, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& v : header_values(headers, name)) {
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t comma = v.find(',', start);
+      std::string token = lower(trim(std::string_view(v).substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+      if (!token.empty()) out.push_back(token);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
 const char* reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 421: return "Misdirected Request";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";

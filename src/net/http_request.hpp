@@ -1,5 +1,6 @@
 #pragma once
-// The proxy's HTTP/1.x request-head parser and rewriter. Strict where laxness could let a
+// The HTTP/1.x request-head parser (the egress proxy's proxy-form requests and the credential
+// gateway's origin-form ones) and the proxy's rewriter. Strict where laxness could let a
 // request mean one thing to us and another to the upstream (conflicting lengths, obs-fold,
 // bare control characters), tolerant of bare-LF line ends (the rebuilt head always uses CRLF).
 #include <cstddef>
@@ -40,15 +41,29 @@ struct ParseResult {
   HttpRequest request;
 };
 
-// Parses a proxy request head from the start of `buffer`. Incomplete heads longer than
-// `max_head_bytes` are an error (431).
-ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_bytes);
+// What request targets a parser accepts: the egress proxy takes absolute http:// URIs and
+// CONNECT authorities; the credential gateway takes origin-form paths only ("/v1/messages?x"),
+// so a request cannot name another host than the one the config fixed.
+enum class RequestForm { proxy, origin };
+
+// Parses a request head from the start of `buffer`. Incomplete heads longer than
+// `max_head_bytes` are an error (431). With RequestForm::origin, CONNECT is 405, an absolute
+// URI or any target not starting with '/' is 400, and `origin_form` is the target without
+// its fragment (host and port stay empty).
+ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_bytes,
+                               RequestForm form = RequestForm::proxy);
+
+// Values of every header named `name` (case-insensitive), in order.
+std::vector<std::string> header_values(const std::vector<HttpHeader>& headers, std::string_view name);
+// Lowercased, trimmed tokens of a comma-separated list header ("Connection: close, Upgrade").
+std::vector<std::string> header_tokens(const std::vector<HttpHeader>& headers, std::string_view name);
 
 // The head sent upstream for a plain-HTTP request: origin-form target, Host set from the URI,
 // hop-by-hop and Proxy-* headers removed, `Connection: close` added.
 std::string upstream_request_head(const HttpRequest& request);
 
 // A complete response with `Connection: close` and a text body.
+// (reason_phrase knows the statuses the proxy and the gateway send themselves.)
 std::string simple_response(int status, const std::string& body,
                             const std::vector<HttpHeader>& extra_headers = {});
 const char* reason_phrase(int status);
