@@ -106,6 +106,7 @@ void add_exec_commands(CLI::App& app, CommandTable& table, const GlobalOptions& 
 void add_network_commands(CLI::App& app, CommandTable& table, const GlobalOptions& options);
 void add_workspace_commands(CLI::App& app, CommandTable& table, const GlobalOptions& options);
 void add_skills_commands(CLI::App& app, CommandTable& table, const GlobalOptions& options);
+void add_credentials_commands(CLI::App& app, CommandTable& table, const GlobalOptions& options);
 void add_doctor_command(CLI::App& app, CommandTable& table, const GlobalOptions& options);
 void add_docs_commands(CLI::App& app, CommandTable& table, const GlobalOptions& options);
 

@@ -28,6 +28,7 @@ std::unique_ptr<CLI::App> build_command_line(GlobalOptions& options, CommandTabl
   add_network_commands(*app, table, options);
   add_workspace_commands(*app, table, options);
   add_skills_commands(*app, table, options);
+  add_credentials_commands(*app, table, options);
   add_doctor_command(*app, table, options);
   add_docs_commands(*app, table, options);
   return app;

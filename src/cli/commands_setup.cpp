@@ -46,6 +46,7 @@ void print_summary(const Console& console, const engine::ProjectContext& ctx, co
   console.say("  Network:  " + config::to_string(config.network.policy));
   console.say("  Storage:  " + config::to_string(config.storage.type));
   console.say("  Engine:   " + config::to_string(config.engine));
+  console.say("  API key:  " + config::to_string(config.credentials.api));
   console.say("  Project:  " + ctx.project_dir.string());
   if (!report.written.empty()) {
     console.say("Files written:");
@@ -65,9 +66,20 @@ void print_summary(const Console& console, const engine::ProjectContext& ctx, co
   }
   if (report.gitignore_block_added) console.say("Added the claude-container block to .gitignore.");
   console.say("Next steps:");
+  switch (config.credentials.api) {
+    case config::ApiCredentials::gateway:
+    case config::ApiCredentials::shared:
+      console.say("  claude-container login     # store your API key or `claude setup-token` token, unless "
+                  "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN is set");
+      break;
+    case config::ApiCredentials::separate:
+      break;
+  }
   console.say("  scripts/container start    # create and start the container");
   console.say("  scripts/container shell    # open a shell inside");
-  console.say("  claude-container claude    # run Claude Code inside");
+  console.say(config.credentials.api == config::ApiCredentials::separate
+                  ? "  claude-container claude    # run Claude Code inside (the first time: /login there)"
+                  : "  claude-container claude    # run Claude Code inside");
 }
 
 bool current_config_approved(const std::filesystem::path& project_dir) {

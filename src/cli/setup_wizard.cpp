@@ -48,7 +48,7 @@ config::Mode ask_mode(PromptTerminal& terminal, const SetupStart& start) {
     if (mode != config::Mode::development) return mode;
     terminal.print(terminal.colour() ? "\x1b[33;1m! DEVELOPMENT MODE WARNING\x1b[0m" : "! DEVELOPMENT MODE WARNING");
     terminal.print("  - The container reads and writes your project folder on the host directly.");
-    terminal.print("  - It is given your API credentials (ANTHROPIC_API_KEY / login token).");
+    terminal.print("  - Your API key or token is put into its environment, where any process inside can read it.");
     terminal.print("  - It has full internet access; nothing is filtered or audited.");
     terminal.print("  Code running inside can change or send anything in the project. Use it only for code you trust.");
     if (terminal.confirm("Continue with Development mode?", false)) return mode;
@@ -91,12 +91,17 @@ void ask_credentials(PromptTerminal& terminal, Config& config) {
   const std::vector<config::ApiCredentials> values = {config::ApiCredentials::gateway, config::ApiCredentials::separate,
                                                       config::ApiCredentials::shared};
   const std::vector<Choice> choices = {
-      {"Gateway", "The key stays on the host; requests get it on the way out (recommended)"},
-      {"Separate", "Log in inside the container; nothing of the host's"},
-      {"Shared", "Pass the host's key or token into the container"},
+      {"Gateway", "The key stays on the host and is added to requests on the way out; the agent cannot read it "
+                  "(recommended)"},
+      {"Separate", "The container keeps its own Claude login (/login inside); nothing of the host's"},
+      {"Shared", "Your key or token goes into the container's environment, where any process there can read it"},
   };
   config.credentials.api =
       values[terminal.select("API credentials:", choices, index_of(values, config.credentials.api))];
+  if (config.credentials.api != config::ApiCredentials::separate) {
+    terminal.print("  The key or token is taken from ANTHROPIC_API_KEY, else CLAUDE_CODE_OAUTH_TOKEN (from `claude "
+                   "setup-token`), else what `claude-container login` stored.");
+  }
 }
 
 void ask_mcp(PromptTerminal& terminal, Config& config, const InitFlags& flags) {

@@ -10,6 +10,43 @@ namespace cc::cli {
 
 namespace {
 
+std::string kind_words(const std::string& kind) {
+  return kind == "oauth_token" ? "an OAuth token" : kind == "api_key" ? "an API key" : "";
+}
+
+// Where the key lives, in the words the README, the wizard and CONTAINER-SPEC use.
+std::string credentials_description(const config::Config& config, const engine::Status& status) {
+  switch (config.credentials.api) {
+    case config::ApiCredentials::gateway:
+      if (!status.gateway_kind.empty()) {
+        return kind_words(status.gateway_kind) + " from " + status.gateway_origin +
+               ", added outside the container by the credential gateway on the way to " + config.credentials.upstream +
+               "; inside there is only a placeholder";
+      }
+      return "the credential gateway adds your key or token outside the container (found at start: "
+             "ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or `claude-container login`); inside there is only a "
+             "placeholder";
+    case config::ApiCredentials::shared:
+      return "your key or token (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or `claude-container login`) is passed "
+             "into the container's environment, where any process there can read it";
+    case config::ApiCredentials::separate:
+      break;
+  }
+  return "the container keeps its own Claude login in its home (run `claude-container claude`, then /login); nothing "
+         "of yours is inside";
+}
+
+nlohmann::json credentials_json(const config::Config& config, const engine::Status& status) {
+  const bool gateway = config.credentials.api == config::ApiCredentials::gateway;
+  auto text_or_null = [](const std::string& text) { return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text); };
+  return {{"mode", config::to_string(config.credentials.api)},
+          {"key_inside", config.credentials.api == config::ApiCredentials::shared},
+          {"upstream", gateway ? nlohmann::json(config.credentials.upstream) : nlohmann::json(nullptr)},
+          {"kind", text_or_null(status.gateway_kind)},
+          {"source", text_or_null(status.gateway_origin)},
+          {"description", credentials_description(config, status)}};
+}
+
 std::optional<long long> uptime_seconds(const engine::Status& status) {
   if (status.state != engine::ContainerState::running || !status.started_at) return std::nullopt;
   long long now = static_cast<long long>(std::time(nullptr));
@@ -80,6 +117,7 @@ nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Stat
         {"realised_by", status.network_mode.empty() ? nlohmann::json(nullptr) : nlohmann::json(status.network_mode)},
         {"denials", status.network_denials}}},
       {"storage", {{"type", config::to_string(config.storage.type)}}},
+      {"credentials", credentials_json(config, status)},
       {"resources",
        {{"cpus", config.resources.cpus}, {"memory", config.resources.memory_text}, {"pids", config.resources.pids}}},
       {"agent", agent_json(config, claude_code_on_host())},
@@ -101,6 +139,7 @@ nlohmann::json not_set_up_status_json() {
           {"mode", nullptr},
           {"network", {{"policy", nullptr}}},
           {"storage", {{"type", nullptr}}},
+          {"credentials", {{"mode", nullptr}}},
           {"pid", nullptr},
           {"supervisor_pid", nullptr},
           {"started_at", nullptr},
@@ -152,6 +191,7 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   }
   row("network", network);
   row("storage", config::to_string(config.storage.type));
+  row("api key", config::to_string(config.credentials.api) + ": " + credentials_description(config, status));
   char cpus[32];
   std::snprintf(cpus, sizeof cpus, "%g", config.resources.cpus);
   row("resources", std::string(cpus) + " CPUs, " + config.resources.memory_text + " memory, " +

@@ -49,6 +49,10 @@ struct Status {
   std::vector<LimitStatus> limits;
   std::string network_mode;                 // how the policy is realised ("proxy", "pasta", "host network")
   std::uint64_t network_denials = 0;        // since start
+  // credentials.api "gateway" while running: the kind the gateway adds ("api_key",
+  // "oauth_token") and where it came from; never the value. Empty otherwise.
+  std::string gateway_kind;
+  std::string gateway_origin;
   std::vector<std::string> notes;           // things found and repaired, warnings
 };
 

@@ -17,7 +17,11 @@ enum class CredentialOrigin { environment_api_key, environment_oauth_token, stor
 struct ApiCredential {
   net::UpstreamCredential credential;
   CredentialOrigin origin = CredentialOrigin::environment_api_key;
+  std::filesystem::path store;  // stored_login: the file it came from
 };
+
+// "an API key" / "an OAuth token".
+std::string describe_kind(net::CredentialKind kind);
 
 // "the host's ANTHROPIC_API_KEY", "claude-container login (~/.config/claude-container/credentials)", ...
 std::string describe_origin(const ApiCredential& credential);
@@ -28,6 +32,11 @@ std::filesystem::path credential_store_path(const config::EnvLookup& lookup);
 // The first credential found, or nothing. A stored file that is not the user's own, is
 // readable by others or is malformed is an error naming it (never silently skipped).
 std::optional<ApiCredential> find_api_credential(const config::EnvLookup& lookup);
+
+// "<what_failed>: no Anthropic credential was found ...; export ANTHROPIC_API_KEY ..., or export
+// CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`), or run `claude-container login` ...": the
+// three ways, in the order they are looked for.
+std::string no_credential_sentence(const std::string& what_failed);
 
 // The kind a value's shape says (sk-ant-api…: api key, sk-ant-oat…: OAuth token), or nothing
 // when it looks like neither; `login` refuses those.

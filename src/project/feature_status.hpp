@@ -15,6 +15,6 @@ struct FeatureStatus {
 };
 
 // The features of this build.
-inline constexpr FeatureStatus kFeatures{};
+inline constexpr FeatureStatus kFeatures{.credential_gateway = true, .api_key_passing = true};
 
 }  // namespace cc::project

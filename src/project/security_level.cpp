@@ -34,7 +34,8 @@ SecurityLevel assess_security(const config::Config& c, const FeatureStatus& feat
   // By key or by reference: "HARMLESS": "${ANTHROPIC_API_KEY}" passes the key in too.
   const bool key_in_env = config::env_passes_api_key(c);
   if (c.credentials.api == ApiCredentials::shared && (features.api_key_passing || key_in_env))
-    lose(1, "Your API key or token is passed into the container, where the agent and any code it runs can read it.");
+    lose(1, "Your API key or token is in the container's environment, where the agent and any code it runs can read it "
+            "and send it wherever the network lets it.");
   const bool git_secret = c.git.credentials != GitCredentials::none;
   if (git_secret && features.git_credentials && c.git.credentials == GitCredentials::pat)
     lose(1, "A git token is available inside the container: code there can push to every repository the token "

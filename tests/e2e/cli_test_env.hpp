@@ -25,7 +25,8 @@ namespace cc::test {
 // The commands DESIGN.md section 2 promises, plus the documentation commands.
 inline const std::vector<std::string> kContractCommands = {
     "init", "menu", "start", "shell", "exec",  "run",   "status",  "stop",        "restart", "destroy",
-    "logs", "allow", "deny", "diff",  "apply", "discard", "claude", "sync-skills", "doctor", "trust"};
+    "logs", "allow", "deny", "diff",  "apply", "discard", "claude", "sync-skills", "doctor", "trust",
+    "login", "logout"};
 inline const std::vector<std::string> kDocsCommands = {"help", "completion", "man"};
 
 class CliTestEnv {

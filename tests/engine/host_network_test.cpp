@@ -65,6 +65,20 @@ TEST_P(HostNetworkTest, FullWithoutPastaIsRefusedUnlessTheHostNetworkIsAskedFor)
   EXPECT_EQ(env_->cli({"stop"}).exit_code, 0);
 }
 
+// The gateway's port on the host's loopback would add the key for every local process.
+TEST_P(HostNetworkTest, TheCredentialGatewayIsRefusedOnTheHostNetwork) {
+  env_->write_config("volume", "full", R"("credentials": {"api": "gateway"})");
+  std::string config = (env_->project() / ".claude-container" / "config.json").string();
+  ASSERT_EQ(run_command({"/usr/bin/sed", "-i", "s/\"deny\": \\[\\]}/\"deny\": [], \"host_network\": true}/", config}).exit_code, 0);
+  env_->approve_config();
+  env_->set_env("ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(95, 'h'));
+  auto refused = cli_without_pasta({"start"});
+  EXPECT_EQ(refused.exit_code, 2) << describe(refused);
+  EXPECT_NE(refused.err.find("credentials.api \"gateway\""), std::string::npos) << describe(refused);
+  EXPECT_NE(refused.err.find("host's loopback"), std::string::npos) << describe(refused);
+  EXPECT_FALSE(fs::exists(env_->container_data())) << "a refused start created the container";
+}
+
 TEST_P(HostNetworkTest, HostNetworkIsOnlyForTheFullPolicy) {
   env_->write_config("volume", "none", "");
   std::string config = (env_->project() / ".claude-container" / "config.json").string();

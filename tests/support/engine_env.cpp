@@ -125,7 +125,7 @@ void EngineEnv::write_project_file(const std::string& relative, const std::strin
 }
 
 std::map<std::string, std::string> EngineEnv::environment() const {
-  return {{"PATH", tools_.dir()},
+  std::map<std::string, std::string> env = {{"PATH", tools_.dir()},
           {"HOME", home_dir().string()},
           {"XDG_RUNTIME_DIR", runtime_dir().string()},
           {"XDG_DATA_HOME", data_dir().string()},
@@ -135,6 +135,8 @@ std::map<std::string, std::string> EngineEnv::environment() const {
           {"CC_TEST_MARKER", name_},
           // tests/run.sh looks for processes left over from its run by this mark.
           {"CC_TEST_RUN", suite_run_id()}};
+  for (const auto& [name, value] : extra_env_) env[name] = value;
+  return env;
 }
 
 CommandOptions EngineEnv::options(const std::string& input, int timeout) const {

@@ -53,7 +53,8 @@ class EngineEnv {
   gid_t gid() const { return gid_; }
 
   // (Re)writes .claude-container/config.json and approves it (`claude-container trust` as the
-  // test user); `extra` is spliced in as JSON members.
+  // test user); `extra` is spliced in as JSON members (a "credentials" member there replaces
+  // the default {"api": "separate"}).
   void write_config(const std::string& storage, const std::string& policy, const std::string& extra = "");
   // A file in the project, owned by the test user.
   void write_project_file(const std::string& relative, const std::string& content);
@@ -64,6 +65,8 @@ class EngineEnv {
   CommandResult exec(const std::vector<std::string>& argv, const std::string& input = "") const;
   // The environment the binary runs with.
   std::map<std::string, std::string> environment() const;
+  // Adds (or replaces) a variable of that environment, e.g. the host's ANTHROPIC_API_KEY.
+  void set_env(const std::string& name, const std::string& value) { extra_env_[name] = value; }
   CommandOptions options(const std::string& input = "", int timeout = 120) const;
   // Gives `path` and everything below it to the test user (when we are root).
   void chown_tree(const std::filesystem::path& path) const;
@@ -74,6 +77,7 @@ class EngineEnv {
  private:
 
   bool approved_on_write_ = false;
+  std::map<std::string, std::string> extra_env_;
   EngineUser user_;
   TempDir base_;
   // The host programs the binary may run besides pasta (which it finds in the system

@@ -54,7 +54,8 @@ TEST(SecretReference, WithSharedCredentialsTheRatingAndSpecSayTheKeyIsInside) {
   EXPECT_TRUE(key_loss) << "the rating must count a key passed in by reference";
   const std::string spec = project::render_container_spec(c);
   EXPECT_EQ(spec.find("API key: yours is not passed into the container"), std::string::npos) << spec;
-  EXPECT_NE(spec.find("your key reaches the container through `env`"), std::string::npos) << spec;
+  EXPECT_NE(spec.find("is put into the container's environment, where any process there can read it"), std::string::npos)
+      << spec;
 }
 
 TEST(SecretReference, OtherHostSecretsByReferenceCostAStar) {

@@ -174,6 +174,10 @@ TEST(DomainPolicy, BuiltinLists) {
   EXPECT_TRUE(iso.decide("api.anthropic.com", 443).allowed);
   EXPECT_EQ(iso.decide("api.anthropic.com", 443).rule, "policy:isolated");
   EXPECT_TRUE(iso.decide("platform.claude.com", 443).allowed);
+  // Claude Code's /login inside (credentials.api "separate") needs its sign-in hosts: the
+  // claude.ai account, the Console's OAuth token exchange and the sign-in redirect.
+  for (const char* sign_in : {"claude.ai", "api.claude.ai", "platform.claude.com", "claude.com", "code.claude.com"})
+    EXPECT_TRUE(iso.decide(sign_in, 443).allowed) << sign_in;
   EXPECT_FALSE(iso.decide("example.com", 443).allowed);
   // Something development adds is refused by isolated and allowed by development.
   std::string extra;

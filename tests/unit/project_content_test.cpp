@@ -80,7 +80,7 @@ TEST(ProjectSpec, StatesTheLevelAndItsReasons) {
   EXPECT_TRUE(contains(dev, "## Security level: ★☆☆☆☆ (1 of 5)"));
   EXPECT_TRUE(contains(dev, "Two stars lost: The network is open"));
   EXPECT_TRUE(contains(dev, "One star lost: The project is mounted read-write"));
-  EXPECT_TRUE(contains(dev, "One star lost: Your API key or token is passed into the container"));
+  EXPECT_TRUE(contains(dev, "One star lost: Your API key or token is in the container's environment"));
 }
 
 TEST(ProjectSpec, DescribesEachSettingAsConfigured) {
@@ -152,7 +152,15 @@ TEST(ProjectSpec, NamesTheSecretsMcpServersStillNeed) {
 TEST(ProjectSpec, StatementsFollowTheNetworkPolicy) {
   Config c = preset(Mode::custom, "n");
   c.network.policy = NetworkPolicy::none;
+  // With the gateway, it is the one way out, and the spec says so.
+  c.credentials.api = ApiCredentials::gateway;
+  EXPECT_TRUE(contains(render_container_spec(c), "Network: the container reaches no host at all; its only way out is "
+                                                 "the credential gateway, which forwards API requests to "
+                                                 "`https://api.anthropic.com` and nowhere else."));
+  c.credentials.api = ApiCredentials::separate;
   EXPECT_TRUE(contains(render_container_spec(c), "Network: the container reaches no host at all."));
+  EXPECT_TRUE(contains(render_container_spec(c), "it cannot reach the sign-in hosts, so `/login` inside fails"));
+  c.credentials.api = ApiCredentials::gateway;
   c.network.policy = NetworkPolicy::full;
   const std::string full = render_container_spec(c);
   EXPECT_TRUE(contains(full, "| Network | `full`: every host, through a network namespace of its own"));

@@ -13,6 +13,7 @@ struct ChildReport {
   int err = 0;         // errno
   char what[240] = {};
   char detail[240] = {};  // usually a path
+  int first_group = 0;    // 'R' with descriptors: how many of them belong to the first group
 };
 
 inline void copy_text(char* dst, std::size_t size, const char* src) noexcept {

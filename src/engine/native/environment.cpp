@@ -7,6 +7,7 @@
 
 #include "config/container_env.hpp"
 #include "integrations/agent_environment.hpp"
+#include "integrations/credential_environment.hpp"
 #include "net/proxy_env.hpp"
 #include "net/proxy_listener.hpp"
 #include "util/error.hpp"
@@ -20,7 +21,8 @@ std::vector<std::string> login_shell_argv() {
   return {"/bin/sh", "-l"};
 }
 
-std::vector<std::string> container_environment(const ProjectContext& ctx, const ExecRequest& req, bool tty) {
+std::vector<std::string> container_environment(const ProjectContext& ctx, const ExecRequest& req, bool tty,
+                                               std::optional<net::CredentialKind> gateway_kind) {
   const auto& cfg = ctx.config;
   std::map<std::string, std::string> env;
   std::string path;
@@ -43,6 +45,9 @@ std::vector<std::string> container_environment(const ProjectContext& ctx, const 
       env[key] = entry.substr(eq + 1);
     }
   }
+  // The gateway's address and placeholder, the real credential for "shared", or nothing. The
+  // config cannot set these itself (config_io refuses them unless "shared").
+  for (auto& [k, v] : integrations::credential_environment(cfg, gateway_kind, config::host_environment())) env[k] = std::move(v);
   if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
     for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
   }

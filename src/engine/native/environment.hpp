@@ -1,13 +1,15 @@
 #pragma once
 // The environment of processes inside the container. Built from scratch: a sane PATH, HOME,
 // USER, the terminal type and locale of the caller, the proxy variables when the egress proxy
-// runs, then `env_file` and config `env` (config::container_env: ${VAR} from the caller's environment).
+// runs, the credential variables of credentials.api, then `env_file` and config `env` (config::container_env: ${VAR} from the caller's environment).
 // Nothing else of the host's environment goes in: no tokens, no SSH_AUTH_SOCK, no DISPLAY.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "net/credential_gateway.hpp"
 
 namespace cc::engine::native {
 
@@ -19,8 +21,11 @@ inline const std::vector<std::string>& container_path_dirs() {
   return dirs;
 }
 
-// Throws cc::Error (usage) when env_file cannot be read or has a malformed line.
-std::vector<std::string> container_environment(const ProjectContext& ctx, const ExecRequest& req, bool tty);
+// `gateway_kind`: what the running container's credential gateway adds (its run state).
+// Throws cc::Error (usage) when env_file cannot be read or has a malformed line, and cc::Error
+// when credentials.api "shared" finds no credential to pass in.
+std::vector<std::string> container_environment(const ProjectContext& ctx, const ExecRequest& req, bool tty,
+                                               std::optional<net::CredentialKind> gateway_kind);
 
 // The login shell: bash if the image has it, else sh.
 std::vector<std::string> login_shell_argv();

@@ -23,6 +23,8 @@
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
 
+extern char** environ;
+
 namespace cc::engine::native {
 
 namespace {
@@ -262,6 +264,10 @@ bool high_pipe(int fds[2]) noexcept {
 // The helper that enters the namespaces (outside the pid namespace itself).
 [[noreturn]] void enter_child(const ChildArgs& a, int pidfd) noexcept {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // We are a fork of the CLI, and the command's process (which shares our memory until it
+  // execs) is visible inside from the moment it exists: wipe the caller's environment (the
+  // host's ANTHROPIC_API_KEY, tokens) so /proc/<pid>/environ shows none of it meanwhile.
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) std::memset(*e, 0, std::strlen(*e));
   for (const auto& dir : a.plan->cgroup_dirs) {
     char path[512];
     int n = std::snprintf(path, sizeof(path), "%s/cgroup.procs", dir.c_str());

@@ -1,5 +1,5 @@
 #pragma once
-// SCM_RIGHTS over a Unix socket: a ChildReport plus up to two descriptors in one message.
+// SCM_RIGHTS over a Unix socket: a ChildReport plus up to kMaxPassedFds descriptors in one message.
 // Both ends are noexcept (the sending end runs between clone and exec).
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -11,9 +11,12 @@
 
 namespace cc::engine::native {
 
+// The egress proxy's and the credential gateway's listeners, IPv4 and IPv6 each.
+inline constexpr int kMaxPassedFds = 4;
+
 inline int send_report_with_fds(int sock, const ChildReport& report, const int* fds, int count) noexcept {
   iovec iov{const_cast<ChildReport*>(&report), sizeof(report)};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -32,10 +35,10 @@ inline int send_report_with_fds(int sock, const ChildReport& report, const int* 
   return 0;
 }
 
-// Returns bytes read (0 = EOF, -1 = error); stores received descriptors in fds (up to 2), count in *count.
+// Returns bytes read (0 = EOF, -1 = error); stores received descriptors in fds (up to kMaxPassedFds), count in *count.
 inline ssize_t receive_report_with_fds(int sock, ChildReport* report, int* fds, int* count) noexcept {
   iovec iov{report, sizeof(*report)};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -50,7 +53,7 @@ inline ssize_t receive_report_with_fds(int sock, ChildReport* report, int* fds, 
   for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
     if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
       int k = static_cast<int>((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-      if (k > 2) k = 2;
+      if (k > kMaxPassedFds) k = kMaxPassedFds;  // the kernel installs only what fits anyway
       std::memcpy(fds, CMSG_DATA(cmsg), sizeof(int) * k);
       *count = k;
     }

@@ -4,6 +4,9 @@
 #include "engine/native/native_engine.hpp"
 
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -19,6 +22,7 @@
 #include <thread>
 
 #include "config/config_io.hpp"
+#include "config/config_paths.hpp"
 #include "config/container_env.hpp"
 #include "engine/native/agent_mount.hpp"
 #include "engine/native/cgroups.hpp"
@@ -35,6 +39,7 @@
 #include "integrations/agent_environment.hpp"
 #include "integrations/agent_install.hpp"
 #include "integrations/agent_onboarding.hpp"
+#include "integrations/api_credential.hpp"
 #include "net/audit_log.hpp"
 #include "net/pasta.hpp"
 #include "util/error.hpp"
@@ -219,6 +224,66 @@ workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const Container
 // `development` trusts the code it runs: git inside may change hooks and .git/config.
 bool relax_git(const config::Config& config) { return config.mode == config::Mode::development; }
 
+// The container shares the host's network namespace: `full` without pasta, accepted by name.
+bool uses_host_network(const config::Config& config) {
+  return config.network.policy == config::NetworkPolicy::full && config.network.host_network && !net::find_pasta();
+}
+
+// A CA bundle is a few certificates; far larger is not one.
+constexpr std::size_t kMaxCaFileBytes = 1 << 20;
+
+// Whether `pem` holds at least one certificate the gateway can add to its trust store. Checked
+// here, before anything starts, because the supervisor builds the gateway after the container
+// is reported running.
+bool holds_a_certificate(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return false;
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  const bool found = cert != nullptr;
+  X509_free(cert);
+  BIO_free(bio);
+  ERR_clear_error();
+  return found;
+}
+
+// credentials.api "gateway": the real credential and the CA text, found before anything is
+// created, so a start without them changes nothing. The gateway's port must be inside the
+// container's own network namespace: on the host's it would be on its loopback for every
+// local process to use.
+void refuse_gateway_on_host_network(const config::Config& config) {
+  if (config.credentials.api == config::ApiCredentials::gateway && uses_host_network(config)) {
+    throw usage_error("refused to start " + config.name +
+                      ": credentials.api \"gateway\" needs a network namespace of the container's own, and "
+                      "network.host_network shares this machine's, where the gateway's port (which adds your key) "
+                      "would be on the host's loopback for every local process to use; install passt (e.g. `apt "
+                      "install passt`), or choose credentials.api \"separate\" or \"shared\" in "
+                      ".claude-container/config.json.");
+  }
+}
+
+void prepare_gateway(const ProjectContext& ctx, SupervisorSpec& spec) {
+  const auto& config = ctx.config;
+  if (config.credentials.api != config::ApiCredentials::gateway) return;
+  auto found = integrations::find_api_credential(config::host_environment());
+  if (!found) throw Error(integrations::no_credential_sentence("cannot start " + config.name + " with credentials.api \"gateway\""));
+  if (!config.credentials.ca_file.empty()) {
+    auto pem = config::read_config_path(ctx.project_dir, "credentials.ca_file", config.credentials.ca_file,
+                                        kMaxCaFileBytes);
+    if (!pem) {
+      throw usage_error("credentials.ca_file names " + config.credentials.ca_file +
+                        ", which does not exist; fix the path in .claude-container/config.json or set it to \"\".");
+    }
+    if (!holds_a_certificate(*pem)) {
+      throw usage_error("credentials.ca_file (" + config.credentials.ca_file +
+                        ") holds no PEM certificate; point it at the CA certificate (PEM) that signed the upstream's "
+                        "certificate, or set it to \"\" in .claude-container/config.json.");
+    }
+    spec.gateway_ca_pem = std::move(*pem);
+  }
+  spec.gateway_origin = integrations::describe_origin(*found);
+  spec.gateway_credential = std::move(found->credential);
+}
+
 // `full` without pasta means the host's own network namespace: its loopback services and
 // abstract unix sockets become reachable from inside. Only when the config says so by name.
 void refuse_host_network_unless_asked(const config::Config& config) {
@@ -257,6 +322,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
                       ".claude-container/config.json.");
   }
   refuse_host_network_unless_asked(ctx.config);
+  refuse_gateway_on_host_network(ctx.config);
   ContainerPaths paths = paths_for(ctx);
   StateLock lock(paths, StateLock::Mode::exclusive);
   StartResult result;
@@ -265,6 +331,8 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
     result.already_running = true;
     return result;
   }
+  SupervisorSpec spec;
+  prepare_gateway(ctx, spec);  // before anything is created or cleaned
   if (found.stale && found.state) result.notes.push_back(clean_stale_state(paths, *found.state));
   result.created = ensure_created(ctx, paths, result.notes);
   store_effective_config(paths, ctx.config);
@@ -273,7 +341,6 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
     workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
   }
 
-  SupervisorSpec spec;
   spec.paths = paths;
   spec.project_dir = ctx.project_dir;
   spec.config = ctx.config;
@@ -307,6 +374,7 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
   ContainerPaths paths = paths_for(ctx);
   ExecPlan plan;
   ProjectContext effective;
+  std::optional<net::CredentialKind> gateway_kind;
   {
     StateLock lock(paths, StateLock::Mode::shared);
     Inspection found = inspect(paths);
@@ -320,6 +388,8 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
     plan.init_pid = state.init_pid;
     plan.init_start_time = state.init_start_time;
     plan.own_netns = state.own_netns;
+    if (state.credential_kind == "api_key") gateway_kind = net::CredentialKind::api_key;
+    if (state.credential_kind == "oauth_token") gateway_kind = net::CredentialKind::oauth_token;
     for (const auto& dir : state.cgroup_dirs) {
       if (is_container_cgroup(dir, paths.key)) plan.cgroup_dirs.push_back(dir);
     }
@@ -330,7 +400,7 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
   }
   effective.project_dir = ctx.project_dir;
   plan.argv = req.argv.empty() ? login_shell_argv() : req.argv;
-  plan.env = container_environment(effective, req, req.tty);
+  plan.env = container_environment(effective, req, req.tty, gateway_kind);
   plan.path_dirs = container_path_dirs();
   plan.workdir = req.workdir.value_or("/workspace");
   plan.tty = req.tty;
@@ -385,6 +455,8 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   status.mounts = state.mounts;
   status.limits = state.limits;
   status.network_mode = state.network_mode;
+  status.gateway_kind = state.credential_kind;
+  status.gateway_origin = state.credential_origin;
   for (const auto& note : state.notes) status.notes.push_back(note);
   if (auto reply = control_request(paths.state_dir, "status", 2000)) {
     auto pos = reply->find("denials ");

@@ -23,6 +23,7 @@
 #include "engine/native/fd_passing.hpp"
 #include "engine/native/id_mapping.hpp"
 #include "engine/native/init.hpp"
+#include "net/credential_gateway.hpp"
 #include "net/proxy_listener.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
@@ -88,6 +89,9 @@ int bring_up_loopback() noexcept {
   // We are a fork of the caller, so our stack still holds its environment (tokens included),
   // readable inside through /proc/1/environ: wipe the strings.
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) std::memset(*e, 0, std::strlen(*e));
+  // Likewise the real credential the supervisor holds for the gateway: pid 1's memory can be
+  // read by processes inside (same user, ptrace allowed). Its other copies were wiped where made.
+  if (plan.wipe_data != nullptr) ::explicit_bzero(plan.wipe_data, plan.wipe_size);
 
   char go = 0;
   if (::read(sock, &go, 1) != 1 || go != 'G') ::_exit(1);
@@ -110,7 +114,7 @@ int bring_up_loopback() noexcept {
 
   if (int err = build_rootfs(plan.rootfs, &what, &detail); err != 0) fail(err, what, detail);
 
-  int fds[2] = {-1, -1};
+  int fds[kMaxPassedFds] = {-1, -1, -1, -1};
   int count = 0;
   if (plan.own_netns) {
     if (int err = bring_up_loopback(); err != 0) fail(err, "bringing up the loopback interface", "lo");
@@ -122,10 +126,21 @@ int bring_up_loopback() noexcept {
     }
     count = fds[1] >= 0 ? 2 : 1;
   }
+  const int proxy_count = count;
+  if (plan.gateway_listeners) {
+    const char* lwhat = "";
+    int gateway[2] = {-1, -1};
+    if (int err = net::create_proxy_listeners(net::kGatewayPort, gateway, &lwhat); err != 0) {
+      fail(err, "creating the credential gateway's listening sockets inside the sandbox", lwhat);
+    }
+    fds[count++] = gateway[0];
+    if (gateway[1] >= 0) fds[count++] = gateway[1];
+  }
   if (int err = apply_hardening(plan.hardening, &what); err != 0) fail(err, what, "pid 1");
 
   ChildReport ready;
   ready.tag = 'R';
+  ready.first_group = proxy_count;
   if (send_report_with_fds(sock, ready, fds, count) != 0) ::_exit(1);
   for (int i = 0; i < count; ++i) ::close(fds[i]);
   run_init(sock);
@@ -219,10 +234,13 @@ Sandbox spawn_sandbox(const SandboxPlan& plan) {
     throw Error(errno_message("cannot signal the container process", e));
   }
   ChildReport report;
-  int fds[2] = {-1, -1};
+  int fds[kMaxPassedFds] = {-1, -1, -1, -1};
   int count = 0;
   ssize_t n = receive_report_with_fds(ours.get(), &report, fds, &count);
-  for (int i = 0; i < count; ++i) sandbox.listeners.emplace_back(fds[i]);
+  for (int i = 0; i < count; ++i) {
+    // The proxy's come first; the rest are the gateway's.
+    (i < report.first_group ? sandbox.listeners : sandbox.gateway_listeners).emplace_back(fds[i]);
+  }
   if (n != static_cast<ssize_t>(sizeof(report)) || report.tag != 'R') {
     abort_child();
     if (n == static_cast<ssize_t>(sizeof(report)) && report.tag == 'E') {

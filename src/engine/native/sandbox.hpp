@@ -1,7 +1,7 @@
 #pragma once
 // Creating the container's process: clone3 with user, mount, pid, uts, ipc (and net)
 // namespaces, id maps written from outside, cgroup placement, then the child builds its root
-// filesystem, brings up loopback, opens the proxy listeners inside its network namespace and
+// filesystem, brings up loopback, opens the proxy (and gateway) listeners inside its network namespace and
 // hands them back over SCM_RIGHTS, hardens itself and becomes pid 1 (init.hpp).
 //
 // Id mapping. Rootless: the invoking uid/gid map to 0 inside (one id each, written by the
@@ -27,6 +27,11 @@ struct SandboxPlan {
   std::string hostname;
   bool own_netns = true;
   bool proxy_listeners = false;     // create the egress proxy's listeners inside
+  bool gateway_listeners = false;   // create the credential gateway's listeners inside
+  // Memory the child wipes first: it is a copy of the supervisor, whose real credential must
+  // not stay readable in pid 1.
+  char* wipe_data = nullptr;
+  std::size_t wipe_size = 0;
   std::string uid_map, gid_map;
   bool deny_setgroups = true;
   std::vector<std::string> cgroup_dirs;
@@ -41,6 +46,7 @@ struct Sandbox {
   UniqueFd pidfd;
   UniqueFd control;                 // our end of the setup socket; closing it ends pid 1
   std::vector<UniqueFd> listeners;  // proxy listeners, created inside the sandbox
+  std::vector<UniqueFd> gateway_listeners;  // credential gateway listeners, likewise
   std::string cgroup_problem;       // empty, or why joining the cgroups failed
 };
 

@@ -31,6 +31,7 @@ std::string serialize_run_state(const RunState& s) {
             {"own_netns", s.own_netns},           {"network_mode", s.network_mode},
             {"cgroup_dirs", s.cgroup_dirs},       {"mounts", mounts},       {"limits", limits},
             {"notes", s.notes}};
+  if (!s.credential_kind.empty()) j["gateway"] = {{"kind", s.credential_kind}, {"origin", s.credential_origin}};
   return j.dump(2) + "\n";
 }
 
@@ -50,6 +51,10 @@ RunState parse_run_state(const std::string& text) {
     for (const auto& m : j.at("mounts")) s.mounts.push_back({m.at("destination"), m.at("source"), m.at("read_only")});
     for (const auto& l : j.at("limits")) s.limits.push_back({l.at("name"), l.at("value"), l.at("enforced"), l.at("reason")});
     s.notes = j.at("notes").get<std::vector<std::string>>();
+    if (j.contains("gateway")) {
+      s.credential_kind = j.at("gateway").at("kind").get<std::string>();
+      s.credential_origin = j.at("gateway").at("origin").get<std::string>();
+    }
   } catch (const json::exception& e) {
     throw Error(std::string("the container's state file is damaged (") + e.what() + ")");
   }

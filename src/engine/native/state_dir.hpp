@@ -29,6 +29,10 @@ struct RunState {
   std::vector<MountInfo> mounts;
   std::vector<LimitStatus> limits;
   std::vector<std::string> notes;
+  // credentials.api "gateway": which kind the gateway adds ("api_key", "oauth_token") and where
+  // it came from ("the host's ANTHROPIC_API_KEY"); never the value. Empty otherwise.
+  std::string credential_kind;
+  std::string credential_origin;
 };
 
 std::string serialize_run_state(const RunState& state);

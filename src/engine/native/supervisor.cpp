@@ -21,6 +21,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -28,6 +29,7 @@
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "net/credential_gateway.hpp"
 #include "net/domain_policy.hpp"
 #include "net/egress_proxy.hpp"
 #include "net/pasta.hpp"
@@ -121,6 +123,20 @@ class Supervisor {
     }
     plan.own_netns = policy != config::NetworkPolicy::full || pasta.has_value();
     plan.proxy_listeners = policy == config::NetworkPolicy::isolated || policy == config::NetworkPolicy::development;
+    const bool gateway = spec_.gateway_credential.has_value();
+    // The CLI refused this already: on the host's network the gateway's port would be on its
+    // loopback, usable by every local process.
+    if (gateway && !plan.own_netns) {
+      throw Error("the credential gateway needs a network namespace of the container's own, and this container would "
+                  "share the host's network.");
+    }
+    plan.gateway_listeners = gateway;
+    if (gateway) {
+      // pid 1 starts as a copy of this process: it wipes its copy of the credential first.
+      auto& value = const_cast<std::string&>(spec_.gateway_credential->value);
+      plan.wipe_data = value.data();
+      plan.wipe_size = value.size();
+    }
 
     prepare_idmapped_mounts(plan);
     plan_private_fds(plan.rootfs, {paths.state_dir.string(), paths.data_dir.string()});
@@ -157,6 +173,12 @@ class Supervisor {
       proxy_ = std::make_unique<net::EgressProxy>(std::move(options));
       proxy_thread_ = std::thread([this] { proxy_->run(); });
     }
+    if (gateway) {
+      start_gateway();
+      state.credential_kind =
+          spec_.gateway_credential->kind == net::CredentialKind::api_key ? "api_key" : "oauth_token";
+      state.credential_origin = spec_.gateway_origin;
+    }
     if (!sandbox_.cgroup_problem.empty()) state.notes.push_back(sandbox_.cgroup_problem);
 
     state.supervisor_pid = ::getpid();
@@ -171,6 +193,38 @@ class Supervisor {
     state.limits = cgroups.limits;
     for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
     write_runtime_file(paths.state_file(), serialize_run_state(state));
+  }
+
+  // The gateway parses what the sandbox sends: whatever it throws ends the gateway, logged, never
+  // the supervisor (the container keeps running; its requests to the gateway then fail). It is
+  // built on its own thread, after the container is reported running: loading the system trust
+  // store takes tens of milliseconds, and connections wait in the listen backlog meanwhile. The
+  // CLI checked what could make building it fail (the upstream URL, the CA file).
+  void start_gateway() {
+    net::GatewayOptions options;
+    options.listeners = std::move(sandbox_.gateway_listeners);
+    options.upstream = spec_.config.credentials.upstream;
+    options.extra_ca_pem = spec_.gateway_ca_pem;
+    options.credential = *spec_.gateway_credential;
+    options.audit_log = spec_.paths.audit_log();
+    gateway_thread_ = std::thread([this, options = std::move(options)]() mutable {
+      try {
+        auto gateway = std::make_unique<net::CredentialGateway>(std::move(options));
+        {
+          std::lock_guard<std::mutex> lock(gateway_mutex_);
+          if (gateway_stopping_) return;
+          gateway_ = std::move(gateway);
+        }
+        log("credential gateway listening on 127.0.0.1:" + std::to_string(net::kGatewayPort) + " inside, " +
+            (spec_.gateway_credential->kind == net::CredentialKind::api_key ? "an API key" : "an OAuth token") +
+            " from " + spec_.gateway_origin + ", forwarding to " + spec_.config.credentials.upstream);
+        gateway_->run();
+      } catch (const std::exception& e) {
+        log(std::string("the credential gateway stopped: ") + e.what());
+      } catch (...) {
+        log("the credential gateway stopped on an unknown error");
+      }
+    });
   }
 
   // As root, the mounts that must be idmapped are made here, with the host's privileges the
@@ -286,6 +340,13 @@ class Supervisor {
   }
 
   void cleanup() {
+    {
+      std::lock_guard<std::mutex> lock(gateway_mutex_);
+      gateway_stopping_ = true;
+      if (gateway_) gateway_->stop();
+    }
+    if (gateway_thread_.joinable()) gateway_thread_.join();
+    gateway_.reset();
     if (proxy_) {
       proxy_->stop();
       if (proxy_thread_.joinable()) proxy_thread_.join();
@@ -331,6 +392,10 @@ class Supervisor {
   pid_t pasta_pid_ = -1;
   std::unique_ptr<net::EgressProxy> proxy_;
   std::thread proxy_thread_;
+  std::mutex gateway_mutex_;         // guards gateway_ while its thread builds it
+  bool gateway_stopping_ = false;
+  std::unique_ptr<net::CredentialGateway> gateway_;
+  std::thread gateway_thread_;
   bool stopping_ = false;
   std::optional<Clock::time_point> kill_at_;
   std::optional<int> init_status_;

@@ -1,15 +1,18 @@
 #pragma once
 // The per-container supervisor (DESIGN.md section 5): a detached process in its own session,
 // with stdio on the container log, that creates the sandbox, runs the egress proxy on a
-// thread, answers the control socket, stops the container on request and cleans up after
+// thread (and the credential gateway on another), answers the control socket, stops the container on request and cleans up after
 // pid 1 exits. It holds supervisor.lock for its whole life, so a crash is detectable.
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include "config/config.hpp"
 #include "engine/native/id_mapping.hpp"
 #include "engine/native/paths.hpp"
 #include "engine/native/sandbox.hpp"
 #include "engine/native/state_dir.hpp"
+#include "net/credential_gateway.hpp"
 
 namespace cc::engine::native {
 
@@ -20,6 +23,12 @@ struct SupervisorSpec {
   SandboxPlan sandbox;            // cgroup_dirs are filled in by the supervisor
   std::vector<std::string> notes; // carried into the state (degraded features)
   SubordinateRange range;         // as root: the container's ids on the host
+  // credentials.api "gateway": the real credential, which lives only in the supervisor's
+  // memory (never in a file, the run state or the sandbox), where it came from, and the text
+  // of credentials.ca_file (empty: none).
+  std::optional<net::UpstreamCredential> gateway_credential;
+  std::string gateway_origin;
+  std::string gateway_ca_pem;
 };
 
 // Caller side: forks the detached supervisor and waits until the container runs. Returns the

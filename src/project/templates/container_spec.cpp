@@ -165,13 +165,23 @@ std::string credentials_text(const Config& c, const FeatureStatus& features) {
                c.credentials.upstream +
                "`) is not built in this version yet, so no key is passed in and Claude Code inside asks you to "
                "log in";
-      return "`gateway`: the container holds only a placeholder; claude-container's gateway adds your real key on "
-             "the way to `" + c.credentials.upstream + "`";
+      return "`gateway`: the container holds only a placeholder; claude-container's gateway, outside the "
+             "container, adds your real key or token (taken at start from `ANTHROPIC_API_KEY`, else "
+             "`CLAUDE_CODE_OAUTH_TOKEN`, else what `claude-container login` stored) on the way to `" +
+             c.credentials.upstream + "`. The agent cannot read it, but can use it through the gateway while the "
+             "container runs";
     case ApiCredentials::separate:
-      return "`separate`: the container has its own Claude login, kept in its home; nothing of yours is passed in";
+      if (c.network.policy == NetworkPolicy::none)
+        return "`separate`: the container has its own Claude login, kept in its home; nothing of yours is passed in. "
+               "With the `none` policy it cannot reach the sign-in hosts, so `/login` inside fails: choose the "
+               "`isolated` policy to log in, or `gateway`";
+      return "`separate`: the container has its own Claude login, kept in its home (log in once with `/login` in "
+             "`scripts/container claude`); nothing of yours is passed in";
     case ApiCredentials::shared:
       if (features.api_key_passing)
-        return "`shared`: your `ANTHROPIC_API_KEY` or `CLAUDE_CODE_OAUTH_TOKEN` is passed into the container";
+        return "`shared`: your `ANTHROPIC_API_KEY` or `CLAUDE_CODE_OAUTH_TOKEN` (else what `claude-container login` "
+               "stored) is put into the container's environment, where any process there can read it and send it "
+               "wherever the network lets it";
       if (key_in_env(c)) return "`shared`: your key reaches the container through `env`";
       return "`shared`: passing your key in is not built in this version yet; pass it through `env` "
              "(`\"ANTHROPIC_API_KEY\": \"${ANTHROPIC_API_KEY}\"`) or log in inside";
@@ -278,7 +288,12 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
   items.push_back("Resources: at most " + limits_text(c.resources) +
                   "; `claude-container status` says which limits the system enforces.");
   switch (c.network.policy) {
-    case NetworkPolicy::none: items.push_back("Network: the container reaches no host at all."); break;
+    case NetworkPolicy::none:
+      items.push_back(c.credentials.api == ApiCredentials::gateway && features.credential_gateway
+                          ? "Network: the container reaches no host at all; its only way out is the credential "
+                            "gateway, which forwards API requests to `" + c.credentials.upstream + "` and nowhere else."
+                          : "Network: the container reaches no host at all.");
+      break;
     case NetworkPolicy::isolated:
     case NetworkPolicy::development:
       items.push_back("Network: only the hosts of the `" + config::to_string(c.network.policy) +
