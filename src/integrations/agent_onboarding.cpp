@@ -95,19 +95,26 @@ json& object_member(json& parent, const char* key) {
   return parent[key];
 }
 
-void patch_claude_json(json& state, const config::Config& config) {
+void patch_claude_json(json& state, const config::Config& config, const std::string& shared_api_key) {
   state["hasCompletedOnboarding"] = true;
   json& workspace = object_member(object_member(state, "projects"), kWorkspace);
   workspace["hasTrustDialogAccepted"] = true;
-  if (config.credentials.api != config::ApiCredentials::gateway) return;
+  std::vector<std::string> keys;
+  if (config.credentials.api == config::ApiCredentials::gateway) {
+    for (auto kind : {net::CredentialKind::api_key, net::CredentialKind::oauth_token}) {
+      keys.push_back(placeholder_credential(kind));
+    }
+  } else if (config.credentials.api == config::ApiCredentials::shared && shared_api_key.size() >= 20) {
+    keys.push_back(shared_api_key);
+  }
+  if (keys.empty()) return;
   // Interactive Claude Code asks once whether to use an ANTHROPIC_API_KEY it finds, and
   // remembers the answer by the key's last 20 characters.
   json& responses = object_member(state, "customApiKeyResponses");
   if (!responses.contains("approved") || !responses["approved"].is_array()) responses["approved"] = json::array();
   if (!responses.contains("rejected") || !responses["rejected"].is_array()) responses["rejected"] = json::array();
-  for (auto kind : {net::CredentialKind::api_key, net::CredentialKind::oauth_token}) {
-    std::string placeholder = placeholder_credential(kind);
-    std::string tail = placeholder.substr(placeholder.size() - 20);
+  for (const auto& key : keys) {
+    std::string tail = key.substr(key.size() - 20);
     json& approved = responses["approved"];
     if (std::find(approved.begin(), approved.end(), tail) == approved.end()) approved.push_back(tail);
     json& rejected = responses["rejected"];
@@ -129,7 +136,7 @@ void update_file(int dir_fd, const std::string& name, mode_t mode, uid_t uid, gi
 }  // namespace
 
 std::vector<std::string> prepare_agent_home(const std::filesystem::path& home, const config::Config& config, uid_t uid,
-                                            gid_t gid) {
+                                            gid_t gid, const std::string& shared_api_key) {
   std::vector<std::string> notes;
   UniqueFd root = beneath::open_root(home);
   if (auto st = beneath::stat_at(root.get(), kConfigDir); st && !S_ISDIR(st->st_mode)) {
@@ -141,7 +148,7 @@ std::vector<std::string> prepare_agent_home(const std::filesystem::path& home, c
   if ((st.st_uid != uid || st.st_gid != gid) && ::fchownat(dir.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
     throw_errno("cannot give the container's " + std::string(kAgentConfigDir) + " to the container's user");
   }
-  update_file(dir.get(), ".claude.json", 0600, uid, gid, [&](json& state) { patch_claude_json(state, config); }, notes);
+  update_file(dir.get(), ".claude.json", 0600, uid, gid, [&](json& state) { patch_claude_json(state, config, shared_api_key); }, notes);
   if (config.agent.skip_permissions && agent_is_claude_code(config)) {
     // The one-time bypass-mode warning, accepted by the config's agent.skip_permissions.
     update_file(dir.get(), "settings.json", 0644, uid, gid,

@@ -26,7 +26,9 @@ inline constexpr std::size_t kMaxAgentStateFile = 8 * 1024 * 1024;
 // host (rootless: ours; as root: the subordinate range's first). Returns warnings for the
 // user (a malformed file moved aside, an oversized one left alone). Throws cc::Error only when
 // the home itself cannot be opened or written.
+// `shared_api_key`: with credentials.api "shared", the API key passed in, approved as Claude
+// Code remembers approvals (its last 20 characters), since the container has all of it anyway.
 std::vector<std::string> prepare_agent_home(const std::filesystem::path& home, const config::Config& config, uid_t uid,
-                                            gid_t gid);
+                                            gid_t gid, const std::string& shared_api_key = "");
 
 }  // namespace cc::integrations

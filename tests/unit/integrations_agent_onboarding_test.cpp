@@ -93,6 +93,14 @@ TEST_F(AgentOnboardingTest, GatewayApprovesThePlaceholderOnceAndUnrejectsIt) {
   EXPECT_EQ(j["customApiKeyResponses"]["rejected"], json::array());
 }
 
+TEST_F(AgentOnboardingTest, SharedApprovesThePassedKeyByItsTailOnly) {
+  cfg_.credentials.api = config::ApiCredentials::shared;
+  const std::string key = "sk-ant-api03-" + std::string(75, 'a') + "LAST20CHARSofTheKey9";
+  prepare_agent_home(home_, cfg_, ::geteuid(), ::getegid(), key);
+  EXPECT_EQ(state()["customApiKeyResponses"]["approved"], json::array({"LAST20CHARSofTheKey9"}));
+  EXPECT_EQ(slurp(state_).find(key.substr(0, 40)), std::string::npos);
+}
+
 TEST_F(AgentOnboardingTest, SkipPermissionsAcceptsBypassModeInSettings) {
   cfg_.agent.skip_permissions = true;
   put(home_ / ".claude/settings.json", R"({"model": "opus", "skipDangerousModePermissionPrompt": false})");

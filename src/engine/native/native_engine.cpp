@@ -309,7 +309,20 @@ void prepare_agent(const ProjectContext& ctx, const ContainerPaths& paths, Super
   }
   uid_t uid = as_root ? spec.range.uid_start : ::geteuid();
   gid_t gid = as_root ? spec.range.gid_start : ::getegid();
-  for (auto& note : integrations::prepare_agent_home(paths.home_dir(), ctx.config, uid, gid)) notes.push_back(std::move(note));
+  // With `shared` the key is inside anyway; approving it (by its tail, as Claude Code does)
+  // lets an interactive session open at its prompt.
+  std::string shared_key;
+  if (ctx.config.credentials.api == config::ApiCredentials::shared) {
+    try {
+      auto found = integrations::find_api_credential(config::host_environment());
+      if (found && found->credential.kind == net::CredentialKind::api_key) shared_key = found->credential.value;
+    } catch (const Error&) {
+      // Named when the credential is passed in (credential_environment); nothing to approve here.
+    }
+  }
+  for (auto& note : integrations::prepare_agent_home(paths.home_dir(), ctx.config, uid, gid, shared_key)) {
+    notes.push_back(std::move(note));
+  }
 }
 
 }  // namespace
