@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "config/container_env.hpp"
+#include "integrations/agent_environment.hpp"
 #include "integrations/credential_environment.hpp"
 #include "integrations/git_setup.hpp"
 #include "net/proxy_env.hpp"
@@ -51,6 +52,7 @@ std::vector<std::string> container_environment(const ProjectContext& ctx, const 
   if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
     for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
   }
+  for (auto& [k, v] : integrations::agent_environment(cfg)) env[k] = std::move(v);
   // git's system config (identity, credential helper) and, for "ssh", the agent socket.
   for (auto& [k, v] : integrations::git_environment(cfg)) env[k] = std::move(v);
   // env_file and env, through the config's one reader and expander (no links followed, a
