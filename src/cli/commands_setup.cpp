@@ -211,7 +211,7 @@ int menu_command(const GlobalOptions& options) {
 
 // CLI11 fills plain values; these remember which were given so unset flags stay unset.
 struct InitValues {
-  std::string mode, network, storage, credentials, mcp, mcp_placement, git_credentials, git_name, git_email;
+  std::string mode, network, storage, credentials, mcp, mcp_placement, git_credentials, git_name, git_email, git_host;
   std::string env_file, engine, image, cpus, memory, name;
   bool skills_on = false;
   bool skills_off = false;
@@ -244,6 +244,7 @@ InitFlags collect_init_flags(const InitValues& values) {
   flags.git_credentials = given(&values.git_credentials);
   flags.git_name = given(&values.git_name);
   flags.git_email = given(&values.git_email);
+  flags.git_host = given(&values.git_host);
   flags.env_file = given(&values.env_file);
   flags.engine = given(&values.engine);
   flags.image = given(&values.image);
@@ -291,6 +292,7 @@ void add_setup_commands(CLI::App& app, CommandTable& table, const GlobalOptions&
        spellings({GitCredentials::none, GitCredentials::pat, GitCredentials::ssh}));
   text("--git-name", values->git_name, "git user.name inside (custom default: the host's)", "NAME");
   text("--git-email", values->git_email, "git user.email inside (custom default: the host's)", "EMAIL");
+  text("--git-host", values->git_host, "the one host git credentials serve (default github.com)", "HOST[:PORT]");
   init->add_option("--env", values->env, "an environment variable NAME=value (repeatable; secrets as NAME=${VAR})")
       ->type_name("KEY=VALUE");
   text("--env-file", values->env_file, "a .env file in the project, read at start", "FILE");

@@ -153,6 +153,7 @@ void apply_flags(config::Config& config, const InitFlags& flags) {
   }
   if (flags.git_name) config.git.name = *flags.git_name;
   if (flags.git_email) config.git.email = *flags.git_email;
+  if (flags.git_host) config.git.host = *flags.git_host;  // checked with the rest (validate_config)
   for (const auto& assignment : flags.env) {
     auto [key, value] = parse_env_assignment(assignment);
     config.env[key] = value;

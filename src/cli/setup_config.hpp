@@ -22,6 +22,7 @@ struct InitFlags {
   std::optional<std::string> git_credentials;
   std::optional<std::string> git_name;
   std::optional<std::string> git_email;
+  std::optional<std::string> git_host;
   std::vector<std::string> env;  // KEY=VALUE
   std::optional<std::string> env_file;
   std::optional<std::string> engine;

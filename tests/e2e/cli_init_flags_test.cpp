@@ -72,7 +72,7 @@ TEST_F(CliInitFlags, CustomFromFlagsSetsEveryAnswer) {
   auto result = env.run({"init", "--mode", "custom", "--network", "development", "--storage", "hybrid",
                          "--credentials", "separate", "--no-skills", "--mcp", "github,postgres", "--mcp-placement",
                          "both", "--git-name", "Ada Lovelace", "--git-email", "ada@example.com", "--git-credentials",
-                         "ssh", "--env", "FOO=bar", "--env", "GH=${GITHUB_TOKEN}", "--env-file", ".env", "--engine",
+                         "ssh", "--git-host", "git.example.com:8443", "--env", "FOO=bar", "--env", "GH=${GITHUB_TOKEN}", "--env-file", ".env", "--engine",
                          "native", "--image", "debian", "--cpus", "1.5", "--memory", "512m", "--name", "my-box"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   expect_project_files();
@@ -88,6 +88,7 @@ TEST_F(CliInitFlags, CustomFromFlagsSetsEveryAnswer) {
   EXPECT_EQ(config["git"]["name"], "Ada Lovelace");
   EXPECT_EQ(config["git"]["email"], "ada@example.com");
   EXPECT_EQ(config["git"]["credentials"], "ssh");
+  EXPECT_EQ(config["git"]["host"], "git.example.com:8443");
   EXPECT_EQ(config["env"]["FOO"], "bar");
   EXPECT_EQ(config["env"]["GH"], "${GITHUB_TOKEN}");
   // The chosen MCP servers' secrets are passed as references to the host's variables.
@@ -130,6 +131,7 @@ TEST_F(CliInitFlags, InvalidAnswersExit2AndWriteNothing) {
       {"--network", "everything"},   {"--memory", "lots"},       {"--cpus", "0"},
       {"--name", "Bad Name"},        {"--env", "1X=3"},          {"--env", "NOEQUALS"},
       {"--mcp", "filesystem,ftp"},   {"--image", "gentoo"},      {"--engine", "vmware"},
+      {"--git-host", "bad host"},    {"--git-host", "*.example.com"},
       {"--env", "GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789"}};
   for (auto args : bad) {
     std::vector<std::string> full = {"init", "--mode", "custom"};
