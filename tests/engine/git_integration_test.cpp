@@ -200,6 +200,15 @@ class GitIntegrationTest : public ::testing::TestWithParam<EngineUser> {
     return R"("credentials": {"api": "separate"}, "git": {"name": "Ada \"Q\" Lovelace", "email": "ada@example.com", "credentials": ")" + credentials +
            R"(", "host": ")" + host + R"("})";
   }
+  // The egress proxy's answer to CONNECT host:22 from inside: "403" when the policy refuses it;
+  // anything else (502 here: nothing listens) means the policy let it through.
+  static std::string connect_status(const EngineEnv& env, const std::string& host) {
+    return env
+        .exec({"/bin/sh", "-c",
+               "curl -s --noproxy '' -p -x http://127.0.0.1:3128 --max-time 10 -o /dev/null -w '%{http_connect}' "
+               "telnet://" + host + ":22; true"})
+        .out;
+  }
   static std::string fill(const EngineEnv& env, const std::string& protocol, const std::string& host) {
     auto r = env.exec({"/bin/sh", "-c", "GIT_TERMINAL_PROMPT=0 git credential fill 2>/dev/null; true"},
                       "protocol=" + protocol + "\nhost=" + host + "\n\n");
@@ -304,6 +313,8 @@ TEST_P(GitIntegrationTest, PushOverHttpsThroughTheProxyAuthenticatesWithTheHelpe
   auto head = run_command({"/usr/bin/git", "--git-dir", (repos.path() / "r.git").string(), "log", "-1", "--format=%s %an",
                            "refs/heads/main"});
   EXPECT_EQ(head.out, "pushed Ada \"Q\" Lovelace\n") << describe(head);
+  // Port 22 of the git host stays closed without "ssh".
+  EXPECT_EQ(connect_status(*env, "127.0.0.1"), "403");
 }
 
 TEST_P(GitIntegrationTest, SshAgentKeysAreListedInsideAndNoKeyFileIs) {
@@ -337,7 +348,7 @@ TEST_P(GitIntegrationTest, SshAgentKeysAreListedInsideAndNoKeyFileIs) {
   auto added = run_command({"/usr/bin/ssh-add", key.string()}, add);
   ASSERT_EQ(added.exit_code, 0) << describe(added);
 
-  env->write_config("volume", "isolated", git_config("ssh"));
+  env->write_config("volume", "isolated", git_config("ssh", "127.0.0.1"));
   env->set_env("SSH_AUTH_SOCK", sock.string());
   auto start = env->cli({"start"});
   ASSERT_EQ(start.exit_code, 0) << describe(start);
@@ -360,6 +371,10 @@ TEST_P(GitIntegrationTest, SshAgentKeysAreListedInsideAndNoKeyFileIs) {
 
   auto status = env->cli({"status"});
   EXPECT_NE(status.out.find("agent socket found"), std::string::npos) << status.out;
+  // "ssh" opens git.host's port 22 in the policy (the "pat" test sees it closed).
+  // The proxy, allowed to try, answers 502 (nothing listens on the host's port 22) or 200 (an sshd does).
+  const std::string code = connect_status(*env, "127.0.0.1");
+  EXPECT_TRUE(code == "502" || code == "200") << code;
 }
 
 TEST_P(GitIntegrationTest, MissingTokenOrAgentRefusesStartAndCreatesNothing) {
