@@ -49,6 +49,13 @@ TEST_P(SkillsShareTest, VisibleReadOnlyAndRefreshed) {
   auto started = env_->cli({"start"});
   ASSERT_EQ(started.exit_code, 0) << describe(started);
 
+  // status says what is shared.
+  auto status = env_->cli({"status"});
+  EXPECT_NE(status.out.find("skills, commands, CLAUDE.md (1 skill) from " + claude().string() +
+                            ", read-only in /root/.claude at every start"),
+            std::string::npos)
+      << describe(status);
+
   auto seen = sh("cat /root/.claude/skills/hello/SKILL.md /root/.claude/commands/review.md /root/.claude/CLAUDE.md");
   ASSERT_EQ(seen.exit_code, 0) << describe(seen);
   EXPECT_EQ(seen.out, "---\nname: hello\n---\nsay hello\nreview the diff\nbe brief\n");
