@@ -89,8 +89,18 @@ TEST_P(SkillsShareTest, VisibleReadOnlyAndRefreshed) {
   EXPECT_NE(w.err.find("Read-only file system"), std::string::npos) << describe(w);
   // Refreshing again replaces the mounts rather than stacking them.
   ASSERT_EQ(env_->cli({"sync-skills"}).exit_code, 0);
-  auto mounts = sh("grep -c ' /root/.claude/skills ' /proc/self/mountinfo");
-  EXPECT_EQ(mounts.out, "1\n") << describe(mounts);
+  for (const char* target : {"skills", "agents", "CLAUDE.md"}) {
+    auto mounts = sh(std::string("grep -c ' /root/.claude/") + target + " ' /proc/self/mountinfo");
+    EXPECT_EQ(mounts.out, "1\n") << target << "\n" << describe(mounts);
+  }
+
+  // An editor replaces CLAUDE.md by rename: the mount still shows the old file until
+  // sync-skills mounts the new one.
+  host_file("CLAUDE.md.tmp", "be briefer\n");
+  fs::rename(claude() / "CLAUDE.md.tmp", claude() / "CLAUDE.md");
+  EXPECT_EQ(sh("cat /root/.claude/CLAUDE.md").out, "be brief\n");
+  ASSERT_EQ(env_->cli({"sync-skills"}).exit_code, 0);
+  EXPECT_EQ(sh("cat /root/.claude/CLAUDE.md").out, "be briefer\n");
 }
 
 TEST_P(SkillsShareTest, PlantedSymlinkInTheHomeIsNotFollowed) {

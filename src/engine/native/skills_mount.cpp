@@ -103,49 +103,45 @@ int attach_skill_tree(int tree, const char* base, const char* relative, bool rep
   mount_attr attr{};
   attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
   if (::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) return errno;
+  // relative = "<parent>/<name>" (".claude/skills").
+  const char* slash = std::strrchr(relative, '/');
+  char parent_name[64];
+  if (slash == nullptr || static_cast<std::size_t>(slash - relative) >= sizeof(parent_name)) return EINVAL;
+  std::memcpy(parent_name, relative, static_cast<std::size_t>(slash - relative));
+  parent_name[slash - relative] = '\0';
+  const char* name = slash + 1;
+
   int root = ::open(base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) return errno;
   open_how how{};
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  int node = static_cast<int>(::syscall(SYS_openat2, root, relative, &how, sizeof(how)));
-  if (node < 0 && errno == ENOENT && replace) {
-    // Shared since the start: create the mount point in the parent, opened without following a
-    // link (".claude" here, made first if missing); a link planted in its place stays refused.
-    const char* slash = std::strrchr(relative, '/');
-    char parent_name[64] = ".";
-    if (slash != nullptr && static_cast<std::size_t>(slash - relative) < sizeof(parent_name)) {
-      std::memcpy(parent_name, relative, static_cast<std::size_t>(slash - relative));
-      parent_name[slash - relative] = '\0';
-      if (::mkdirat(root, parent_name, 0755) != 0 && errno != EEXIST) parent_name[0] = '\0';
-    }
-    int parent = parent_name[0] == '\0' ? -1 : static_cast<int>(::syscall(SYS_openat2, root, parent_name, &how, sizeof(how)));
-    const char* name = slash != nullptr ? slash + 1 : relative;
-    if (parent >= 0) {
-      if (S_ISDIR(st.st_mode)) {
-        ::mkdirat(parent, name, 0755);
-      } else {
-        int file = ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (file >= 0) ::close(file);
-      }
-      ::close(parent);
-    }
-    node = static_cast<int>(::syscall(SYS_openat2, root, relative, &how, sizeof(how)));
+  // A refresh may find ".claude" missing (nothing shared at start): make it, never through a link.
+  if (replace && ::mkdirat(root, parent_name, 0755) != 0 && errno != EEXIST) {
+    int err = errno;
+    ::close(root);
+    return err;
   }
-  if (node >= 0 && replace && S_ISDIR(st.st_mode)) {
-    // Detach the previous share (if any) so mounts do not stack up: from inside it, by "."
-    // rather than by a path a planted link could redirect. Then open what is beneath, again
-    // without following a link.
-    if (::fchdir(node) == 0 && ::umount2(".", MNT_DETACH) == 0) {
-      ::close(node);
-      node = static_cast<int>(::syscall(SYS_openat2, root, relative, &how, sizeof(how)));
-    }
-    if (::fchdir(root) != 0) {
-      // cwd is only a convenience here; nothing below depends on it
-    }
-  }
+  int parent = static_cast<int>(::syscall(SYS_openat2, root, parent_name, &how, sizeof(how)));
   int err = errno;
   ::close(root);
+  if (parent < 0) return err;
+  if (replace) {
+    // Detach the previous share so mounts do not stack up: by its name relative to the parent
+    // we opened without following a link, and UMOUNT_NOFOLLOW for the name itself (a planted
+    // link is left alone, and refused below). Not a mount point: EINVAL, nothing to detach.
+    if (::fchdir(parent) == 0) ::umount2(name, MNT_DETACH | UMOUNT_NOFOLLOW);
+    // Shared since the start: create the mount point.
+    if (S_ISDIR(st.st_mode)) {
+      ::mkdirat(parent, name, 0755);
+    } else {
+      int file = ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (file >= 0) ::close(file);
+    }
+  }
+  int node = static_cast<int>(::syscall(SYS_openat2, parent, name, &how, sizeof(how)));
+  err = errno;
+  ::close(parent);
   if (node < 0) return err;
   int rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", node, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
   err = errno;
