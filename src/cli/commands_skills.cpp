@@ -46,7 +46,8 @@ std::vector<std::string> item_names(const std::vector<integrations::SkillItem>& 
 
 int sync_skills_command(const GlobalOptions& options) {
   Console console(options);
-  auto session = open_engine_session(options);
+  // It may start the container (and runs tar inside on engines that copy): only an approved config.
+  auto session = open_trusted_session(options, "sync-skills");
   auto dir = integrations::host_claude_dir(config::host_environment());
   if (!dir) {
     throw Error("sync-skills failed: neither CLAUDE_CONFIG_DIR nor HOME is set, so the host's skills cannot be found. Set HOME.");

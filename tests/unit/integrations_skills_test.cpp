@@ -27,7 +27,7 @@ std::string read(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-config::EnvLookup env_of(std::map<std::string, std::string> values) {
+config::EnvLookup env_of(const std::map<std::string, std::string>& values) {
   return [values](const std::string& name) -> std::optional<std::string> {
     auto it = values.find(name);
     if (it == values.end()) return std::nullopt;
