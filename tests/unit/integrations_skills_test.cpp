@@ -2,6 +2,7 @@
 // engines that copy (no link that leaves its tree followed, no special file, bounded).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -136,6 +137,43 @@ TEST(IntegrationsSkills, ArchiveHoldsTheCleanCopyOnly) {
   EXPECT_NE(bytes.find("skill a"), std::string::npos);
   EXPECT_EQ(bytes.find("host secret"), std::string::npos);
   EXPECT_EQ(bytes.find("leak"), std::string::npos);
+}
+
+// The copy path end to end, as an engine that copies runs it inside: the unpack script replaces
+// each entry (a link left there is removed, not written through) and leaves the rest alone.
+TEST(IntegrationsSkills, UnpackScriptReplacesEachEntryWithoutFollowingLinks) {
+  test::TempDir dir;
+  write(dir / "host/skills/a/SKILL.md", "new skill");
+  write(dir / "host/CLAUDE.md", "new memory");
+  write(dir / "inside/.claude/settings.json", "{}");
+  write(dir / "inside/.claude/skills/old/SKILL.md", "old skill");
+  write(dir / "elsewhere/keep.txt", "untouched");
+  fs::create_directory_symlink(dir / "elsewhere", dir / "inside/.claude/commands");
+  write(dir / "host/commands/c.md", "a command");
+  auto archive = archive_skill_items(shared_skill_items(dir / "host"));
+
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(archive.fd.get(), STDIN_FILENO);
+    std::string home = "HOME=" + (dir / "inside").string();
+    char* const envp[] = {const_cast<char*>("PATH=/usr/bin:/bin"), home.data(), nullptr};
+    char* const argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"), const_cast<char*>(kSkillsUnpackScript), nullptr};
+    ::execve("/bin/sh", argv, envp);
+    ::_exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(read(dir / "inside/.claude/skills/a/SKILL.md"), "new skill");
+  EXPECT_FALSE(fs::exists(dir / "inside/.claude/skills/old"));
+  EXPECT_EQ(read(dir / "inside/.claude/CLAUDE.md"), "new memory");
+  EXPECT_FALSE(fs::is_symlink(dir / "inside/.claude/commands"));
+  EXPECT_EQ(read(dir / "inside/.claude/commands/c.md"), "a command");
+  EXPECT_EQ(read(dir / "elsewhere/keep.txt"), "untouched");
+  EXPECT_FALSE(fs::exists(dir / "elsewhere/c.md"));
+  EXPECT_EQ(read(dir / "inside/.claude/settings.json"), "{}");
+  EXPECT_FALSE(fs::exists(dir / "inside/.claude/.skills-incoming"));
 }
 
 }  // namespace
