@@ -46,6 +46,8 @@ TEST_P(SkillsShareTest, VisibleReadOnlyAndRefreshed) {
   host_file("skills/hello/SKILL.md", "---\nname: hello\n---\nsay hello\n");
   host_file("commands/review.md", "review the diff\n");
   host_file("CLAUDE.md", "be brief\n");
+  host_file(".credentials.json", "{\"claudeAiOauth\": \"host-login-5d1e\"}");
+  host_file("settings.json", "{\"env\": {\"X\": \"host-settings-5d1e\"}}");
   auto started = env_->cli({"start"});
   ASSERT_EQ(started.exit_code, 0) << describe(started);
 
@@ -70,6 +72,9 @@ TEST_P(SkillsShareTest, VisibleReadOnlyAndRefreshed) {
   }
   EXPECT_EQ(read_host(claude() / "skills/hello/SKILL.md"), "---\nname: hello\n---\nsay hello\n");
   EXPECT_EQ(read_host(claude() / "CLAUDE.md"), "be brief\n");
+  // Nothing else of the host's directory goes in (its login, its settings).
+  auto rest = sh("cat /root/.claude/.credentials.json /root/.claude/settings.json 2>/dev/null; true");
+  EXPECT_EQ(rest.out.find("5d1e"), std::string::npos) << describe(rest);
   // The rest of the agent's directory stays the container's own.
   EXPECT_EQ(sh("echo mine > /root/.claude/notes && cat /root/.claude/notes").out, "mine\n");
 
