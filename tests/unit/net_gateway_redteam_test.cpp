@@ -4,6 +4,7 @@
 // connection to the upstream is opened, so the credential never leaves.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -89,4 +90,57 @@ TEST(GatewayRedTeam, OrdinaryApiRequestsStillPass) {
   auto requests = api.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].target, "/v1/messages?beta=true&x=a%2Fb");
+}
+
+// Header injection and framing tricks: each could make the upstream read a second request (the
+// smuggled one carrying no key, the next real one then becoming its body, which an echoing
+// endpoint would return) or another header. The parser refuses them all before anything goes up.
+TEST(GatewayRedTeam, HeaderInjectionAndConflictingFramingNeverGoUp) {
+  const std::string head = "POST /v1/messages HTTP/1.1\r\nHost: localhost\r\n";
+  expect_refused_before_upstream(
+      {
+          {head + "X-A: a\r\n b\r\ncontent-length: 2\r\n\r\n{}", 400},                      // obs-fold
+          {head + "X-A: a\rx-api-key: stolen\r\ncontent-length: 2\r\n\r\n{}", 400},        // bare CR
+          {head + std::string("X-A: a\0b\r\ncontent-length: 2\r\n\r\n{}", 33), 400},       // NUL
+          {head + "X A: a\r\ncontent-length: 2\r\n\r\n{}", 400},                             // space in a name
+          {head + "Content-Length : 2\r\n\r\n{}", 400},                                      // space before colon
+          {head + "Content-Length: +2\r\n\r\n{}", 400},
+          {head + "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400},
+          {head + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 501},
+          {head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
+          {"POST /v1/messages\tHTTP/1.1\r\nHost: localhost\r\n\r\n", 400},
+          {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},  // h2c with prior knowledge
+      },
+      "");
+}
+
+// A chunked body with extensions and trailers, then a second request pipelined behind it on the
+// same connection: the upstream sees exactly two requests, the second with the gateway's own
+// head (the real key once, the sandbox's placeholder nowhere), so no byte of the first body
+// was taken for a request head.
+TEST(GatewayRedTeam, PipelinedRequestAfterChunkExtensionsAndTrailersStaysItsOwnRequest) {
+  MessagesStandIn api;
+  api.start();
+  GatewayHarness gw(options_for(api, ""));
+  UniqueFd fd = gw.connect();
+  ASSERT_TRUE(fd);
+  const std::string json = R"({"model":"m","stream":false,"messages":[]})";
+  std::string raw = "POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+                    "x-api-key: sk-ant-api03-placeholder\r\n\r\n";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", json.size());
+  raw += std::string(size) + ";name=\"v\\\"al\"\r\n" + json + "\r\n0;last\r\nX-Trailer: GET /smuggled HTTP/1.1\r\n\r\n";
+  raw += messages_request("localhost", "x-api-key: sk-ant-api03-placeholder\r\n", false);
+  ASSERT_TRUE(send_all(fd.get(), raw));
+  EXPECT_EQ(read_response(fd.get()).status, 200);
+  EXPECT_EQ(read_response(fd.get()).status, 200);
+  auto requests = api.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.target.rfind("/v1/messages", 0), 0u) << r.target;
+    EXPECT_EQ(r.header_count("x-api-key"), 1u);
+    EXPECT_EQ(r.header("x-api-key"), kRealKey);
+  }
+  EXPECT_EQ(requests[0].body_start, json);
 }
