@@ -105,7 +105,9 @@ const char* kUnpackScript =
 
 int sync_skills_command(const GlobalOptions& options) {
   Console console(options);
-  auto session = open_engine_session(options);
+  // It may start the container: only with a config this user approved, as start does (an
+  // unapproved repository's config would otherwise run, image and gateway upstream included).
+  auto session = open_trusted_session(options, "sync-skills");
   fs::path dir = host_skills_dir();
   auto names = fs::is_directory(dir) ? skill_names(dir) : std::vector<std::string>{};
   if (names.empty()) {
