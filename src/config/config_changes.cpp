@@ -124,7 +124,10 @@ std::vector<std::string> describe_config_changes(const std::optional<Config>& be
                       ? " (your API key is sent to this host)"
                       : "");
   changes.setting("credentials.ca_file", path_text(project_dir, "credentials.ca_file", before.credentials.ca_file),
-                  path_text(project_dir, "credentials.ca_file", after.credentials.ca_file));
+                  path_text(project_dir, "credentials.ca_file", after.credentials.ca_file),
+                  after.credentials.ca_file.empty()
+                      ? ""
+                      : " (the certificate authorities in it are trusted to receive your API key)");
   changes.setting("skills.sync", before.skills.sync ? "on" : "off", after.skills.sync ? "on" : "off");
   changes.setting("mcp.placement", to_string(before.mcp.placement), to_string(after.mcp.placement),
                   after.mcp.placement != McpPlacement::container && !after.mcp.servers.empty()

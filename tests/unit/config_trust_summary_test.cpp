@@ -55,6 +55,17 @@ TEST(TrustSummary, AnUpstreamChangeIsShownQuotedAndSaysTheKeyGoesThere) {
   EXPECT_TRUE(found) << ::testing::PrintToString(lines);
 }
 
+// A CA file decides who may receive the API key on its way upstream: the summary says so.
+TEST(TrustSummary, ACaFileSaysItsCertificatesAreTrustedWithTheKey) {
+  Config c = preset(Mode::playground, "demo");
+  c.credentials.ca_file = ".claude-container/corp-ca.pem";
+  bool found = false;
+  for (const auto& line : describe_config_changes(preset(Mode::playground, "demo"), c, "/project"))
+    found = found || (line.rfind("credentials.ca_file: (none) → \".claude-container/corp-ca.pem\"", 0) == 0 &&
+                      line.find("trusted to receive your API key") != std::string::npos);
+  EXPECT_TRUE(found);
+}
+
 // A long value is cut for display; what follows the cut must still be visible as a change,
 // or "claude" + 60 spaces + "; payload" reads as "claude".
 TEST(TrustSummary, ALongValueIsNeverShownAsItsHarmlessPrefix) {
