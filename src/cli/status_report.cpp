@@ -2,6 +2,9 @@
 
 #include <ctime>
 
+#include "config/container_env.hpp"
+#include "integrations/mcp_setup.hpp"
+
 namespace cc::cli {
 
 namespace {
@@ -64,6 +67,17 @@ std::string format_duration(long long seconds) {
   return text + std::to_string(rest) + "s";
 }
 
+// The chosen MCP servers, where they run and whether each secret is in this environment now
+// (a missing one stops `start` with the variable's name).
+nlohmann::json mcp_json(const config::Config& config) {
+  nlohmann::json servers = nlohmann::json::array();
+  for (const auto& state : integrations::mcp_secret_states(config, config::host_environment()))
+    servers.push_back({{"name", state.server},
+                       {"secret", state.variable.empty() ? nlohmann::json(nullptr) : nlohmann::json(state.variable)},
+                       {"secret_found", state.variable.empty() ? nlohmann::json(nullptr) : nlohmann::json(state.found)}});
+  return {{"placement", config::to_string(config.mcp.placement)}, {"servers", servers}};
+}
+
 nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Status& status) {
   const auto& config = ctx.config;
   bool running = status.state == engine::ContainerState::running;
@@ -90,6 +104,7 @@ nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Stat
         {"denials", status.network_denials}}},
       {"storage", {{"type", config::to_string(config.storage.type)}}},
       {"credentials", credentials_json(config, status)},
+      {"mcp", mcp_json(config)},
       {"resources",
        {{"cpus", config.resources.cpus}, {"memory", config.resources.memory_text}, {"pids", config.resources.pids}}},
       {"pid", running ? or_null(status.pid) : nlohmann::json(nullptr)},
@@ -163,6 +178,12 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   row("network", network);
   row("storage", config::to_string(config.storage.type));
   row("api key", config::to_string(config.credentials.api) + ": " + credentials_description(config, status));
+  for (const auto& state : integrations::mcp_secret_states(config, config::host_environment())) {
+    std::string text = state.server + " (" + config::to_string(config.mcp.placement) + ")";
+    if (!state.variable.empty())
+      text += ": " + state.variable + " " + (state.found ? console.green("found") : console.yellow("not set here"));
+    row("mcp", text);
+  }
   char cpus[32];
   std::snprintf(cpus, sizeof cpus, "%g", config.resources.cpus);
   row("resources", std::string(cpus) + " CPUs, " + config.resources.memory_text + " memory, " +
