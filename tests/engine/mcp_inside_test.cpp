@@ -1,4 +1,4 @@
-// The chosen MCP servers inside a running container: scripts/setup-mcp.sh registers them in
+// The chosen MCP servers inside a running container: start (and scripts/setup-mcp.sh) registers them in
 // Claude Code's own configuration and a real `claude mcp list` inside sees them, a stand-in
 // stdio server registered the same way answers its health check, the secrets arrive from the
 // host's environment and are in no project file, and a missing one stops `start` by name.
@@ -74,6 +74,15 @@ TEST_P(McpInsideTest, ClaudeMcpListInsideSeesTheChosenServers) {
   auto started = env_->cli({"start"});
   ASSERT_EQ(started.exit_code, 0) << describe(started);
 
+  // start registered them already (setup-mcp.sh --if-changed, its output in a log).
+  auto log = env_->exec({"/bin/sh", "-c", "cat \"${CLAUDE_CONFIG_DIR:-$HOME}/.claude-container-mcp.log\""});
+  ASSERT_EQ(log.exit_code, 0) << describe(log);
+  for (const char* name : {"filesystem", "brave-search", "github", "postgres"})
+    EXPECT_NE(log.out.find(std::string("Registered MCP server ") + name + " (user scope)"), std::string::npos)
+        << log.out;
+  EXPECT_EQ(started.err.find("MCP"), std::string::npos) << started.err;
+
+  // The project's script does the same by hand.
   auto setup = env_->exec({"/bin/sh", "/workspace/scripts/setup-mcp.sh"});
   ASSERT_EQ(setup.exit_code, 0) << describe(setup);
   for (const char* name : {"filesystem", "brave-search", "github", "postgres"})

@@ -219,8 +219,31 @@ TEST_F(ProjectSetupMcp, InsideRegistersEachChosenServerAtUserScope) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.err, "");
   EXPECT_NE(result.out.find("Registered MCP server github (user scope)"), std::string::npos) << result.out;
-  // The project directory stands where /workspace is written; inside the container they are one.
-  EXPECT_EQ(fake_.calls(), all_entries("user", fs::canonical(project_.path()).string()));
+  // Inside, the entries are registered as written: /workspace is the project there.
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
+}
+
+TEST_F(ProjectSetupMcp, IfChangedSkipsWhatWasRegisteredBefore) {
+  const test::TempDir config_dir;
+  const std::map<std::string, std::string> env = {{"CLAUDE_CONTAINER", "demo-custom"},
+                                                  {"CLAUDE_CONFIG_DIR", config_dir.path().string()}};
+  auto run_if_changed = [&] {
+    auto options = options_with_path(path_with(fake_.bin()), "/");
+    for (const auto& [k, v] : env) options.env[k] = v;
+    return run_command({(project_ / kSetupMcpScript).string(), "--if-changed"}, options);
+  };
+  ASSERT_EQ(run_if_changed().exit_code, 0);
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
+  fake_.clear();
+  ASSERT_EQ(run_if_changed().exit_code, 0);
+  EXPECT_EQ(fake_.calls(), "");  // nothing changed, nothing run
+  ASSERT_EQ(run(env).exit_code, 0);  // without the option it registers again
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
+  fake_.clear();
+  config_.mcp.servers = {config::McpServer::github};  // a different choice registers again
+  write();
+  ASSERT_EQ(run_if_changed().exit_code, 0);
+  EXPECT_NE(fake_.calls().find("add-json\n-s\nuser\ngithub"), std::string::npos) << fake_.calls();
 }
 
 TEST_F(ProjectSetupMcp, InsideRemovesCatalogServersNoLongerChosen) {
@@ -264,7 +287,7 @@ TEST_F(ProjectSetupMcp, BothPlacementRegistersInsideAndOnTheHost) {
   auto env = kSecrets;
   env["CLAUDE_CONTAINER"] = "demo-custom";
   ASSERT_EQ(run(env).exit_code, 0);
-  EXPECT_EQ(fake_.calls(), all_entries("user", fs::canonical(project_.path()).string()));
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
 }
 
 TEST_F(ProjectSetupMcp, WarnsAboutEachMissingSecret) {

@@ -3,6 +3,7 @@
 #include "project/container_layout.hpp"
 #include "project/templates/fill.hpp"
 #include "project/templates/templates.hpp"
+#include "util/file_io.hpp"
 
 namespace cc::project {
 namespace {
@@ -22,27 +23,40 @@ constexpr const char* kScript = R"SH(#!/bin/sh
 # proxy; NODE_USE_ENV_PROXY=1 lets Node servers use it too).
 set -eu
 
-script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
-root=$(dirname -- "$script_dir")
+# --if-changed: do nothing when this exact set of entries was registered here before
+# (claude-container start runs it so inside the container).
+if_changed=false
+[ "${1:-}" = --if-changed ] && if_changed=true
 
 fail() {
   echo "setup-mcp.sh: $*" >&2
   exit 1
 }
 
+scope=local
+[ -z "${CLAUDE_CONTAINER:-}" ] || scope=user
+{{PLACEMENT_CHECK}}
+if [ "$scope" = user ]; then
+  stamp="${CLAUDE_CONFIG_DIR:-$HOME}/.claude-container-mcp"
+  registered=
+  if [ -r "$stamp" ]; then
+    IFS= read -r registered <"$stamp" || true
+  fi
+  if $if_changed && [ "$registered" = "{{STAMP}}" ]; then
+    exit 0
+  fi
+else
+  # The local scope belongs to the directory Claude Code runs in: this project.
+  script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
+  root=$(dirname -- "$script_dir")
+  case "$root" in
+    *\"* | *\\*) fail "the project path $root holds a quote or backslash; move the project and run this again" ;;
+  esac
+  cd "$root"
+fi
+
 command -v claude >/dev/null 2>&1 ||
   fail "Claude Code ('claude') is not on PATH; install it, then run this script again"
-
-if [ -n "${CLAUDE_CONTAINER:-}" ]; then
-  {{INSIDE}}
-else
-  {{OUTSIDE}}
-fi
-cd "$root"
-
-case "$root" in
-  *\"* | *\\*) fail "the project path $root holds a quote or backslash; move the project and run this again" ;;
-esac
 
 # Warns about a secret the servers will need when Claude Code starts them.
 check_variable() {
@@ -55,7 +69,7 @@ check_variable() {
 # entry means the project directory, which on this machine is $root.
 register() {
   entry=$2
-  case "$entry" in
+  [ "$scope" = user ] || case "$entry" in
     *'"{{WORKSPACE}}"'*)
       entry="${entry%%\"{{WORKSPACE}}\"*}\"$root\"${entry#*\"{{WORKSPACE}}\"}"
       ;;
@@ -78,6 +92,9 @@ unregister() {
 # shellcheck disable=SC2016
 {
 {{REGISTER}}}
+if [ "$scope" = user ]; then
+  { printf '%s\n' "{{STAMP}}" >"$stamp"; } 2>/dev/null || true
+fi
 )SH";
 
 constexpr const char* kNothingToDo = R"SH(#!/bin/sh
@@ -129,25 +146,25 @@ std::string render_setup_mcp_script(const config::Config& config) {
     for (auto server : config.mcp.servers) chosen = chosen || server == id;
     if (!chosen) unregisters += " " + integrations::mcp_server_spec(id).entry_name;
   }
-  const bool inside = config.mcp.placement != config::McpPlacement::host;
-  const bool outside = config.mcp.placement != config::McpPlacement::container;
-  std::string inside_text = inside ? "scope=user"
-                                   : "fail \"mcp.placement is \\\"host\\\": the MCP servers are not registered inside "
-                                     "the container; run this script on the host\"";
-  std::string outside_text = outside ? "scope=local"
-                                     : "fail \"mcp.placement is \\\"container\\\": run this script inside the "
-                                       "container (scripts/container exec -- " + std::string(kWorkspaceDir) +
-                                           "/scripts/setup-mcp.sh)\"";
+  std::string placement_check;
+  if (config.mcp.placement == config::McpPlacement::host)
+    placement_check = "[ \"$scope\" = local ] ||\n  fail \"mcp.placement is \\\"host\\\": the MCP servers are not registered inside the "
+                      "container; run this script on the host\"";
+  else if (config.mcp.placement == config::McpPlacement::container)
+    placement_check = "[ \"$scope\" = user ] ||\n  fail \"mcp.placement is \\\"container\\\": run this script inside the "
+                      "container (scripts/container exec -- " + std::string(kWorkspaceDir) + "/scripts/setup-mcp.sh)\"";
+  else
+    placement_check = "# mcp.placement is \"both\": inside and on this machine.";
   if (!unregisters.empty())
     registers += "if [ \"$scope\" = user ]; then\n  for name in" + unregisters +
                  "; do unregister \"$name\"; done\nfi\n";
   return fill_template(kScript, {{"SERVERS", names},
                                  {"WHERE", where_text(config.mcp.placement)},
-                                 {"INSIDE", inside_text},
-                                 {"OUTSIDE", outside_text},
+                                 {"PLACEMENT_CHECK", placement_check},
                                  {"CHECKS", checks},
                                  {"REGISTER", registers},
-                                 {"WORKSPACE", kWorkspaceDir}});
+                                 {"WORKSPACE", kWorkspaceDir},
+                                 {"STAMP", sha256_hex(registers).substr(0, 16)}});
 }
 
 }  // namespace cc::project

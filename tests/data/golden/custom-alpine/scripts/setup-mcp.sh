@@ -9,27 +9,40 @@
 # proxy; NODE_USE_ENV_PROXY=1 lets Node servers use it too).
 set -eu
 
-script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
-root=$(dirname -- "$script_dir")
+# --if-changed: do nothing when this exact set of entries was registered here before
+# (claude-container start runs it so inside the container).
+if_changed=false
+[ "${1:-}" = --if-changed ] && if_changed=true
 
 fail() {
   echo "setup-mcp.sh: $*" >&2
   exit 1
 }
 
+scope=local
+[ -z "${CLAUDE_CONTAINER:-}" ] || scope=user
+# mcp.placement is "both": inside and on this machine.
+if [ "$scope" = user ]; then
+  stamp="${CLAUDE_CONFIG_DIR:-$HOME}/.claude-container-mcp"
+  registered=
+  if [ -r "$stamp" ]; then
+    IFS= read -r registered <"$stamp" || true
+  fi
+  if $if_changed && [ "$registered" = "c262dff53f1a8081" ]; then
+    exit 0
+  fi
+else
+  # The local scope belongs to the directory Claude Code runs in: this project.
+  script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
+  root=$(dirname -- "$script_dir")
+  case "$root" in
+    *\"* | *\\*) fail "the project path $root holds a quote or backslash; move the project and run this again" ;;
+  esac
+  cd "$root"
+fi
+
 command -v claude >/dev/null 2>&1 ||
   fail "Claude Code ('claude') is not on PATH; install it, then run this script again"
-
-if [ -n "${CLAUDE_CONTAINER:-}" ]; then
-  scope=user
-else
-  scope=local
-fi
-cd "$root"
-
-case "$root" in
-  *\"* | *\\*) fail "the project path $root holds a quote or backslash; move the project and run this again" ;;
-esac
 
 # Warns about a secret the servers will need when Claude Code starts them.
 check_variable() {
@@ -42,7 +55,7 @@ check_variable() {
 # entry means the project directory, which on this machine is $root.
 register() {
   entry=$2
-  case "$entry" in
+  [ "$scope" = user ] || case "$entry" in
     *'"/workspace"'*)
       entry="${entry%%\"/workspace\"*}\"$root\"${entry#*\"/workspace\"}"
       ;;
@@ -71,3 +84,6 @@ if [ "$scope" = user ]; then
   for name in github postgres; do unregister "$name"; done
 fi
 }
+if [ "$scope" = user ]; then
+  { printf '%s\n' "c262dff53f1a8081" >"$stamp"; } 2>/dev/null || true
+fi
