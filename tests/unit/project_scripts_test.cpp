@@ -181,7 +181,15 @@ class ProjectSetupMcp : public ::testing::Test {
     config_.mcp.servers = {config::McpServer::filesystem, config::McpServer::brave, config::McpServer::github,
                            config::McpServer::postgres};
     write();
-    fake_.add("claude");  // a stand-in that records its arguments
+    // A stand-in that records its arguments and, like Claude Code, refuses to add a name the
+    // scope holds already and to remove one it does not.
+    write_file_atomic(fake_.bin() / "claude",
+                      "#!/bin/sh\n{ echo claude; for a in \"$@\"; do echo \"$a\"; done; echo ---; } >> '" +
+                          fake_.log().string() + "'\nentry='" + (fake_.root() / "entries").string() +
+                          "'/\"$4-$5\"\ncase \"$2\" in\n  add-json) [ ! -e \"$entry\" ] && : > \"$entry\" ;;\n"
+                          "  remove) [ -e \"$entry\" ] && /bin/rm \"$entry\" ;;\nesac\n",
+                      0755);
+    fs::create_directories(fake_.root() / "entries");
   }
   void write() { write_project_files(project_.path(), config_, {.force = true, .now = test::fixed_time()}); }
   test::CommandResult run(const std::map<std::string, std::string>& extra_env = {}) {
@@ -189,11 +197,17 @@ class ProjectSetupMcp : public ::testing::Test {
     for (const auto& [k, v] : extra_env) options.env[k] = v;
     return run_command({(project_ / kSetupMcpScript).string()}, options);
   }
-  static std::string add(const std::string& scope, const std::string& name, const std::string& json) {
-    return "claude\nmcp\nremove\n-s\n" + scope + "\n" + name + "\n---\nclaude\nmcp\nadd-json\n-s\n" + scope + "\n" +
-           name + "\n" + json + "\n---\n";
+  // The calls for one entry: a first add, or (when it is there already) add, remove, add.
+  static std::string add(const std::string& scope, const std::string& name, const std::string& json,
+                         bool replacing = false) {
+    const std::string add_call = "claude\nmcp\nadd-json\n-s\n" + scope + "\n" + name + "\n" + json + "\n---\n";
+    if (!replacing) return add_call;
+    return add_call + "claude\nmcp\nremove\n-s\n" + scope + "\n" + name + "\n---\n" + add_call;
   }
-  std::string all_entries(const std::string& scope, const std::string& workspace) const {
+  std::string all_entries(const std::string& scope, const std::string& workspace, bool replacing = false) const {
+    auto add = [replacing](const std::string& s, const std::string& n, const std::string& j) {
+      return ProjectSetupMcp::add(s, n, j, replacing);
+    };
     return add(scope, "filesystem",
                R"({"type":"stdio","command":"npx","args":["-y","@modelcontextprotocol/server-filesystem@2026.8.31",")" +
                    workspace + R"("]})") +
@@ -221,6 +235,10 @@ TEST_F(ProjectSetupMcp, InsideRegistersEachChosenServerAtUserScope) {
   EXPECT_NE(result.out.find("Registered MCP server github (user scope)"), std::string::npos) << result.out;
   // Inside, the entries are registered as written: /workspace is the project there.
   EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
+  // Again: each entry is replaced.
+  fake_.clear();
+  ASSERT_EQ(run(env).exit_code, 0);
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace", true));
 }
 
 TEST_F(ProjectSetupMcp, IfChangedSkipsWhatWasRegisteredBefore) {
@@ -238,7 +256,7 @@ TEST_F(ProjectSetupMcp, IfChangedSkipsWhatWasRegisteredBefore) {
   ASSERT_EQ(run_if_changed().exit_code, 0);
   EXPECT_EQ(fake_.calls(), "");  // nothing changed, nothing run
   ASSERT_EQ(run(env).exit_code, 0);  // without the option it registers again
-  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace", true));
   fake_.clear();
   config_.mcp.servers = {config::McpServer::github};  // a different choice registers again
   write();
@@ -247,9 +265,14 @@ TEST_F(ProjectSetupMcp, IfChangedSkipsWhatWasRegisteredBefore) {
 }
 
 TEST_F(ProjectSetupMcp, InsideRemovesCatalogServersNoLongerChosen) {
+  const test::TempDir config_dir;
+  const std::map<std::string, std::string> env = {{"CLAUDE_CONTAINER", "demo-custom"},
+                                                  {"CLAUDE_CONFIG_DIR", config_dir.path().string()}};
+  ASSERT_EQ(run(env).exit_code, 0);  // all four
   config_.mcp.servers = {config::McpServer::github};
   write();
-  const auto result = run({{"CLAUDE_CONTAINER", "demo-custom"}});
+  fake_.clear();
+  const auto result = run(env);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::string calls = fake_.calls();
   for (const char* name : {"filesystem", "brave-search", "postgres"})

@@ -34,11 +34,11 @@ fail() {
 }
 
 scope=local
+registered=
 [ -z "${CLAUDE_CONTAINER:-}" ] || scope=user
 {{PLACEMENT_CHECK}}
 if [ "$scope" = user ]; then
   stamp="${CLAUDE_CONFIG_DIR:-$HOME}/.claude-container-mcp"
-  registered=
   if [ -r "$stamp" ]; then
     IFS= read -r registered <"$stamp" || true
   fi
@@ -74,13 +74,17 @@ register() {
       entry="${entry%%\"{{WORKSPACE}}\"*}\"$root\"${entry#*\"{{WORKSPACE}}\"}"
       ;;
   esac
-  claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
-  claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
-    fail "claude mcp add-json failed for $1"
+  # Each claude call costs a fraction of a second: remove only an entry that is in the way.
+  if ! claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null 2>&1; then
+    claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
+    claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
+      fail "claude mcp add-json failed for $1"
+  fi
   echo "Registered MCP server $1 ($scope scope)"
 }
 
-# unregister NAME: a catalog server this project no longer chooses (inside the container only).
+# unregister NAME: a catalog server this project no longer chooses (inside the container, when
+# an earlier run registered servers there).
 unregister() {
   if claude mcp remove -s "$scope" "$1" >/dev/null 2>&1; then
     echo "Removed MCP server $1, no longer chosen"
@@ -156,7 +160,7 @@ std::string render_setup_mcp_script(const config::Config& config) {
   else
     placement_check = "# mcp.placement is \"both\": inside and on this machine.";
   if (!unregisters.empty())
-    registers += "if [ \"$scope\" = user ]; then\n  for name in" + unregisters +
+    registers += "if [ \"$scope\" = user ] && [ -n \"$registered\" ]; then\n  for name in" + unregisters +
                  "; do unregister \"$name\"; done\nfi\n";
   return fill_template(kScript, {{"SERVERS", names},
                                  {"WHERE", where_text(config.mcp.placement)},

@@ -20,15 +20,15 @@ fail() {
 }
 
 scope=local
+registered=
 [ -z "${CLAUDE_CONTAINER:-}" ] || scope=user
 # mcp.placement is "both": inside and on this machine.
 if [ "$scope" = user ]; then
   stamp="${CLAUDE_CONFIG_DIR:-$HOME}/.claude-container-mcp"
-  registered=
   if [ -r "$stamp" ]; then
     IFS= read -r registered <"$stamp" || true
   fi
-  if $if_changed && [ "$registered" = "c262dff53f1a8081" ]; then
+  if $if_changed && [ "$registered" = "d44a1ce56cdb7f6f" ]; then
     exit 0
   fi
 else
@@ -60,13 +60,17 @@ register() {
       entry="${entry%%\"/workspace\"*}\"$root\"${entry#*\"/workspace\"}"
       ;;
   esac
-  claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
-  claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
-    fail "claude mcp add-json failed for $1"
+  # Each claude call costs a fraction of a second: remove only an entry that is in the way.
+  if ! claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null 2>&1; then
+    claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
+    claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
+      fail "claude mcp add-json failed for $1"
+  fi
   echo "Registered MCP server $1 ($scope scope)"
 }
 
-# unregister NAME: a catalog server this project no longer chooses (inside the container only).
+# unregister NAME: a catalog server this project no longer chooses (inside the container, when
+# an earlier run registered servers there).
 unregister() {
   if claude mcp remove -s "$scope" "$1" >/dev/null 2>&1; then
     echo "Removed MCP server $1, no longer chosen"
@@ -80,10 +84,10 @@ check_variable BRAVE_API_KEY brave-search
 {
 register brave-search '{"type":"stdio","command":"npx","args":["-y","@brave/brave-search-mcp-server@2.1.4","--transport","stdio"],"env":{"BRAVE_API_KEY":"${BRAVE_API_KEY}"}}'
 register filesystem '{"type":"stdio","command":"npx","args":["-y","@modelcontextprotocol/server-filesystem@2026.8.31","/workspace"]}'
-if [ "$scope" = user ]; then
+if [ "$scope" = user ] && [ -n "$registered" ]; then
   for name in github postgres; do unregister "$name"; done
 fi
 }
 if [ "$scope" = user ]; then
-  { printf '%s\n' "c262dff53f1a8081" >"$stamp"; } 2>/dev/null || true
+  { printf '%s\n' "d44a1ce56cdb7f6f" >"$stamp"; } 2>/dev/null || true
 fi

@@ -20,12 +20,12 @@ fail() {
 }
 
 scope=local
+registered=
 [ -z "${CLAUDE_CONTAINER:-}" ] || scope=user
 [ "$scope" = user ] ||
   fail "mcp.placement is \"container\": run this script inside the container (scripts/container exec -- /workspace/scripts/setup-mcp.sh)"
 if [ "$scope" = user ]; then
   stamp="${CLAUDE_CONFIG_DIR:-$HOME}/.claude-container-mcp"
-  registered=
   if [ -r "$stamp" ]; then
     IFS= read -r registered <"$stamp" || true
   fi
@@ -61,13 +61,17 @@ register() {
       entry="${entry%%\"/workspace\"*}\"$root\"${entry#*\"/workspace\"}"
       ;;
   esac
-  claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
-  claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
-    fail "claude mcp add-json failed for $1"
+  # Each claude call costs a fraction of a second: remove only an entry that is in the way.
+  if ! claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null 2>&1; then
+    claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
+    claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
+      fail "claude mcp add-json failed for $1"
+  fi
   echo "Registered MCP server $1 ($scope scope)"
 }
 
-# unregister NAME: a catalog server this project no longer chooses (inside the container only).
+# unregister NAME: a catalog server this project no longer chooses (inside the container, when
+# an earlier run registered servers there).
 unregister() {
   if claude mcp remove -s "$scope" "$1" >/dev/null 2>&1; then
     echo "Removed MCP server $1, no longer chosen"

@@ -19,16 +19,16 @@ fail() {
 }
 
 scope=local
+registered=
 [ -z "${CLAUDE_CONTAINER:-}" ] || scope=user
 [ "$scope" = local ] ||
   fail "mcp.placement is \"host\": the MCP servers are not registered inside the container; run this script on the host"
 if [ "$scope" = user ]; then
   stamp="${CLAUDE_CONFIG_DIR:-$HOME}/.claude-container-mcp"
-  registered=
   if [ -r "$stamp" ]; then
     IFS= read -r registered <"$stamp" || true
   fi
-  if $if_changed && [ "$registered" = "ec94a5c1ce476457" ]; then
+  if $if_changed && [ "$registered" = "fa25709a0a34251a" ]; then
     exit 0
   fi
 else
@@ -60,13 +60,17 @@ register() {
       entry="${entry%%\"/workspace\"*}\"$root\"${entry#*\"/workspace\"}"
       ;;
   esac
-  claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
-  claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
-    fail "claude mcp add-json failed for $1"
+  # Each claude call costs a fraction of a second: remove only an entry that is in the way.
+  if ! claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null 2>&1; then
+    claude mcp remove -s "$scope" "$1" >/dev/null 2>&1 || true
+    claude mcp add-json -s "$scope" "$1" "$entry" >/dev/null ||
+      fail "claude mcp add-json failed for $1"
+  fi
   echo "Registered MCP server $1 ($scope scope)"
 }
 
-# unregister NAME: a catalog server this project no longer chooses (inside the container only).
+# unregister NAME: a catalog server this project no longer chooses (inside the container, when
+# an earlier run registered servers there).
 unregister() {
   if claude mcp remove -s "$scope" "$1" >/dev/null 2>&1; then
     echo "Removed MCP server $1, no longer chosen"
@@ -78,10 +82,10 @@ unregister() {
 # shellcheck disable=SC2016
 {
 register filesystem '{"type":"stdio","command":"npx","args":["-y","@modelcontextprotocol/server-filesystem@2026.8.31","/workspace"]}'
-if [ "$scope" = user ]; then
+if [ "$scope" = user ] && [ -n "$registered" ]; then
   for name in brave-search github postgres; do unregister "$name"; done
 fi
 }
 if [ "$scope" = user ]; then
-  { printf '%s\n' "ec94a5c1ce476457" >"$stamp"; } 2>/dev/null || true
+  { printf '%s\n' "fa25709a0a34251a" >"$stamp"; } 2>/dev/null || true
 fi
