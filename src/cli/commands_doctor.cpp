@@ -15,6 +15,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli_context.hpp"
+#include "config/container_env.hpp"
+#include "integrations/agent_install.hpp"
 #include "util/error.hpp"
 
 namespace cc::cli {
@@ -182,6 +184,14 @@ std::string resolved_engine(const std::string& requested) {
   return std::strcmp(uts.sysname, "Darwin") == 0 ? "apple" : "native";
 }
 
+// The native engine runs the host's Claude Code inside (image engines install it in the image).
+void check_claude_code(std::vector<Check>& checks) {
+  auto install = integrations::find_claude_code(config::host_environment());
+  checks.push_back({"Claude Code", install ? Level::ok : Level::warn,
+                    install ? integrations::describe(*install) : "not found (`claude-container claude` needs it)",
+                    install ? "" : "npm install -g @anthropic-ai/claude-code (or Anthropic's native installer)"});
+}
+
 std::vector<Check> run_checks(const std::string& engine, const std::optional<engine::ProjectContext>& ctx) {
   std::vector<Check> checks;
   bool hybrid = ctx && ctx->config.storage.type == config::StorageType::hybrid;
@@ -192,6 +202,7 @@ std::vector<Check> run_checks(const std::string& engine, const std::optional<eng
     check_cgroups(checks);
     check_program(checks, "pasta", Level::warn, "network policy `full` falls back to the host's network",
                   "sudo apt-get install passt");
+    check_claude_code(checks);
   } else if (engine == "apple") {
     check_program(checks, "container", Level::fail, "Apple's container CLI",
                   "install it from https://github.com/apple/container/releases, then `container system start`");

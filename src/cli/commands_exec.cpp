@@ -1,12 +1,13 @@
 // shell, exec, run, claude: programs run inside the container; their exit status is ours.
 #include <unistd.h>
 
-#include <sstream>
-
 #include <CLI/CLI.hpp>
 
 #include "cli/cli_context.hpp"
 #include "cli/command_actions.hpp"
+#include "config/container_env.hpp"
+#include "integrations/agent_environment.hpp"
+#include "integrations/agent_install.hpp"
 #include "util/error.hpp"
 
 namespace cc::cli {
@@ -82,28 +83,27 @@ int run_command(const GlobalOptions& options) {
   return session.engine->exec(session.ctx, request);
 }
 
-std::vector<std::string> split_words(const std::string& text) {
-  std::istringstream stream(text);
-  std::vector<std::string> words;
-  for (std::string word; stream >> word;) words.push_back(word);
-  return words;
-}
-
+// The agent in /workspace, on a pty when we sit on a terminal, else on plain pipes so that
+// `claude -p "..."` works in scripts and CI. Its environment (CLAUDE_CONFIG_DIR, IS_SANDBOX,
+// ...) comes with every process inside (integrations/agent_environment.hpp).
 int claude_command(const GlobalOptions& options) {
   Console console(options);
   auto session = open_trusted_session(options, "claude");
-  const auto& agent = session.ctx.config.agent;
-  auto argv = split_words(agent.command);
+  const auto& config = session.ctx.config;
+  auto argv = integrations::agent_argv(config, pass_through_args().words);
   if (argv.empty()) {
     throw usage_error("claude failed: agent.command in " + (session.ctx.project_dir / ".claude-container/config.json").string() +
                       " is empty. Set it to the agent's command, for example \"claude\".");
   }
-  if (agent.skip_permissions) argv.push_back("--dangerously-skip-permissions");
-  for (const auto& word : pass_through_args().words) argv.push_back(word);
+  // Another agent is looked up inside as it is; Claude Code comes from the host.
+  if (integrations::agent_is_claude_code(config) && !integrations::find_claude_code(config::host_environment())) {
+    throw Error("claude failed: " + integrations::claude_code_install_hint() + ".");
+  }
   ensure_running(session, console);
   engine::ExecRequest request;
   request.argv = std::move(argv);
   request.tty = attached_to_terminal();
+  request.workdir = "/workspace";
   return session.engine->exec(session.ctx, request);
 }
 
@@ -129,7 +129,9 @@ void add_exec_commands(CLI::App& app, CommandTable& table, const GlobalOptions& 
   run->footer("Usage: claude-container run [--] CMD [ARGS...]");
   table[run] = [&options, documented_words] { return run_command(options); };
 
-  auto* claude = app.add_subcommand("claude", "run the agent (agent.command) inside on a terminal; starts the container");
+  auto* claude = app.add_subcommand("claude",
+                                    "run the agent (agent.command, Claude Code by default) in /workspace; a pty on a "
+                                    "terminal, pipes otherwise; starts the container");
   claude->add_option("ARGS", *documented_words, "arguments passed to the agent unchanged")->type_name("");
   claude->footer("Usage: claude-container claude [ARGS...]");
   table[claude] = [&options, documented_words] { return claude_command(options); };

@@ -97,10 +97,11 @@ class StdinRedirect {
   UniqueFd saved_;
 };
 
-// Replaces ~/.claude/skills inside in one step, so a failed copy leaves the old skills.
+// Replaces the skills inside in one step, so a failed copy leaves the old skills; in the
+// agent's configuration directory (CLAUDE_CONFIG_DIR, /root/.claude unless the config's env moves it).
 const char* kUnpackScript =
-    "set -e; target=\"$HOME/.claude/skills\"; incoming=\"$HOME/.claude/.skills-incoming\"; "
-    "mkdir -p \"$HOME/.claude\"; rm -rf \"$incoming\"; mkdir \"$incoming\"; "
+    "set -e; dir=\"${CLAUDE_CONFIG_DIR:-$HOME/.claude}\"; target=\"$dir/skills\"; incoming=\"$dir/.skills-incoming\"; "
+    "mkdir -p \"$dir\"; rm -rf \"$incoming\"; mkdir \"$incoming\"; "
     "tar -x -C \"$incoming\" -f -; rm -rf \"$target\"; mv \"$incoming\" \"$target\"";
 
 int sync_skills_command(const GlobalOptions& options) {

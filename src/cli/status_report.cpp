@@ -3,6 +3,8 @@
 #include <ctime>
 
 #include "config/container_env.hpp"
+#include "integrations/agent_environment.hpp"
+#include "integrations/agent_install.hpp"
 #include "integrations/mcp_setup.hpp"
 
 namespace cc::cli {
@@ -57,6 +59,30 @@ nlohmann::json or_null(const std::optional<T>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
+// Which agent `claude-container claude` runs, and for Claude Code where it comes from.
+std::optional<integrations::AgentInstall> claude_code_on_host() {
+  return integrations::find_claude_code(config::host_environment());
+}
+
+std::string agent_description(const config::Config& config, const std::optional<integrations::AgentInstall>& install) {
+  std::string text = config.agent.command;
+  if (!integrations::agent_is_claude_code(config)) return text + " (looked up on the container's PATH)";
+  text += install ? ": " + integrations::describe(*install) : ": " + integrations::claude_code_install_hint();
+  if (config.agent.skip_permissions) text += "; started with --dangerously-skip-permissions";
+  return text;
+}
+
+nlohmann::json agent_json(const config::Config& config, const std::optional<integrations::AgentInstall>& install) {
+  nlohmann::json found = nullptr;
+  if (install) {
+    found = {{"path", install->executable.string()}, {"version", install->version}, {"found_via", install->found_via}};
+  }
+  return {{"command", config.agent.command},
+          {"skip_permissions", config.agent.skip_permissions},
+          {"claude_code", found},
+          {"description", agent_description(config, install)}};
+}
+
 }  // namespace
 
 std::string format_duration(long long seconds) {
@@ -107,6 +133,7 @@ nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Stat
       {"mcp", mcp_json(config)},
       {"resources",
        {{"cpus", config.resources.cpus}, {"memory", config.resources.memory_text}, {"pids", config.resources.pids}}},
+      {"agent", agent_json(config, claude_code_on_host())},
       {"pid", running ? or_null(status.pid) : nlohmann::json(nullptr)},
       {"supervisor_pid", running ? or_null(status.supervisor_pid) : nlohmann::json(nullptr)},
       {"started_at", running ? or_null(status.started_at) : nlohmann::json(nullptr)},
@@ -188,6 +215,7 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   std::snprintf(cpus, sizeof cpus, "%g", config.resources.cpus);
   row("resources", std::string(cpus) + " CPUs, " + config.resources.memory_text + " memory, " +
                        std::to_string(config.resources.pids) + " pids");
+  row("agent", agent_description(config, claude_code_on_host()));
   for (const auto& limit : status.limits) {
     std::string text = limit.name + (limit.value.empty() ? "" : " " + limit.value) + ": " +
                        (limit.enforced ? console.green("enforced") : console.yellow("not enforced"));

@@ -98,7 +98,10 @@ TEST_P(NativeExecTest, EnvironmentIsBuiltNotInherited) {
   EXPECT_NE(r.out.find("TERM=xterm-test\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("LC_ALL=C.UTF-8\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("HOME=/root\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PATH=/run/claude-code/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("CLAUDE_CONFIG_DIR=/root/.claude\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("FROM_CONFIG=config-value\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("FROM_FILE=file-value\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("QUOTED=q v\n"), std::string::npos) << r.out;

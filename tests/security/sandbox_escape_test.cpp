@@ -45,9 +45,9 @@ TEST_P(SandboxEscapeTest, HostFilesOutsideTheProjectDoNotExist) {
     EXPECT_EQ(r.out.find("TOPSECRET"), std::string::npos);
     EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << path << "\n" << describe(r);
   }
-  // /root is the container's own home; /home is empty.
-  auto home = env_->exec({"sh", "-c", "ls -A /home | wc -l; ls -A /root | wc -l"});
-  EXPECT_EQ(home.out, "0\n0\n") << describe(home);
+  // /root is the container's own home, holding only the agent's state prepared at start; /home is empty.
+  auto home = env_->exec({"sh", "-c", "ls -A /home | wc -l; ls -A /root"});
+  EXPECT_EQ(home.out, "0\n.claude\n") << describe(home);
   // Host sockets: docker, D-Bus, X11 are not there.
   for (const char* path : {"/var/run/docker.sock", "/run/dbus/system_bus_socket", "/tmp/.X11-unix", "/run/user"}) {
     auto r = env_->exec({"test", "-e", path});

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "config/container_env.hpp"
+#include "integrations/agent_environment.hpp"
 #include "integrations/credential_environment.hpp"
 #include "net/proxy_env.hpp"
 #include "net/proxy_listener.hpp"
@@ -50,6 +51,7 @@ std::vector<std::string> container_environment(const ProjectContext& ctx, const 
   if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
     for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
   }
+  for (auto& [k, v] : integrations::agent_environment(cfg)) env[k] = std::move(v);
   // env_file and env, through the config's one reader and expander (no links followed, a
   // missing ${VAR} is an error).
   for (auto& [k, v] : config::container_env(cfg, ctx.project_dir, config::host_environment())) env[k] = std::move(v);

@@ -14,7 +14,10 @@
 namespace cc::engine::native {
 
 inline const std::vector<std::string>& container_path_dirs() {
-  static const std::vector<std::string> dirs = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
+  // First: the `claude` of the Claude Code installation found on the host, when the system
+  // directories do not already run that one (agent_mount.hpp); absent otherwise.
+  static const std::vector<std::string> dirs = {"/run/claude-code/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+                                                "/usr/bin",             "/sbin",           "/bin"};
   return dirs;
 }
 

@@ -24,6 +24,7 @@
 #include "config/config_io.hpp"
 #include "config/config_paths.hpp"
 #include "config/container_env.hpp"
+#include "engine/native/agent_mount.hpp"
 #include "engine/native/cgroups.hpp"
 #include "engine/native/control.hpp"
 #include "engine/native/environment.hpp"
@@ -35,6 +36,9 @@
 #include "engine/native/sandbox.hpp"
 #include "engine/native/state_dir.hpp"
 #include "engine/native/supervisor.hpp"
+#include "integrations/agent_environment.hpp"
+#include "integrations/agent_install.hpp"
+#include "integrations/agent_onboarding.hpp"
 #include "integrations/api_credential.hpp"
 #include "net/audit_log.hpp"
 #include "net/pasta.hpp"
@@ -293,6 +297,34 @@ void refuse_host_network_unless_asked(const config::Config& config) {
                     ".claude-container/config.json.");
 }
 
+// The host's Claude Code made visible inside, and its first-run state in the container's home
+// (see agent_mount.hpp and integrations/agent_onboarding.hpp).
+void prepare_agent(const ProjectContext& ctx, const ContainerPaths& paths, SupervisorSpec& spec,
+                   std::vector<std::string>& notes) {
+  const bool as_root = ::geteuid() == 0;
+  if (auto install = integrations::find_claude_code(config::host_environment())) {
+    for (auto& note : plan_agent_mount(spec.sandbox.rootfs, *install, as_root)) notes.push_back(std::move(note));
+  } else if (integrations::agent_is_claude_code(ctx.config)) {
+    notes.push_back(integrations::claude_code_install_hint());
+  }
+  uid_t uid = as_root ? spec.range.uid_start : ::geteuid();
+  gid_t gid = as_root ? spec.range.gid_start : ::getegid();
+  // With `shared` the key is inside anyway; approving it (by its tail, as Claude Code does)
+  // lets an interactive session open at its prompt.
+  std::string shared_key;
+  if (ctx.config.credentials.api == config::ApiCredentials::shared) {
+    try {
+      auto found = integrations::find_api_credential(config::host_environment());
+      if (found && found->credential.kind == net::CredentialKind::api_key) shared_key = found->credential.value;
+    } catch (const Error&) {
+      // Named when the credential is passed in (credential_environment); nothing to approve here.
+    }
+  }
+  for (auto& note : integrations::prepare_agent_home(paths.home_dir(), ctx.config, uid, gid, shared_key)) {
+    notes.push_back(std::move(note));
+  }
+}
+
 }  // namespace
 
 StartResult NativeEngine::start(const ProjectContext& ctx) {
@@ -333,6 +365,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
     spec.range = root_subordinate_range(nullptr);
     give_data_to_container_root(paths, spec.range);
   }
+  prepare_agent(ctx, paths, spec, result.notes);
   make_private_dir(paths.root_mountpoint());
   RunState state = launch_supervisor(spec);
   for (const auto& note : state.notes) result.notes.push_back(note);

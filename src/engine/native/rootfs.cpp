@@ -57,7 +57,7 @@ void plan_private_fds(RootfsPlan& plan, const std::vector<std::string>& private_
   open_path(plan.new_root);
   plan.root_fd = plan.open_first.back().fd;
   for (auto& step : plan.steps) {
-    if ((step.kind == Kind::bind_rw || step.kind == Kind::bind_ro) && is_private(step.source)) {
+    if ((step.kind == Kind::bind_rw || step.kind == Kind::bind_ro) && (is_private(step.source) || step.host_ids)) {
       step.source = open_path(step.source);
     }
     if (step.kind == Kind::overlay) {
@@ -87,11 +87,13 @@ RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir,
   RootfsPlan plan;
   plan.new_root = paths.root_mountpoint().string();
   const std::string R = ".";  // targets relative to the new root (see RootfsPlan)
-  auto add = [&](Kind kind, std::string source, std::string target, mode_t mode = 0755) {
+  auto add = [&](Kind kind, std::string source, const std::string& target, mode_t mode = 0755) {
     MountStep step{kind, std::move(source), R + target, "", "", mode};
     plan.steps.push_back(std::move(step));
   };
-  auto describe = [&](std::string dst, std::string src, bool ro) { plan.described.push_back({dst, src, ro}); };
+  auto describe = [&](std::string dst, std::string src, bool ro) {
+    plan.described.push_back({std::move(dst), std::move(src), ro});
+  };
 
   for (const char* dir : {"/usr", "/etc", "/opt"}) {
     if (host_is(dir, fs::file_type::directory)) {

@@ -28,6 +28,7 @@ struct MountStep {
   bool idmapped = false;    // attach: `source` is mounted idmapped to its owner (as root)
   int fd = -1;              // attach: the detached mount the supervisor prepared
   bool read_only = false;   // attach
+  bool host_ids = false;    // bind: the source is opened with the host's ids (plan_private_fds)
 };
 
 // Targets are relative to the new root ("./usr"): the child mounts the root tmpfs on the
@@ -55,7 +56,8 @@ struct RootfsPlan {
 RootfsPlan plan_rootfs(const ContainerPaths& paths, const std::filesystem::path& project_dir,
                        config::StorageType storage, bool relax_git = false);
 
-// Assigns descriptor numbers to new_root and to the sources below `private_dirs`, rewriting
+// Assigns descriptor numbers to new_root and to the sources below `private_dirs` (and those
+// marked host_ids), rewriting
 // those sources to /proc/self/fd/N.
 void plan_private_fds(RootfsPlan& plan, const std::vector<std::string>& private_dirs);
 // Child side, before it takes the container's ids: opens every PrivateOpen as its number.

@@ -239,8 +239,15 @@ std::string limits_text(const config::Resources& r) {
   return cpus + ", " + r.memory_text + " of memory, " + std::to_string(r.pids) + " processes";
 }
 
-std::string agent_text(const config::Agent& a) {
-  return "`" + a.command + "`" +
+std::string agent_text(const Config& c) {
+  const auto& a = c.agent;
+  const bool claude = a.command.rfind("claude", 0) == 0 && (a.command.size() == 6 || a.command[6] == ' ');
+  // The native engine runs the host's own installation (integrations/agent_install.hpp).
+  const std::string where = claude && c.image.base == "host"
+                                ? " (the Claude Code installed on this machine, read-only inside; its settings and "
+                                  "login stay in the container's home, `/root/.claude`)"
+                                : "";
+  return "`" + a.command + "`" + where +
          (a.skip_permissions ? ", with `--dangerously-skip-permissions` (it does not ask before acting)"
                              : ", asking before it acts as Claude Code normally does");
 }
@@ -428,7 +435,7 @@ std::string render_container_spec(const Config& c, const FeatureStatus& features
                                {"MCP", mcp_text(c)},
                                {"GIT", git_text(c.git, features)},
                                {"LIMITS", limits_text(c.resources)},
-                               {"AGENT", agent_text(c.agent)},
+                               {"AGENT", agent_text(c)},
                                {"STARS", star_text(level.stars)},
                                {"STAR_COUNT", std::to_string(level.stars)},
                                {"LOSSES", losses_text(level)},
