@@ -200,7 +200,7 @@ class ProjectSetupMcp : public ::testing::Test {
   // The calls for one entry: a first add, or (when it is there already) add, remove, add.
   static std::string add(const std::string& scope, const std::string& name, const std::string& json,
                          bool replacing = false) {
-    const std::string add_call = "claude\nmcp\nadd-json\n-s\n" + scope + "\n" + name + "\n" + json + "\n---\n";
+    std::string add_call = "claude\nmcp\nadd-json\n-s\n" + scope + "\n" + name + "\n" + json + "\n---\n";
     if (!replacing) return add_call;
     return add_call + "claude\nmcp\nremove\n-s\n" + scope + "\n" + name + "\n---\n" + add_call;
   }
