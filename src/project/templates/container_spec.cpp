@@ -204,8 +204,13 @@ std::string mcp_text(const Config& c) {
   const char* where = c.mcp.placement == config::McpPlacement::container ? "in the container"
                       : c.mcp.placement == config::McpPlacement::host    ? "on this machine"
                                                                          : "in the container and on this machine";
-  return out + "; they run " + where + " and `scripts/setup-mcp.sh` registers them in Claude Code's own " +
-         "configuration (user scope inside, local scope for this project on this machine), secrets as `${VAR}`";
+  std::string how;
+  if (c.mcp.placement != config::McpPlacement::host)
+    how += "`start` registers them in the container's Claude Code configuration (user scope) when the choice changed";
+  if (c.mcp.placement != config::McpPlacement::container)
+    how += std::string(how.empty() ? "" : "; ") +
+           "`scripts/setup-mcp.sh` run on this machine registers them for this project (local scope)";
+  return out + "; they run " + where + ": " + how + "; secrets only as `${VAR}`";
 }
 
 std::string git_text(const config::Git& g, const FeatureStatus& features) {
@@ -387,7 +392,7 @@ std::string usage_text(const Config& c) {
       out += "scripts/setup-mcp.sh         # register the MCP servers with Claude Code on this machine\n";
     else
       out += "scripts/container exec -- " + std::string(kWorkspaceDir) +
-             "/scripts/setup-mcp.sh   # register the MCP servers inside (again after changing them)\n";
+             "/scripts/setup-mcp.sh   # register the MCP servers inside now (start does when they changed)\n";
     if (c.mcp.placement == config::McpPlacement::both)
       out += "scripts/setup-mcp.sh         # and with Claude Code on this machine\n";
   }
