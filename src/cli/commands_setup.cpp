@@ -13,7 +13,6 @@
 #include "config/config_changes.hpp"
 #include "config/config_io.hpp"
 #include "integrations/mcp_setup.hpp"
-#include "project/container_layout.hpp"
 #include "project/project_files.hpp"
 #include "util/error.hpp"
 
@@ -112,8 +111,7 @@ void print_mcp_setup(const Console& console, const config::Config& config, const
   if (integrations::mcp_runs_inside(config) && config.network.policy == config::NetworkPolicy::none)
     console.say("The network policy is none, so the MCP servers inside cannot reach anything they need.");
   if (integrations::mcp_runs_inside(config))
-    console.say("Register the MCP servers inside once the container runs: scripts/container exec -- " +
-                std::string(project::kWorkspaceDir) + "/scripts/setup-mcp.sh");
+    console.say("`start` registers the MCP servers inside (scripts/setup-mcp.sh, again whenever they change).");
   const auto commands = integrations::host_mcp_commands(config, project_dir);
   if (!commands.empty()) {
     console.say("Give Claude Code on this machine the MCP servers with scripts/setup-mcp.sh, or run in " +

@@ -208,7 +208,11 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   for (const auto& state : integrations::mcp_secret_states(config, config::host_environment())) {
     std::string text = state.server + " (" + config::to_string(config.mcp.placement) + ")";
     if (!state.variable.empty())
-      text += ": " + state.variable + " " + (state.found ? console.green("found") : console.yellow("not set here"));
+      text += ": " + state.variable + " " +
+              (state.found ? console.green("found")
+               : config.mcp.placement == config::McpPlacement::host
+                   ? console.yellow("not set") + " (the server cannot start until it is)"
+                   : console.yellow("not set") + " (`start` stops until it is)");
     row("mcp", text);
   }
   char cpus[32];

@@ -112,7 +112,7 @@ TEST_F(CliInitFlags, ChosenMcpServersOpenTheirHostsAndPrintTheHostCommands) {
                             "network.allow"),
             std::string::npos)
       << result.out;
-  EXPECT_NE(result.out.find("/workspace/scripts/setup-mcp.sh"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("`start` registers the MCP servers inside"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("claude mcp add-json -s local github '{\"type\":\"http\""), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("Bearer ${GITHUB_PERSONAL_ACCESS_TOKEN}"), std::string::npos) << result.out;
 }

@@ -143,6 +143,10 @@ TEST_P(McpInsideTest, AMissingSecretStopsStartByName) {
   ASSERT_EQ(servers.size(), 4u) << status.out;
   EXPECT_EQ(servers[1], nlohmann::json({{"name", "brave-search"}, {"secret", "BRAVE_API_KEY"}, {"secret_found", true}}));
   EXPECT_EQ(servers[3], nlohmann::json({{"name", "postgres"}, {"secret", "POSTGRES_URL"}, {"secret_found", false}}));
+  auto text = run_cli({"--project", env_->project().string(), "status"}, options);
+  EXPECT_NE(text.out.find("postgres (container): POSTGRES_URL not set (`start` stops until it is)"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("brave-search (container): BRAVE_API_KEY found"), std::string::npos) << text.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Users, McpInsideTest, ::testing::Values(EngineUser::root, EngineUser::unprivileged),
