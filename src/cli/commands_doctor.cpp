@@ -211,7 +211,7 @@ std::vector<Check> run_checks(const std::string& engine, const std::optional<eng
   } else if (engine == "podman") {
     check_program(checks, "podman", Level::fail, "the Podman CLI", "sudo apt-get install podman");
   }
-  check_program(checks, "tar", Level::warn, "sync-skills archives the skills with it", "sudo apt-get install tar");
+  check_program(checks, "tar", Level::warn, "sync-skills copies the skills with it on engines that copy", "sudo apt-get install tar");
   return checks;
 }
 

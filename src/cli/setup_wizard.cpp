@@ -58,8 +58,8 @@ config::Mode ask_mode(PromptTerminal& terminal, const SetupStart& start) {
 
 bool ask_skills(PromptTerminal& terminal, bool current) {
   const std::vector<Choice> choices = {
-      {"Yes", "Copy ~/.claude/skills from this computer into the container"},
-      {"No", "Start without your skills (claude-container sync-skills adds them later)"},
+      {"Yes", "Share ~/.claude skills, commands, agents and CLAUDE.md, read-only, at every start"},
+      {"No", "Start without them (claude-container sync-skills shares them with a running container)"},
   };
   return terminal.select("Sync your Claude skills to the container?", choices, current ? 0 : 1) == 0;
 }

@@ -6,6 +6,7 @@
 #include "integrations/agent_environment.hpp"
 #include "integrations/agent_install.hpp"
 #include "integrations/mcp_setup.hpp"
+#include "integrations/skills.hpp"
 
 namespace cc::cli {
 
@@ -83,6 +84,44 @@ nlohmann::json agent_json(const config::Config& config, const std::optional<inte
           {"description", agent_description(config, install)}};
 }
 
+// skills.sync: what of the host's Claude Code directory is shared (read-only, at start).
+struct SkillsShare {
+  bool sync = false;
+  std::string source;
+  std::vector<std::string> shared, skills, skipped;
+};
+
+SkillsShare skills_share(const config::Config& config) {
+  SkillsShare share;
+  share.sync = config.skills.sync;
+  if (auto dir = integrations::host_claude_dir(config::host_environment())) {
+    share.source = dir->string();
+    auto items = integrations::shared_skill_items(*dir, &share.skipped);
+    for (const auto& item : items) share.shared.push_back(item.name);
+    share.skills = integrations::skill_names(items);
+  }
+  return share;
+}
+
+nlohmann::json skills_json(const SkillsShare& share) {
+  return {{"sync", share.sync}, {"source", share.source}, {"shared", share.shared}, {"skills", share.skills},
+          {"skipped", share.skipped}};
+}
+
+std::string skills_description(const SkillsShare& share) {
+  std::string names;
+  for (const auto& name : share.shared) names += (names.empty() ? "" : ", ") + name;
+  if (!share.skills.empty()) {
+    names += " (" + std::to_string(share.skills.size()) + " skill" + (share.skills.size() == 1 ? "" : "s") + ")";
+  }
+  if (share.shared.empty()) {
+    return std::string(share.sync ? "on; " : "off; ") + "nothing to share: " +
+           (share.source.empty() ? "HOME is not set" : share.source + " has no skills, commands, agents or CLAUDE.md");
+  }
+  if (!share.sync) return "off (sync-skills shares " + names + " from " + share.source + " with a running container)";
+  return names + " from " + share.source + ", read-only in /root/.claude at every start";
+}
+
 }  // namespace
 
 std::string format_duration(long long seconds) {
@@ -134,6 +173,7 @@ nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Stat
       {"resources",
        {{"cpus", config.resources.cpus}, {"memory", config.resources.memory_text}, {"pids", config.resources.pids}}},
       {"agent", agent_json(config, claude_code_on_host())},
+      {"skills", skills_json(skills_share(config))},
       {"pid", running ? or_null(status.pid) : nlohmann::json(nullptr)},
       {"supervisor_pid", running ? or_null(status.supervisor_pid) : nlohmann::json(nullptr)},
       {"started_at", running ? or_null(status.started_at) : nlohmann::json(nullptr)},
@@ -220,6 +260,7 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   row("resources", std::string(cpus) + " CPUs, " + config.resources.memory_text + " memory, " +
                        std::to_string(config.resources.pids) + " pids");
   row("agent", agent_description(config, claude_code_on_host()));
+  row("skills", skills_description(skills_share(config)));
   for (const auto& limit : status.limits) {
     std::string text = limit.name + (limit.value.empty() ? "" : " " + limit.value) + ": " +
                        (limit.enforced ? console.green("enforced") : console.yellow("not enforced"));

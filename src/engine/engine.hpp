@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "integrations/skills.hpp"
 #include "workspace/workspace_layout.hpp"
 
 namespace cc::engine {
@@ -69,6 +70,12 @@ struct ExecRequest {
   std::optional<std::string> workdir;       // default: the workspace
 };
 
+// What refresh_skills did in a running container.
+struct SkillsRefresh {
+  std::vector<std::string> mounted;         // entries shared (again), e.g. "skills", "CLAUDE.md"
+  std::vector<std::string> notes;           // entries that could not be
+};
+
 struct StopOptions {
   std::chrono::seconds grace{10};           // SIGTERM, then SIGKILL after this
 };
@@ -91,6 +98,12 @@ class Engine {
   virtual int logs(const ProjectContext& ctx, const LogOptions& opts) = 0;  // writes to stdout
   // The config's network allow/deny lists changed: apply them to a running container now.
   virtual void reload_network_policy(const ProjectContext& ctx) = 0;
+  // skills.sync: shares `items` (integrations/skills.hpp) with the running container again
+  // without copying. nullopt: this engine copies, so the caller copies through exec.
+  virtual std::optional<SkillsRefresh> refresh_skills(const ProjectContext& /*ctx*/,
+                                                      const std::vector<integrations::SkillItem>& /*items*/) {
+    return std::nullopt;
+  }
 
   // Hybrid and volume storage: runs `action` on where the workspace's changes are, with the
   // container's state lock held so that it cannot start meanwhile. `require_stopped`: refuse

@@ -10,11 +10,11 @@ struct FeatureStatus {
   bool api_key_passing = false;     // credentials.api "shared": host key passed in
   bool git_identity = false;        // git.name / git.email set inside
   bool git_credentials = false;     // git.credentials "pat" helper and "ssh" agent forwarding
-  bool skills_sync_at_start = false;  // skills.sync copies the skills without a command
+  bool skills_sync_at_start = false;  // skills.sync shares the skills at start, without a command
   bool image_engines = false;       // apple, docker, podman engines
 };
 
 // The features of this build.
-inline constexpr FeatureStatus kFeatures{.credential_gateway = true, .api_key_passing = true};
+inline constexpr FeatureStatus kFeatures{.credential_gateway = true, .api_key_passing = true, .skills_sync_at_start = true};
 
 }  // namespace cc::project

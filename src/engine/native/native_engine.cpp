@@ -34,12 +34,14 @@
 #include "engine/native/paths.hpp"
 #include "engine/native/rootfs.hpp"
 #include "engine/native/sandbox.hpp"
+#include "engine/native/skills_mount.hpp"
 #include "engine/native/state_dir.hpp"
 #include "engine/native/supervisor.hpp"
 #include "integrations/agent_environment.hpp"
 #include "integrations/agent_install.hpp"
 #include "integrations/agent_onboarding.hpp"
 #include "integrations/api_credential.hpp"
+#include "integrations/skills.hpp"
 #include "net/audit_log.hpp"
 #include "net/pasta.hpp"
 #include "util/error.hpp"
@@ -325,7 +327,34 @@ void prepare_agent(const ProjectContext& ctx, const ContainerPaths& paths, Super
   }
 }
 
+// skills.sync: the host's skills, commands, agents and CLAUDE.md mounted read-only in the
+// container's /root/.claude (skills_mount.hpp).
+void prepare_skills(const ProjectContext& ctx, const ContainerPaths& paths, SupervisorSpec& spec,
+                    std::vector<std::string>& notes) {
+  if (!ctx.config.skills.sync) return;
+  auto dir = integrations::host_claude_dir(config::host_environment());
+  if (!dir) return;
+  auto items = integrations::shared_skill_items(*dir, &notes);
+  const bool as_root = ::geteuid() == 0;
+  uid_t uid = as_root ? spec.range.uid_start : ::geteuid();
+  gid_t gid = as_root ? spec.range.gid_start : ::getegid();
+  for (auto& note : plan_skill_mounts(spec.sandbox.rootfs, paths.home_dir(), items, uid, gid)) notes.push_back(std::move(note));
+}
+
 }  // namespace
+
+std::optional<SkillsRefresh> NativeEngine::refresh_skills(const ProjectContext& ctx,
+                                                          const std::vector<integrations::SkillItem>& items) {
+  ContainerPaths paths = paths_for(ctx);
+  StateLock lock(paths, StateLock::Mode::shared);
+  Inspection found = inspect(paths);
+  if (!found.running) {
+    throw Error("the container " + ctx.config.name + " is not running; start it with `claude-container start`.");
+  }
+  if (auto record = read_created(paths)) check_identity(ctx, paths, *record);
+  auto done = refresh_skill_mounts(found.state->init_pid, found.state->init_start_time, items);
+  return SkillsRefresh{std::move(done.mounted), std::move(done.notes)};
+}
 
 StartResult NativeEngine::start(const ProjectContext& ctx) {
   if (ctx.config.image.base != "host") {
@@ -366,6 +395,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
     give_data_to_container_root(paths, spec.range);
   }
   prepare_agent(ctx, paths, spec, result.notes);
+  prepare_skills(ctx, paths, spec, result.notes);
   make_private_dir(paths.root_mountpoint());
   RunState state = launch_supervisor(spec);
   for (const auto& note : state.notes) result.notes.push_back(note);

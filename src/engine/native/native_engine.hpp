@@ -16,6 +16,8 @@ class NativeEngine final : public Engine {
   void destroy(const ProjectContext& ctx) override;
   int logs(const ProjectContext& ctx, const LogOptions& opts) override;
   void reload_network_policy(const ProjectContext& ctx) override;
+  std::optional<SkillsRefresh> refresh_skills(const ProjectContext& ctx,
+                                              const std::vector<integrations::SkillItem>& items) override;
 
   void with_workspace(const ProjectContext& ctx, bool require_stopped,
                       const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) override;

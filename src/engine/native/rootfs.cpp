@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "engine/native/skills_mount.hpp"
 #include "project/control_files.hpp"
 #include "util/error.hpp"
 
@@ -60,6 +61,12 @@ void plan_private_fds(RootfsPlan& plan, const std::vector<std::string>& private_
     if ((step.kind == Kind::bind_rw || step.kind == Kind::bind_ro) && (is_private(step.source) || step.host_ids)) {
       step.source = open_path(step.source);
     }
+    if (step.kind == Kind::bind_beneath) {
+      // The host's skills, opened with the host's ids: a home directory is not traversable by
+      // the container's root when that is a subordinate id.
+      step.source = open_path(step.source);
+      plan.open_first.back().directory = step.mode == 0755;
+    }
     if (step.kind == Kind::overlay) {
       if (is_private(step.upper)) step.upper = open_path(step.upper);
       if (is_private(step.work)) step.work = open_path(step.work);
@@ -70,7 +77,7 @@ void plan_private_fds(RootfsPlan& plan, const std::vector<std::string>& private_
 int open_private_fds(const RootfsPlan& plan, const char** detail) noexcept {
   for (const auto& entry : plan.open_first) {
     *detail = entry.path.c_str();
-    int fd = ::open(entry.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::open(entry.path.c_str(), O_PATH | O_CLOEXEC | (entry.directory ? O_DIRECTORY : O_NOFOLLOW));
     if (fd < 0) return errno;
     if (fd != entry.fd) {
       int rc = ::dup3(fd, entry.fd, O_CLOEXEC);
@@ -366,6 +373,9 @@ int run_step(const MountStep& s, const char** what) noexcept {
     case Kind::protect:
       *what = "making a control file of the project read-only";
       return protect_control_path(s);
+    case Kind::bind_beneath:
+      *what = "read-only bind mount of the host's skills into /root/.claude (no link followed)";
+      return mount_skill_item(s.source.c_str(), target, s.relative.c_str());
     case Kind::make_ro: {
       *what = "making a /proc subtree read-only";
       if (::access(target, F_OK) != 0) return 0;  // absent on this kernel
@@ -414,7 +424,8 @@ int build_rootfs(const RootfsPlan& plan, const char** what, const char** detail)
     *detail = step.kind == Kind::bind_ro || step.kind == Kind::bind_rw || step.kind == Kind::overlay ||
                       step.kind == Kind::attach
                   ? step.source.c_str()
-                  : step.kind == Kind::protect ? step.relative.c_str() : step.target.c_str();
+                  : step.kind == Kind::protect || step.kind == Kind::bind_beneath ? step.relative.c_str()
+                                                                                   : step.target.c_str();
     int err = run_step(step, what);
     if (err != 0) return err;
   }

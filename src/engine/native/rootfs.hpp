@@ -18,13 +18,15 @@ namespace cc::engine::native {
 
 struct MountStep {
   enum class Kind { bind_ro, bind_rw, dev_node, tmpfs, proc, devpts, mask_file, mask_dir, overlay, symlink, mkdir, make_ro,
-                    protect, attach, detach };
+                    protect, attach, detach, bind_beneath };
   Kind kind;
   std::string source;       // host path (bind, overlay lower), symlink target, or mount data
   std::string target;       // absolute, below the new root
   std::string upper, work;  // overlay
   mode_t mode = 0755;       // mkdir
-  std::string relative;     // protect: the control path, relative to `target` (the workspace)
+  std::string relative;     // protect: the control path, relative to `target` (the workspace);
+                            // bind_beneath: the mount point, relative to `target`, no link followed
+                            // (skills_mount.hpp; mode 0755 for a directory, 0644 for a file)
   bool idmapped = false;    // attach: `source` is mounted idmapped to its owner (as root)
   int fd = -1;              // attach: the detached mount the supervisor prepared
   bool read_only = false;   // attach
@@ -39,6 +41,7 @@ struct MountStep {
 struct PrivateOpen {
   std::string path;
   int fd;
+  bool directory = true;  // false: a file (a shared CLAUDE.md), opened without following a link
 };
 
 struct RootfsPlan {

@@ -339,7 +339,10 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
   }
   if (c.git.credentials == GitCredentials::none || !features.git_credentials)
     items.push_back("Git: no git credentials are inside.");
-  if (c.skills.sync)
+  if (c.skills.sync && features.skills_sync_at_start)
+    items.push_back("Skills: your skills, commands, agents and CLAUDE.md are mounted read-only; the container cannot "
+                    "change the originals, and nothing else of your `~/.claude` (settings, login) goes in.");
+  else if (c.skills.sync)
     items.push_back("Skills: the container gets a copy of your skills and cannot change the originals.");
   return items;
 }
@@ -396,16 +399,17 @@ std::string usage_text(const Config& c) {
     if (c.mcp.placement == config::McpPlacement::both)
       out += "scripts/setup-mcp.sh         # and with Claude Code on this machine\n";
   }
-  out += "scripts/sync-skills.sh       # copy your skills into the container again\n";
+  out += "scripts/sync-skills.sh       # share your skills with the running container again\n";
   return out;
 }
 
 std::string skills_text(const Config& c, const FeatureStatus& features) {
-  if (!c.skills.sync) return "not copied (`scripts/sync-skills.sh` copies them on demand)";
+  if (!c.skills.sync) return "not shared (`scripts/sync-skills.sh` shares them with the running container on demand)";
   if (!features.skills_sync_at_start)
     return "`skills.sync` is on; copy your `~/.claude/skills` in with `scripts/sync-skills.sh` (this version does "
            "not copy them by itself yet)";
-  return "your `~/.claude/skills`, copied into the container";
+  return "your `~/.claude` skills, commands, agents and CLAUDE.md, mounted read-only in the container's `~/.claude` "
+         "at every start (changes show at once; `scripts/sync-skills.sh` adds ones created while it runs)";
 }
 
 // Things to do before every chosen feature works: secrets the MCP servers need that env does
