@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "config/approval.hpp"
 #include "config/config_changes.hpp"
@@ -80,6 +81,19 @@ TrustReview review_config(const fs::path& project_dir) {
     }
   }
   review.changes = config::describe_config_changes(before, review.current.config, project_dir);
+  // The config may be as approved while the CA file it names is not: say so, since a CA the
+  // repository swapped in can read the API key on its way upstream.
+  const std::string& ca_file = review.current.config.credentials.ca_file;
+  if (approval && !ca_file.empty() &&
+      approval->ca_file_sha256 != config::ca_file_digest(project_dir, review.current.text)) {
+    std::string line = "credentials.ca_file: the content of " + nlohmann::json(ca_file).dump(-1, ' ', false,
+                           nlohmann::json::error_handler_t::replace) +
+                       " changed since you approved it (the certificate authorities in it are trusted to receive "
+                       "your API key)";
+    if (before && config::serialize_config(*before) == config::serialize_config(review.current.config))
+      review.changes.clear();  // not "only formatting changed": the CA file did
+    review.changes.push_back(std::move(line));
+  }
   return review;
 }
 

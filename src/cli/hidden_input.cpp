@@ -20,18 +20,51 @@ struct EchoState {
   std::atomic<bool> off{false};
   int fd = -1;
   termios saved{};
+  termios quiet{};
 };
 EchoState g_echo;
 
 const int kFatalSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
 struct sigaction g_previous[std::size(kFatalSignals)];
 
+void restore_echo_and_reraise(int sig);
+
+// Ctrl-Z: echo back on for the shell the user returns to, stop here, and once continued
+// (`fg`) echo off again before another key is read: what is typed after resuming is the
+// secret, and would otherwise be shown on the screen.
+void suspend_with_echo(int sig) {
+  if (g_previous[std::size(kFatalSignals) - 1].sa_handler == SIG_IGN) return;  // we were not to stop
+  const bool was_off = g_echo.off.exchange(false);
+  if (was_off) ::tcsetattr(g_echo.fd, TCSANOW, &g_echo.saved);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, sig);
+  ::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+  ::raise(sig);  // stops until SIGCONT
+  ::sigprocmask(SIG_BLOCK, &only, nullptr);  // as it was in this handler
+  struct sigaction again {};
+  again.sa_handler = restore_echo_and_reraise;
+  sigemptyset(&again.sa_mask);
+  ::sigaction(sig, &again, nullptr);
+  if (was_off) {
+    g_echo.off = true;
+    ::tcsetattr(g_echo.fd, TCSAFLUSH, &g_echo.quiet);
+  }
+}
+
 void restore_echo_and_reraise(int sig) {
+  if (sig == SIGTSTP) {
+    suspend_with_echo(sig);
+    return;
+  }
   if (g_echo.off.exchange(false)) {
     ::tcsetattr(g_echo.fd, TCSANOW, &g_echo.saved);
     [[maybe_unused]] auto ignored = ::write(g_echo.fd, "\n", 1);
   }
-  // SIGTSTP included: stopped with echo off, the shell the user returns to would be blind.
   for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
   ::raise(sig);
 }
@@ -49,6 +82,7 @@ class EchoOff {
     termios quiet = saved_;
     // Line editing and Ctrl-C stay as the user knows them; only the echo goes.
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHOE | ECHOK | ECHONL);
+    g_echo.quiet = quiet;
     g_echo.off = true;
     if (::tcsetattr(fd_, TCSAFLUSH, &quiet) != 0) {
       int err = errno;

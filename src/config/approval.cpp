@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config_io.hpp"
+#include "config/config_paths.hpp"
 #include "config/limits.hpp"
 #include "util/beneath.hpp"
 #include "util/error.hpp"
@@ -67,6 +69,22 @@ fs::path user_state_root() {
   return home_directory() / ".local" / "state" / "claude-container";
 }
 
+std::string ca_file_digest(const fs::path& project_dir, const std::string& config_text) {
+  std::string ca_file;
+  try {
+    ca_file = parse_config(config_text, "the config").credentials.ca_file;
+  } catch (const Error&) {
+    return "";  // a config that does not parse is never started
+  }
+  if (ca_file.empty()) return "";
+  try {
+    auto pem = read_config_path(project_dir, "credentials.ca_file", ca_file, kMaxCaFileBytes);
+    return pem ? sha256_hex(*pem) : "missing";
+  } catch (const Error&) {
+    return "unreadable";
+  }
+}
+
 std::optional<Approval> load_approval(const fs::path& project_dir) {
   std::optional<std::string> text;
   try {
@@ -88,6 +106,8 @@ std::optional<Approval> load_approval(const fs::path& project_dir) {
     a.config_sha256 = j.at("config_sha256").get<std::string>();
     a.config_text = j.at("config").get<std::string>();
     a.approved_at = j.at("approved_at").get<std::string>();
+    // Records from before the CA file was covered have none: a CA file then needs approval again.
+    a.ca_file_sha256 = j.value("ca_file_sha256", std::string());
     // A record for another path (a hash collision, a copied file) or a text that does not
     // match its hash approves nothing.
     if (a.project != project_dir.string() || sha256_hex(a.config_text) != a.config_sha256) return std::nullopt;
@@ -103,6 +123,7 @@ void record_approval(const fs::path& project_dir, const std::string& config_text
   j["project"] = project_dir.string();
   j["config_sha256"] = sha256_hex(config_text);
   j["approved_at"] = now_utc();
+  j["ca_file_sha256"] = ca_file_digest(project_dir, config_text);
   j["config"] = config_text;
   make_private_directories(approvals_dir());
   struct stat st {};
@@ -116,7 +137,8 @@ void record_approval(const fs::path& project_dir, const std::string& config_text
 
 bool is_approved(const fs::path& project_dir, const std::string& config_text) {
   const auto approval = load_approval(project_dir);
-  return approval && approval->config_sha256 == sha256_hex(config_text);
+  return approval && approval->config_sha256 == sha256_hex(config_text) &&
+         approval->ca_file_sha256 == ca_file_digest(project_dir, config_text);
 }
 
 }  // namespace cc::config

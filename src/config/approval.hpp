@@ -20,7 +20,14 @@ struct Approval {
   std::string config_sha256;  // of config_text
   std::string config_text;    // exactly what was approved
   std::string approved_at;    // UTC, ISO 8601
+  // credentials.ca_file's content when approved (see ca_file_digest): a CA the repository
+  // swaps in later could read the real API key on its way upstream, so it needs approval too.
+  std::string ca_file_sha256;
 };
+
+// What the approval records of the CA file `config_text` names, read beneath the project as
+// the engine reads it: "" when it names none, the content's sha256, "missing" or "unreadable".
+std::string ca_file_digest(const std::filesystem::path& project_dir, const std::string& config_text);
 
 // The approval recorded for `project_dir` (canonical), or nullopt when there is none or the
 // record is unreadable (then nothing counts as approved).
@@ -30,7 +37,8 @@ std::optional<Approval> load_approval(const std::filesystem::path& project_dir);
 // readable by this user only.
 void record_approval(const std::filesystem::path& project_dir, const std::string& config_text);
 
-// True when exactly `config_text` is the approved content for `project_dir`.
+// True when exactly `config_text` is the approved content for `project_dir`, and the CA file it
+// names holds what it held then.
 bool is_approved(const std::filesystem::path& project_dir, const std::string& config_text);
 
 }  // namespace cc::config

@@ -118,9 +118,16 @@ std::vector<std::string> describe_config_changes(const std::optional<Config>& be
                   after.storage.type == StorageType::bind ? " (the container writes your project files directly)" : "");
   changes.setting("credentials.api", to_string(before.credentials.api), to_string(after.credentials.api),
                   after.credentials.api == ApiCredentials::shared ? " (your API key goes into the container)" : "");
-  changes.setting("credentials.upstream", before.credentials.upstream, after.credentials.upstream);
+  // The host the real API key is sent to: quoted whole, so terminal escapes in it show as text.
+  changes.setting("credentials.upstream", quoted(before.credentials.upstream), quoted(after.credentials.upstream),
+                  after.credentials.upstream != before.credentials.upstream
+                      ? " (your API key is sent to this host)"
+                      : "");
   changes.setting("credentials.ca_file", path_text(project_dir, "credentials.ca_file", before.credentials.ca_file),
-                  path_text(project_dir, "credentials.ca_file", after.credentials.ca_file));
+                  path_text(project_dir, "credentials.ca_file", after.credentials.ca_file),
+                  after.credentials.ca_file.empty()
+                      ? ""
+                      : " (the certificate authorities in it are trusted to receive your API key)");
   changes.setting("skills.sync", before.skills.sync ? "on" : "off", after.skills.sync ? "on" : "off");
   changes.setting("mcp.placement", to_string(before.mcp.placement), to_string(after.mcp.placement),
                   after.mcp.placement != McpPlacement::container && !after.mcp.servers.empty()

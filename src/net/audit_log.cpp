@@ -128,10 +128,21 @@ std::string to_json_line(const AuditRecord& r) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-AuditWriter::AuditWriter(const std::filesystem::path& path) {
+AuditWriter::AuditWriter(const std::filesystem::path& path) : path_(path), mutex_(std::make_unique<std::mutex>()) {
   if (path.empty()) return;
   fd_ = UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd_) throw_errno("cannot open the network audit log " + path.string());
+}
+
+void AuditWriter::rotate_if_needed(std::size_t adding) {
+  struct stat mine {}, named {};
+  if (::fstat(fd_.get(), &mine) != 0) return;
+  const bool moved = ::stat(path_.c_str(), &named) != 0 || named.st_ino != mine.st_ino || named.st_dev != mine.st_dev;
+  if (!moved && static_cast<std::uint64_t>(mine.st_size) + adding <= kMaxAuditLogBytes) return;
+  if (!moved) ::rename(path_.c_str(), (path_.string() + ".1").c_str());
+  UniqueFd fresh(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  // In place of the old descriptor, so the number other code may hold stays valid.
+  if (fresh) ::dup3(fresh.get(), fd_.get(), O_CLOEXEC);
 }
 
 void AuditWriter::write(const AuditRecord& record) {
@@ -142,6 +153,8 @@ void AuditWriter::write(const AuditRecord& record) {
   } catch (...) {
     return;
   }
+  std::lock_guard lock(*mutex_);
+  rotate_if_needed(line.size());
   ssize_t n;
   do n = ::write(fd_.get(), line.data(), line.size());
   while (n < 0 && errno == EINTR);

@@ -5,6 +5,8 @@
 // bodies), appended to a file in the container's state directory.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -41,8 +43,16 @@ std::string audit_path(std::string_view target);
 // "duration_ms":...,"error":...}.
 std::string to_json_line(const AuditRecord& record);
 
+// A process in the sandbox makes records as fast as it sends requests (a refused one costs it
+// nothing), and the file is in the state directory, often a small tmpfs ($XDG_RUNTIME_DIR, or
+// /run as root) whose filling breaks the user's session or the system. Past this size the file
+// moves to <name>.1 (replacing the older one) and a new one starts.
+inline constexpr std::uint64_t kMaxAuditLogBytes = 16 * 1024 * 1024;
+
 // Appends records to the audit file, one write(2) per line (O_APPEND), so a concurrent reader
 // never sees half a record. An empty path writes nothing. Throws cc::Error when it cannot open.
+// Keeps at most kMaxAuditLogBytes in the file and as much in <name>.1; follows a rotation made
+// by another writer of the same file (the proxy and the gateway share it).
 class AuditWriter {
  public:
   AuditWriter() = default;
@@ -52,7 +62,10 @@ class AuditWriter {
   void write(const AuditRecord& record);  // never throws: a full disk must not stop the proxy
 
  private:
+  void rotate_if_needed(std::size_t adding);
   UniqueFd fd_;
+  std::filesystem::path path_;
+  std::unique_ptr<std::mutex> mutex_;
 };
 
 // `logs --network`: the audit log as readable lines; follows appends when `follow`.

@@ -20,12 +20,19 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
 }
 
 // A path segment "." or ".." (also percent-encoded) could climb out of the base path upstream.
+// So could a slash the gateway does not see as one: servers in front of an upstream decode
+// %2F before resolving dot segments (nginx), treat a backslash as a slash (IIS), or read
+// "..;x" as ".." (Tomcat's path parameters): those count as dot segments too.
 bool has_dot_segment(const std::string& target) {
-  std::string path = target.substr(0, target.find('?'));
+  std::string path = lower(target.substr(0, target.find('?')));
+  if (path.find('\\') != std::string::npos || path.find("%2f") != std::string::npos ||
+      path.find("%5c") != std::string::npos)
+    return true;
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
-    std::string segment = lower(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    std::string segment = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    segment = segment.substr(0, segment.find(';'));
     for (size_t p; (p = segment.find("%2e")) != std::string::npos;) segment.replace(p, 3, ".");
     if (segment == "." || segment == "..") return true;
     if (slash == std::string::npos) break;
@@ -69,6 +76,13 @@ GatewayUpstream parse_upstream_url(const std::string& url) {
 }
 
 GatewayRefusal check_gateway_request(const HttpRequest& request, const GatewayUpstream& upstream) {
+  // TRACE (and TRACK, or a lower-case spelling a server might still honour) makes a server
+  // echo the request it received, the real credential included, back to the sandbox: only the
+  // methods an API client uses go up, spelled exactly.
+  static const std::vector<std::string> kMethods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  if (!contains(kMethods, request.method))
+    return {405, "the credential gateway forwards the methods GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS only, "
+                 "not " + request.method.substr(0, 32)};
   auto hosts = header_values(request.headers, "host");
   if (hosts.size() > 1) return {400, "the request has more than one Host header"};
   if (hosts.empty()) {
@@ -86,7 +100,8 @@ GatewayRefusal check_gateway_request(const HttpRequest& request, const GatewayUp
       return {421, "the credential gateway forwards only to the upstream the config names (" + upstream.host_header +
                        "); the Host header names " + host->text};
   }
-  if (has_dot_segment(request.origin_form)) return {400, "the request path has . or .. segments"};
+  if (has_dot_segment(request.origin_form))
+    return {400, "the request path has . or .. segments, or an encoded slash or backslash that could act as one"};
   if (!header_values(request.headers, "upgrade").empty())
     return {400, "the credential gateway does not switch protocols (Upgrade)"};
   return {};

@@ -361,6 +361,7 @@ TEST_P(CredentialIsolationTest, AMissingOrEmptyCaFileStopsTheStart) {
   EXPECT_FALSE(fs::exists(env->container_data())) << "a refused start created the container";
 
   env->write_project_file("ca.pem", "not a certificate\n");
+  env->approve_config();  // the approval covers the CA file's content, which just changed
   auto empty = env->cli({"start"});
   EXPECT_EQ(empty.exit_code, 2) << describe(empty);
   EXPECT_EQ(line_count_of(empty.err), 1u) << describe(empty);

@@ -37,6 +37,35 @@ TEST(TrustSummary, TerminalEscapesInConfigStringsNeverReachTheScreen) {
     EXPECT_FALSE(has_control_character(line)) << line;
 }
 
+// credentials.upstream is where the gateway sends the real API key: a change to it is shown
+// in words, quoted whole. Escapes without a space or line end pass the URL shape check, and
+// would otherwise repaint the line into the default upstream.
+TEST(TrustSummary, AnUpstreamChangeIsShownQuotedAndSaysTheKeyGoesThere) {
+  Config c = preset(Mode::playground, "demo");
+  c.credentials.upstream = "https://evil.example/\x1b[2K\x1b[1Gcredentials.upstream:unchanged";
+  const Config parsed = parse_config(serialize_config(c), "config.json");
+  const auto lines = describe_config_changes(preset(Mode::playground, "demo"), parsed, "/project");
+  bool found = false;
+  for (const auto& line : lines) {
+    EXPECT_FALSE(has_control_character(line)) << line;
+    if (line.rfind("credentials.upstream: \"https://api.anthropic.com\" → \"https://evil.example/", 0) == 0 &&
+        line.find("(your API key is sent to this host)") != std::string::npos)
+      found = true;
+  }
+  EXPECT_TRUE(found) << ::testing::PrintToString(lines);
+}
+
+// A CA file decides who may receive the API key on its way upstream: the summary says so.
+TEST(TrustSummary, ACaFileSaysItsCertificatesAreTrustedWithTheKey) {
+  Config c = preset(Mode::playground, "demo");
+  c.credentials.ca_file = ".claude-container/corp-ca.pem";
+  bool found = false;
+  for (const auto& line : describe_config_changes(preset(Mode::playground, "demo"), c, "/project"))
+    found = found || (line.rfind("credentials.ca_file: (none) → \".claude-container/corp-ca.pem\"", 0) == 0 &&
+                      line.find("trusted to receive your API key") != std::string::npos);
+  EXPECT_TRUE(found);
+}
+
 // A long value is cut for display; what follows the cut must still be visible as a change,
 // or "claude" + 60 spaces + "; payload" reads as "claude".
 TEST(TrustSummary, ALongValueIsNeverShownAsItsHarmlessPrefix) {

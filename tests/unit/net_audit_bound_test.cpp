@@ -1,0 +1,68 @@
+// A process in the sandbox can make the gateway (or the proxy) write one audit record per
+// request it sends, refused ones included, as fast as it likes. The audit file lives in the
+// state directory, usually a small tmpfs; unbounded, it fills that and breaks the host session.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "net/audit_log.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+std::uintmax_t size_of(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(p, ec);
+  return ec ? 0 : n;
+}
+
+std::string last_line(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
+}
+
+cc::net::AuditRecord refused_trace(int i) {
+  cc::net::AuditRecord r;
+  r.kind = "gateway";
+  r.host = "api.anthropic.com";
+  r.port = 443;
+  r.method = "TRACE";
+  r.path = cc::net::audit_path("/" + std::string(240, 'a') + std::to_string(i));
+  r.status = 405;
+  r.error = "the credential gateway forwards the methods GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS only";
+  return r;
+}
+
+}  // namespace
+
+TEST(AuditLogBound, AFloodOfRecordsKeepsTheFilesWithinTheLimit) {
+  const std::uint64_t limit = 16ull * 1024 * 1024;  // kMaxAuditLogBytes
+  cc::test::TempDir dir("cc-audit");
+  const auto path = dir / "network.jsonl";
+  cc::net::AuditWriter writer(path);
+  // A second writer of the same file, as the proxy and the gateway are.
+  cc::net::AuditWriter other(path);
+  std::uint64_t written = 0;
+  int i = 0;
+  while (written < 3 * limit) {
+    auto record = refused_trace(i);
+    written += cc::net::to_json_line(record).size();
+    (i % 2 ? other : writer).write(record);
+    ++i;
+  }
+  EXPECT_LE(size_of(path), limit);
+  EXPECT_LE(size_of(dir / "network.jsonl.1"), limit);
+  EXPECT_GT(size_of(dir / "network.jsonl.1"), 0u);
+  // The newest record is in the file `logs --network` reads.
+  EXPECT_NE(last_line(path).find(std::string(240, 'a') + std::to_string(i - 1)), std::string::npos);
+  std::uintmax_t total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) total += size_of(entry.path());
+  EXPECT_LE(total, 2 * limit);
+}
