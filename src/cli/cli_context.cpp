@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/config_trust.hpp"
+#include "cli/mcp_start_step.hpp"
 #include "config/config_io.hpp"
 #include "util/error.hpp"
 
@@ -122,6 +123,7 @@ bool ensure_running(EngineSession& session, const Console& console) {
   auto result = session.engine->start(session.ctx);
   for (const auto& note : result.notes) console.note(note);
   if (result.already_running) return false;
+  register_mcp_servers_inside(session, console);
   console.note(std::string(result.created ? "Created and started " : "Started ") + session.ctx.config.name + ".");
   return true;
 }

@@ -10,6 +10,7 @@
 
 #include "cli/cli_context.hpp"
 #include "cli/command_actions.hpp"
+#include "cli/mcp_start_step.hpp"
 #include "cli/status_report.hpp"
 #include "config/approval.hpp"
 #include "config/config_io.hpp"
@@ -25,6 +26,7 @@ int start_command(const GlobalOptions& options) {
   auto session = open_trusted_session(options, "start");
   auto result = session.engine->start(session.ctx);
   for (const auto& note : result.notes) console.note(note);
+  register_mcp_servers_inside(session, console);
   const std::string& name = session.ctx.config.name;
   if (console.json()) {
     console.print_json({{"name", name},
@@ -78,6 +80,7 @@ int restart_command(const GlobalOptions& options, int timeout_seconds) {
   stop_if_running(session, "restart", timeout_seconds, "Run `claude-container start` to create it.");
   auto result = session.engine->start(session.ctx);
   for (const auto& note : result.notes) console.note(note);
+  register_mcp_servers_inside(session, console);
   if (console.json()) {
     console.print_json({{"name", name}, {"state", "running"}, {"notes", result.notes}});
   } else {

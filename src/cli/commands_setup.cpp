@@ -12,7 +12,7 @@
 #include "config/approval.hpp"
 #include "config/config_changes.hpp"
 #include "config/config_io.hpp"
-#include "project/mcp_servers.hpp"
+#include "integrations/mcp_setup.hpp"
 #include "project/project_files.hpp"
 #include "util/error.hpp"
 
@@ -99,6 +99,27 @@ config::Config config_from_flags(const SetupStart& start, const InitFlags& flags
   return config;
 }
 
+// What choosing MCP servers changed and what is left to do: the hosts added to the allowlist,
+// how the servers get registered inside, and the exact commands for the host's Claude Code.
+void print_mcp_setup(const Console& console, const config::Config& config, const std::filesystem::path& project_dir,
+                     const std::vector<std::string>& added_hosts) {
+  if (!added_hosts.empty()) {
+    std::string list;
+    for (const auto& host : added_hosts) list += (list.empty() ? "" : ", ") + host;
+    console.say("Allowed " + list + " in network.allow: the chosen MCP servers need them.");
+  }
+  if (integrations::mcp_runs_inside(config) && config.network.policy == config::NetworkPolicy::none)
+    console.say("The network policy is none, so the MCP servers inside cannot reach anything they need.");
+  if (integrations::mcp_runs_inside(config))
+    console.say("`start` registers the MCP servers inside (scripts/setup-mcp.sh, again whenever they change).");
+  const auto commands = integrations::host_mcp_commands(config, project_dir);
+  if (!commands.empty()) {
+    console.say("Give Claude Code on this machine the MCP servers with scripts/setup-mcp.sh, or run in " +
+                project_dir.string() + ":");
+    for (const auto& command : commands) console.say("  " + command);
+  }
+}
+
 int init_command(const GlobalOptions& options, const InitFlags& flags) {
   Console console(options);
   SetupStart start = load_setup_start(project_dir_for_init(options), flags.force);
@@ -119,7 +140,8 @@ int init_command(const GlobalOptions& options, const InitFlags& flags) {
     config = config_from_flags(start, flags);
   }
   // Secrets the chosen MCP servers need travel as ${VAR} references from the host at start.
-  auto secret_references = project::add_mcp_secret_references(config);
+  auto secret_references = integrations::add_mcp_secret_references(config);
+  auto mcp_hosts = integrations::add_mcp_network_hosts(config);
   validate_config(config);
 
   project::WriteOptions write_options;
@@ -139,6 +161,7 @@ int init_command(const GlobalOptions& options, const InitFlags& flags) {
   for (const auto& name : secret_references) {
     console.say("Set " + name + " in your environment before `start`: the MCP servers read it as ${" + name + "}.");
   }
+  print_mcp_setup(console, config, start.project_dir, mcp_hosts);
   return 0;
 }
 

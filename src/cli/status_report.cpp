@@ -6,6 +6,7 @@
 #include "integrations/agent_environment.hpp"
 #include "integrations/agent_install.hpp"
 #include "integrations/git_setup.hpp"
+#include "integrations/mcp_setup.hpp"
 #include "integrations/skills.hpp"
 
 namespace cc::cli {
@@ -144,6 +145,17 @@ std::string format_duration(long long seconds) {
   return text + std::to_string(rest) + "s";
 }
 
+// The chosen MCP servers, where they run and whether each secret is in this environment now
+// (a missing one stops `start` with the variable's name).
+nlohmann::json mcp_json(const config::Config& config) {
+  nlohmann::json servers = nlohmann::json::array();
+  for (const auto& state : integrations::mcp_secret_states(config, config::host_environment()))
+    servers.push_back({{"name", state.server},
+                       {"secret", state.variable.empty() ? nlohmann::json(nullptr) : nlohmann::json(state.variable)},
+                       {"secret_found", state.variable.empty() ? nlohmann::json(nullptr) : nlohmann::json(state.found)}});
+  return {{"placement", config::to_string(config.mcp.placement)}, {"servers", servers}};
+}
+
 nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Status& status) {
   const auto& config = ctx.config;
   bool running = status.state == engine::ContainerState::running;
@@ -171,6 +183,7 @@ nlohmann::json status_json(const engine::ProjectContext& ctx, const engine::Stat
       {"storage", {{"type", config::to_string(config.storage.type)}}},
       {"credentials", credentials_json(config, status)},
       {"git", git_json(config)},
+      {"mcp", mcp_json(config)},
       {"resources",
        {{"cpus", config.resources.cpus}, {"memory", config.resources.memory_text}, {"pids", config.resources.pids}}},
       {"agent", agent_json(config, claude_code_on_host())},
@@ -249,6 +262,16 @@ std::vector<std::string> status_text(const engine::ProjectContext& ctx, const en
   const auto git = integrations::git_status(config, config::host_environment());
   row("git", (git.identity.empty() ? std::string("no identity set") : git.identity) + "; credentials " +
                  integrations::describe_git_credentials(config, config::host_environment()));
+  for (const auto& state : integrations::mcp_secret_states(config, config::host_environment())) {
+    std::string text = state.server + " (" + config::to_string(config.mcp.placement) + ")";
+    if (!state.variable.empty())
+      text += ": " + state.variable + " " +
+              (state.found ? console.green("found")
+               : config.mcp.placement == config::McpPlacement::host
+                   ? console.yellow("not set") + " (the server cannot start until it is)"
+                   : console.yellow("not set") + " (`start` stops until it is)");
+    row("mcp", text);
+  }
   char cpus[32];
   std::snprintf(cpus, sizeof cpus, "%g", config.resources.cpus);
   row("resources", std::string(cpus) + " CPUs, " + config.resources.memory_text + " memory, " +

@@ -102,6 +102,32 @@ TEST_F(CliInitFlags, CustomFromFlagsSetsEveryAnswer) {
   EXPECT_EQ(config["resources"]["memory"], "512m");
 }
 
+TEST_F(CliInitFlags, ChosenMcpServersOpenTheirHostsAndPrintTheHostCommands) {
+  auto result = env.run({"init", "--mode", "custom", "--network", "isolated", "--mcp", "brave,github",
+                         "--mcp-placement", "both"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto config = env.config_json();
+  EXPECT_EQ(config["network"]["allow"],
+            nlohmann::json::array({"registry.npmjs.org:443", "api.search.brave.com:443", "api.githubcopilot.com:443"}));
+  EXPECT_NE(result.out.find("Allowed registry.npmjs.org:443, api.search.brave.com:443, api.githubcopilot.com:443 in "
+                            "network.allow"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("`start` registers the MCP servers inside"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("claude mcp add-json -s local github '{\"type\":\"http\""), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Bearer ${GITHUB_PERSONAL_ACCESS_TOKEN}"), std::string::npos) << result.out;
+}
+
+TEST_F(CliInitFlags, HostPlacedMcpServersGiveTheContainerNoHostsAndNoSecrets) {
+  auto result = env.run({"init", "--mode", "custom", "--network", "isolated", "--mcp", "brave",
+                         "--mcp-placement", "host"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto config = env.config_json();
+  EXPECT_EQ(config["network"]["allow"], nlohmann::json::array());
+  EXPECT_FALSE(config["env"].contains("BRAVE_API_KEY")) << config.dump();
+  EXPECT_NE(result.out.find("claude mcp add-json -s local brave-search"), std::string::npos) << result.out;
+}
+
 TEST_F(CliInitFlags, CustomTakesTheHostGitIdentityAsDefault) {
   env.write_git_identity("Grace Hopper", "grace@example.com");
   ASSERT_EQ(env.run({"init", "--mode", "custom"}).exit_code, 0);

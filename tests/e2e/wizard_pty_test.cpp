@@ -158,10 +158,10 @@ TEST_F(WizardPty, CustomWithArrowsNumbersAndTypedValues) {
   EXPECT_EQ(config["git"]["name"], "Host Person");
   EXPECT_EQ(config["git"]["email"], "ada@example.com");
   EXPECT_EQ(config["git"]["credentials"], "ssh");
-  // The typed variable, plus references to the host's secrets for the chosen MCP servers.
-  EXPECT_EQ(config["env"], nlohmann::json({{"FOO", "bar"},
-                                           {"GITHUB_PERSONAL_ACCESS_TOKEN", "${GITHUB_PERSONAL_ACCESS_TOKEN}"},
-                                           {"POSTGRES_URL", "${POSTGRES_URL}"}}));
+  // The typed variable only: the MCP servers run on the host, so the container gets none of
+  // their secrets, and init prints the commands for the host's Claude Code instead.
+  EXPECT_EQ(config["env"], nlohmann::json({{"FOO", "bar"}}));
+  EXPECT_NE(pty->transcript().find("claude mcp add-json -s local github"), std::string::npos) << pty->transcript();
   EXPECT_EQ(config["engine"], "auto");
   EXPECT_EQ(config["image"]["base"], "debian");
   EXPECT_EQ(config["resources"]["cpus"], 3);

@@ -6,7 +6,8 @@
 #include <regex>
 
 #include "project/container_layout.hpp"
-#include "project/mcp_servers.hpp"
+#include "integrations/mcp_catalog.hpp"
+#include "integrations/mcp_setup.hpp"
 #include "project/security_level.hpp"
 #include "project/templates/fill.hpp"
 #include "project/templates/templates.hpp"
@@ -17,6 +18,8 @@ namespace cc::project {
 namespace {
 
 using namespace config;
+using integrations::add_mcp_secret_references;
+using integrations::mcp_server_spec;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -104,8 +107,8 @@ TEST(ProjectSpec, DescribesEachSettingAsConfigured) {
   EXPECT_TRUE(contains(spec, "scripts/container apply"));
   EXPECT_TRUE(contains(spec, "also allowed: `pypi.org`"));
   EXPECT_TRUE(contains(spec, "on the way to `https://gateway.example.com`"));
-  EXPECT_TRUE(contains(spec, "Brave Search (`@brave/brave-search-mcp-server`, needs `BRAVE_API_KEY`)"));
-  EXPECT_TRUE(contains(spec, "need `api.search.brave.com`"));
+  EXPECT_TRUE(contains(spec, "Brave Search (`@brave/brave-search-mcp-server@2.1.4` via npx, needs `BRAVE_API_KEY`)"));
+  EXPECT_TRUE(contains(spec, "need `registry.npmjs.org:443`, `api.search.brave.com:443`"));
   EXPECT_TRUE(contains(spec, "commits by Ada <ada@example.com>"));
   EXPECT_TRUE(contains(spec, "| Limits | 1 CPU, 4g of memory, 4096 processes |"));
 }
@@ -223,11 +226,14 @@ TEST(ProjectMcpConfig, IsClaudeCodesFormatWithSecretsAsReferences) {
   const auto json = nlohmann::json::parse(text);
   const auto& servers = json.at("mcpServers");
   ASSERT_EQ(servers.size(), 4u);
-  EXPECT_EQ(servers.at("filesystem").at("args"), nlohmann::json::array({"/workspace"}));
+  EXPECT_EQ(servers.at("filesystem").at("command"), "npx");
+  EXPECT_EQ(servers.at("filesystem").at("args"),
+            nlohmann::json::array({"-y", "@modelcontextprotocol/server-filesystem@2026.8.31", "/workspace"}));
   EXPECT_EQ(servers.at("brave-search").at("env").at("BRAVE_API_KEY"), "${BRAVE_API_KEY}");
   EXPECT_EQ(servers.at("github").at("type"), "http");
   EXPECT_EQ(servers.at("github").at("headers").at("Authorization"), "Bearer ${GITHUB_PERSONAL_ACCESS_TOKEN}");
-  EXPECT_EQ(servers.at("postgres").at("args").at(1), "${POSTGRES_URL}");
+  EXPECT_EQ(servers.at("postgres").at("args"),
+            nlohmann::json::array({"-y", "@bytebase/dbhub@1.4.0", "--dsn", "${POSTGRES_URL}"}));
   for (const auto& [name, entry] : servers.items()) {
     const std::string type = entry.at("type");
     EXPECT_TRUE(type == "stdio" ? entry.contains("command") && !entry.contains("url") : entry.contains("url")) << name;
@@ -239,12 +245,6 @@ TEST(ProjectMcpConfig, IsClaudeCodesFormatWithSecretsAsReferences) {
       EXPECT_FALSE(std::regex_search(text, std::regex("\"" + variable + "\": \"[^$]"))) << variable;
     }
   EXPECT_EQ(render_mcp_config(preset(Mode::playground, "p")), "{\n  \"mcpServers\": {}\n}\n");
-}
-
-TEST(ProjectMcpConfig, RequiredHostsFollowTheSelection) {
-  Config c = preset(Mode::custom, "m");
-  c.mcp.servers = {McpServer::github, McpServer::brave, McpServer::filesystem};
-  EXPECT_EQ(mcp_required_hosts(c), (std::vector<std::string>{"api.githubcopilot.com", "api.search.brave.com"}));
 }
 
 TEST(ProjectTemplates, FillRefusesMissingAndUnusedValues) {

@@ -50,6 +50,7 @@ class FakeBin {
                       0755);
   }
   std::string calls() const { return read_file_if_exists(log()).value_or(""); }
+  void clear() const { fs::remove(log()); }
 
  private:
   test::TempDir dir_;
@@ -177,52 +178,143 @@ TEST_F(ProjectScripts, SetupMcpWithoutServersSaysThereIsNothingToDo) {
 class ProjectSetupMcp : public ::testing::Test {
  protected:
   void SetUp() override {
-    node_ = find_program("node");
-    CC_SKIP_UNLESS_FEATURE(node_.has_value(), "node") << "node is not installed";
     config_.mcp.servers = {config::McpServer::filesystem, config::McpServer::brave, config::McpServer::github,
                            config::McpServer::postgres};
-    write_project_files(project_.path(), config_, {.now = test::fixed_time()});
-    // Stand-ins for Claude Code and the installed MCP servers; node is the real one.
-    fake_.add("claude");
-    fake_.add("mcp-server-filesystem");
-    fake_.add("brave-search-mcp-server");
-    fake_.add("dbhub");
-    fs::create_symlink(*node_, fake_.bin() / "node");
+    write();
+    // A stand-in that records its arguments and, like Claude Code, refuses to add a name the
+    // scope holds already and to remove one it does not.
+    write_file_atomic(fake_.bin() / "claude",
+                      "#!/bin/sh\n{ echo claude; for a in \"$@\"; do echo \"$a\"; done; echo ---; } >> '" +
+                          fake_.log().string() + "'\nentry='" + (fake_.root() / "entries").string() +
+                          "'/\"$4-$5\"\ncase \"$2\" in\n  add-json) [ ! -e \"$entry\" ] && : > \"$entry\" ;;\n"
+                          "  remove) [ -e \"$entry\" ] && /bin/rm \"$entry\" ;;\nesac\n",
+                      0755);
+    fs::create_directories(fake_.root() / "entries");
   }
+  void write() { write_project_files(project_.path(), config_, {.force = true, .now = test::fixed_time()}); }
   test::CommandResult run(const std::map<std::string, std::string>& extra_env = {}) {
     auto options = options_with_path(path_with(fake_.bin()), "/");
     for (const auto& [k, v] : extra_env) options.env[k] = v;
     return run_command({(project_ / kSetupMcpScript).string()}, options);
   }
-  std::optional<std::string> node_;
+  // The calls for one entry: a first add, or (when it is there already) add, remove, add.
+  static std::string add(const std::string& scope, const std::string& name, const std::string& json,
+                         bool replacing = false) {
+    std::string add_call = "claude\nmcp\nadd-json\n-s\n" + scope + "\n" + name + "\n" + json + "\n---\n";
+    if (!replacing) return add_call;
+    return add_call + "claude\nmcp\nremove\n-s\n" + scope + "\n" + name + "\n---\n" + add_call;
+  }
+  std::string all_entries(const std::string& scope, const std::string& workspace, bool replacing = false) const {
+    auto add = [replacing](const std::string& s, const std::string& n, const std::string& j) {
+      return ProjectSetupMcp::add(s, n, j, replacing);
+    };
+    return add(scope, "filesystem",
+               R"({"type":"stdio","command":"npx","args":["-y","@modelcontextprotocol/server-filesystem@2026.8.31",")" +
+                   workspace + R"("]})") +
+           add(scope, "brave-search",
+               R"({"type":"stdio","command":"npx","args":["-y","@brave/brave-search-mcp-server@2.1.4","--transport","stdio"],"env":{"BRAVE_API_KEY":"${BRAVE_API_KEY}"}})") +
+           add(scope, "github",
+               R"({"type":"http","url":"https://api.githubcopilot.com/mcp/","headers":{"Authorization":"Bearer ${GITHUB_PERSONAL_ACCESS_TOKEN}"}})") +
+           add(scope, "postgres",
+               R"({"type":"stdio","command":"npx","args":["-y","@bytebase/dbhub@1.4.0","--dsn","${POSTGRES_URL}"]})");
+  }
   config::Config config_ = config::preset(config::Mode::custom, "demo-custom");
   test::TempDir project_;
   FakeBin fake_;
 };
 
-TEST_F(ProjectSetupMcp, RegistersEachChosenServerWithAbsoluteCommands) {
-  const auto result = run({{"BRAVE_API_KEY", "k"}, {"GITHUB_PERSONAL_ACCESS_TOKEN", "t"}, {"POSTGRES_URL", "u"}});
+const std::map<std::string, std::string> kSecrets = {
+    {"BRAVE_API_KEY", "k"}, {"GITHUB_PERSONAL_ACCESS_TOKEN", "t"}, {"POSTGRES_URL", "u"}};
+
+TEST_F(ProjectSetupMcp, InsideRegistersEachChosenServerAtUserScope) {
+  auto env = kSecrets;
+  env["CLAUDE_CONTAINER"] = "demo-custom";
+  const auto result = run(env);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.err, "");
-  EXPECT_NE(result.out.find("Registered MCP server github"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Registered MCP server github (user scope)"), std::string::npos) << result.out;
+  // Inside, the entries are registered as written: /workspace is the project there.
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
+  // Again: each entry is replaced.
+  fake_.clear();
+  ASSERT_EQ(run(env).exit_code, 0);
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace", true));
+}
 
-  const std::string root = fs::canonical(project_.path()).string();
-  const std::string bin = fake_.bin().string();
-  auto add = [](const std::string& name, const std::string& json) {
-    return "claude\nmcp\nremove\n--scope\nlocal\n" + name + "\n---\nclaude\nmcp\nadd-json\n--scope\nlocal\n" + name +
-           "\n" + json + "\n---\n";
+TEST_F(ProjectSetupMcp, IfChangedSkipsWhatWasRegisteredBefore) {
+  const test::TempDir config_dir;
+  const std::map<std::string, std::string> env = {{"CLAUDE_CONTAINER", "demo-custom"},
+                                                  {"CLAUDE_CONFIG_DIR", config_dir.path().string()}};
+  auto run_if_changed = [&] {
+    auto options = options_with_path(path_with(fake_.bin()), "/");
+    for (const auto& [k, v] : env) options.env[k] = v;
+    return run_command({(project_ / kSetupMcpScript).string(), "--if-changed"}, options);
   };
-  const std::string expected =
-      add("filesystem", R"({"type":"stdio","command":")" + bin + R"(/mcp-server-filesystem","args":[")" + root + R"("]})") +
-      add("brave-search", R"({"type":"stdio","command":")" + bin +
-                              R"(/brave-search-mcp-server","args":["--transport","stdio"],"env":{"BRAVE_API_KEY":"${BRAVE_API_KEY}"}})") +
-      add("github", R"({"type":"http","url":"https://api.githubcopilot.com/mcp/","headers":{"Authorization":"Bearer ${GITHUB_PERSONAL_ACCESS_TOKEN}"}})") +
-      add("postgres", R"({"type":"stdio","command":")" + bin + R"(/dbhub","args":["--dsn","${POSTGRES_URL}"]})");
-  EXPECT_EQ(fake_.calls(), expected);
+  ASSERT_EQ(run_if_changed().exit_code, 0);
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
+  fake_.clear();
+  ASSERT_EQ(run_if_changed().exit_code, 0);
+  EXPECT_EQ(fake_.calls(), "");  // nothing changed, nothing run
+  ASSERT_EQ(run(env).exit_code, 0);  // without the option it registers again
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace", true));
+  fake_.clear();
+  config_.mcp.servers = {config::McpServer::github};  // a different choice registers again
+  write();
+  ASSERT_EQ(run_if_changed().exit_code, 0);
+  EXPECT_NE(fake_.calls().find("add-json\n-s\nuser\ngithub"), std::string::npos) << fake_.calls();
+}
+
+TEST_F(ProjectSetupMcp, InsideRemovesCatalogServersNoLongerChosen) {
+  const test::TempDir config_dir;
+  const std::map<std::string, std::string> env = {{"CLAUDE_CONTAINER", "demo-custom"},
+                                                  {"CLAUDE_CONFIG_DIR", config_dir.path().string()}};
+  ASSERT_EQ(run(env).exit_code, 0);  // all four
+  config_.mcp.servers = {config::McpServer::github};
+  write();
+  fake_.clear();
+  const auto result = run(env);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string calls = fake_.calls();
+  for (const char* name : {"filesystem", "brave-search", "postgres"})
+    EXPECT_NE(calls.find(std::string("claude\nmcp\nremove\n-s\nuser\n") + name + "\n"), std::string::npos) << name;
+  EXPECT_EQ(calls.find("add-json\n-s\nuser\npostgres"), std::string::npos);
+}
+
+TEST_F(ProjectSetupMcp, HostPlacementRegistersForThisProjectAtLocalScope) {
+  config_.mcp.placement = config::McpPlacement::host;
+  write();
+  const auto result = run(kSecrets);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(fake_.calls(), all_entries("local", fs::canonical(project_.path()).string()));
+  // ...and the container gets nothing: the same script refuses there.
+  fake_.clear();
+  auto inside = run({{"CLAUDE_CONTAINER", "demo-custom"}});
+  EXPECT_EQ(inside.exit_code, 1);
+  EXPECT_NE(inside.err.find("not registered inside the container"), std::string::npos) << inside.err;
+  EXPECT_EQ(fake_.calls(), "");
+}
+
+TEST_F(ProjectSetupMcp, ContainerPlacementRefusesToRegisterOnTheHost) {
+  const auto result = run(kSecrets);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("run this script inside the container"), std::string::npos) << result.err;
+  EXPECT_EQ(fake_.calls(), "");
+}
+
+TEST_F(ProjectSetupMcp, BothPlacementRegistersInsideAndOnTheHost) {
+  config_.mcp.placement = config::McpPlacement::both;
+  write();
+  ASSERT_EQ(run(kSecrets).exit_code, 0);
+  EXPECT_EQ(fake_.calls(), all_entries("local", fs::canonical(project_.path()).string()));
+  fake_.clear();
+  auto env = kSecrets;
+  env["CLAUDE_CONTAINER"] = "demo-custom";
+  ASSERT_EQ(run(env).exit_code, 0);
+  EXPECT_EQ(fake_.calls(), all_entries("user", "/workspace"));
 }
 
 TEST_F(ProjectSetupMcp, WarnsAboutEachMissingSecret) {
-  const auto result = run();
+  const auto result = run({{"CLAUDE_CONTAINER", "demo-custom"}});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   for (const char* variable : {"BRAVE_API_KEY", "GITHUB_PERSONAL_ACCESS_TOKEN", "POSTGRES_URL"})
     EXPECT_NE(result.err.find(std::string("warning: ") + variable + " is not set"), std::string::npos) << result.err;
@@ -230,7 +322,7 @@ TEST_F(ProjectSetupMcp, WarnsAboutEachMissingSecret) {
 
 TEST_F(ProjectSetupMcp, FailsClearlyWithoutClaudeCode) {
   fs::remove(fake_.bin() / "claude");
-  const auto result = run();
+  const auto result = run({{"CLAUDE_CONTAINER", "demo-custom"}});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("Claude Code ('claude') is not on PATH"), std::string::npos) << result.err;
   EXPECT_EQ(fake_.calls(), "");
@@ -238,20 +330,9 @@ TEST_F(ProjectSetupMcp, FailsClearlyWithoutClaudeCode) {
 
 TEST_F(ProjectSetupMcp, FailsWhenRegistrationFails) {
   fake_.add("claude", 1);
-  const auto result = run();
+  const auto result = run({{"CLAUDE_CONTAINER", "demo-custom"}});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("claude mcp add-json failed for filesystem"), std::string::npos) << result.err;
-}
-
-TEST_F(ProjectSetupMcp, InstallsAMissingServerWithNpm) {
-  fs::remove(fake_.bin() / "dbhub");
-  fake_.add("npm");
-  const auto result = run({{"HOME", (fake_.root() / "home").string()}});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(fake_.calls().find("npm\ninstall\n-g\n--prefix\n" + (fake_.root() / "home").string() +
-                               "/.npm-global\n@bytebase/dbhub@1.4.0\n---\n"),
-            std::string::npos)
-      << fake_.calls();
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 #include <sstream>
 
 #include "project/container_layout.hpp"
-#include "project/mcp_servers.hpp"
+#include "integrations/mcp_catalog.hpp"
+#include "integrations/mcp_setup.hpp"
 #include "project/security_level.hpp"
 #include "project/templates/fill.hpp"
 #include "project/templates/templates.hpp"
@@ -193,16 +194,23 @@ std::string mcp_text(const Config& c) {
   if (c.mcp.servers.empty()) return "none";
   std::string out;
   for (auto id : c.mcp.servers) {
-    const auto& spec = mcp_server_spec(id);
+    const auto& spec = integrations::mcp_server_spec(id);
     out += out.empty() ? "" : "; ";
-    out += spec.title + " (" + (spec.npm_package.empty() ? spec.url : "`" + spec.npm_package + "`");
+    out += spec.title + " (" +
+           (spec.npm_package.empty() ? spec.url : "`" + spec.npm_package + "@" + spec.npm_version + "` via npx");
     if (!spec.secret_variables.empty()) out += ", needs " + code_list(spec.secret_variables);
     out += ")";
   }
   const char* where = c.mcp.placement == config::McpPlacement::container ? "in the container"
                       : c.mcp.placement == config::McpPlacement::host    ? "on this machine"
                                                                          : "in the container and on this machine";
-  return out + "; they run " + where + " and `scripts/setup-mcp.sh` registers them";
+  std::string how;
+  if (c.mcp.placement != config::McpPlacement::host)
+    how += "`start` registers them in the container's Claude Code configuration (user scope) when the choice changed";
+  if (c.mcp.placement != config::McpPlacement::container)
+    how += std::string(how.empty() ? "" : "; ") +
+           "`scripts/setup-mcp.sh` run on this machine registers them for this project (local scope)";
+  return out + "; they run " + where + ": " + how + "; secrets only as `${VAR}`";
 }
 
 std::string git_text(const Config& c, const FeatureStatus& features) {
@@ -370,13 +378,14 @@ std::vector<std::string> not_isolated_items(const Config& c, const SecurityLevel
     items.push_back("API use: code in the container can make API requests through the gateway, billed to you, "
                     "while the container runs.");
   for (const auto& note : level.notes) items.push_back(note);
-  const auto mcp_hosts = mcp_required_hosts(c);
+  const auto mcp_hosts = integrations::mcp_required_hosts(c);
   if (!mcp_hosts.empty() && c.network.policy != NetworkPolicy::full)
-    items.push_back("MCP hosts: the chosen MCP servers need " + code_list(mcp_hosts) +
-                    "; if the policy does not allow them yet, add them with `claude-container allow HOST`.");
+    items.push_back("MCP hosts: the MCP servers inside need " + code_list(mcp_hosts) +
+                    "; `init` adds those the policy does not allow to `network.allow`, and they receive what the "
+                    "servers send.");
   for (auto id : c.mcp.servers)
-    if (!mcp_server_spec(id).note.empty())
-      items.push_back(mcp_server_spec(id).title + " MCP server: " + mcp_server_spec(id).note + ".");
+    if (!integrations::mcp_server_spec(id).note.empty())
+      items.push_back(integrations::mcp_server_spec(id).title + " MCP server: " + integrations::mcp_server_spec(id).note + ".");
   return items;
 }
 
@@ -396,10 +405,12 @@ std::string usage_text(const Config& c) {
            "scripts/container logs --network      # every connection, allowed or denied\n";
   if (!c.mcp.servers.empty()) {
     if (c.mcp.placement == config::McpPlacement::host)
-      out += "scripts/setup-mcp.sh         # install and register the MCP servers on this machine\n";
+      out += "scripts/setup-mcp.sh         # register the MCP servers with Claude Code on this machine\n";
     else
       out += "scripts/container exec -- " + std::string(kWorkspaceDir) +
-             "/scripts/setup-mcp.sh   # install and register the MCP servers\n";
+             "/scripts/setup-mcp.sh   # register the MCP servers inside now (start does when they changed)\n";
+    if (c.mcp.placement == config::McpPlacement::both)
+      out += "scripts/setup-mcp.sh         # and with Claude Code on this machine\n";
   }
   out += "scripts/sync-skills.sh       # share your skills with the running container again\n";
   return out;
@@ -420,7 +431,7 @@ std::string before_you_start(const Config& c) {
   std::string items;
   if (c.mcp.placement != config::McpPlacement::host) {
     for (auto id : c.mcp.servers) {
-      const auto& spec = mcp_server_spec(id);
+      const auto& spec = integrations::mcp_server_spec(id);
       for (const auto& variable : spec.secret_variables)
         if (!c.env.count(variable))
           items += "- The " + spec.title + " MCP server needs `" + variable +

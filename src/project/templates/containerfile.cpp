@@ -1,5 +1,5 @@
+#include "integrations/mcp_catalog.hpp"
 #include "project/container_layout.hpp"
-#include "project/mcp_servers.hpp"
 #include "project/templates/fill.hpp"
 #include "project/templates/templates.hpp"
 
@@ -82,7 +82,7 @@ McpInstall mcp_install(const config::Config& config) {
   }
   std::string remote;
   for (auto id : config.mcp.servers) {
-    const auto& spec = mcp_server_spec(id);
+    const auto& spec = integrations::mcp_server_spec(id);
     if (spec.npm_package.empty())
       remote += "# The " + spec.title + " MCP server is remote (" + spec.url + "): nothing to install.\n";
     else
