@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "net/http_head.hpp"
+
 namespace cc::net {
 namespace {
 
@@ -32,15 +34,6 @@ ParseResult error(int status, std::string message) {
 }
 
 // Finds the end of the head: the first empty line. Returns npos when not there yet.
-size_t find_head_end(std::string_view b, size_t* terminator) {
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (b[i] != '\n') continue;
-    if (i + 1 < b.size() && b[i + 1] == '\n') { *terminator = 2; return i; }
-    if (i + 2 < b.size() && b[i + 1] == '\r' && b[i + 2] == '\n') { *terminator = 3; return i; }
-  }
-  return std::string_view::npos;
-}
-
 bool parse_authority(const std::string& authority, std::uint16_t default_port, bool port_required,
                      HttpRequest* request, std::string* why) {
   HostPort hp;
@@ -90,20 +83,9 @@ ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_byt
     return error(431, "the request head is larger than " + std::to_string(max_head_bytes) + " bytes");
 
   std::string_view head = buffer.substr(0, end);
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start <= head.size()) {
-    size_t nl = head.find('\n', start);
-    std::string_view line = head.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    if (nl == std::string_view::npos) break;
-    start = nl + 1;
-  }
-  for (auto line : lines)
-    for (char c : line)
-      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
-        return error(400, "the request head contains control characters");
+  auto split = head_lines(head);
+  if (!split) return error(400, "the request head contains control characters");
+  const std::vector<std::string_view>& lines = *split;
 
   ParseResult result;
   HttpRequest& req = result.request;

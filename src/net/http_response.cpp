@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "net/http_head.hpp"
+
 namespace cc::net {
 namespace {
 
@@ -34,12 +36,8 @@ bool hop_by_hop(const std::string& name) {
 }  // namespace
 
 ResponseParseResult parse_response_head(std::string_view buffer, std::size_t max_head_bytes, bool to_head_request) {
-  size_t end = std::string_view::npos, terminator = 0;
-  for (size_t i = 0; i < buffer.size() && i < max_head_bytes + 4; ++i) {
-    if (buffer[i] != '\n') continue;
-    if (i + 1 < buffer.size() && buffer[i + 1] == '\n') { end = i; terminator = 2; break; }
-    if (i + 2 < buffer.size() && buffer[i + 1] == '\r' && buffer[i + 2] == '\n') { end = i; terminator = 3; break; }
-  }
+  size_t terminator = 0;
+  size_t end = find_head_end(buffer.substr(0, std::min(buffer.size(), max_head_bytes + 4)), &terminator);
   if (end == std::string_view::npos) {
     if (buffer.size() > max_head_bytes) return error("the upstream's response head is larger than " + std::to_string(max_head_bytes) + " bytes");
     return {};
@@ -48,19 +46,9 @@ ResponseParseResult parse_response_head(std::string_view buffer, std::size_t max
   result.head_length = end + terminator;
   HttpResponseHead& r = result.response;
   std::string_view head = buffer.substr(0, end);
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start <= head.size()) {
-    size_t nl = head.find('\n', start);
-    std::string_view line = head.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    if (nl == std::string_view::npos) break;
-    start = nl + 1;
-  }
-  for (auto line : lines)
-    for (char c : line)
-      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return error("the upstream's response head contains control characters");
+  auto split = head_lines(head);
+  if (!split) return error("the upstream's response head contains control characters");
+  const std::vector<std::string_view>& lines = *split;
   std::string_view sl = lines[0];
   if (sl.size() < 12 || (sl.substr(0, 9) != "HTTP/1.1 " && sl.substr(0, 9) != "HTTP/1.0 ") ||
       !std::isdigit(static_cast<unsigned char>(sl[9])) || !std::isdigit(static_cast<unsigned char>(sl[10])) ||
