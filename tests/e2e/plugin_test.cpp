@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/messages_stand_in.hpp"
 #include "support/required_feature.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
@@ -95,17 +96,25 @@ class PluginWithClaude : public ::testing::Test {
     fs::create_directories(home());
   }
   fs::path home() const { return root_ / "home"; }
-  CommandResult claude(const std::vector<std::string>& args) const {
+  CommandResult claude(const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& extra_env = {}) const {
     std::vector<std::string> argv = {claude_->string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, {.env = {{"PATH", tools_.dir()},
-                                      {"HOME", home().string()},
-                                      {"CLAUDE_CONFIG_DIR", (home() / ".claude").string()},
-                                      {"CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"},
-                                      {"DISABLE_AUTOUPDATER", "1"},
-                                      {"NO_COLOR", "1"}},
-                              .replace_env = true,
-                              .timeout_seconds = 90});
+    std::map<std::string, std::string> env = {{"PATH", tools_.dir()},
+                                              {"HOME", home().string()},
+                                              {"CLAUDE_CONFIG_DIR", (home() / ".claude").string()},
+                                              {"CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"},
+                                              {"DISABLE_AUTOUPDATER", "1"},
+                                              {"NO_COLOR", "1"}};
+    for (const auto& [key, value] : extra_env) env[key] = value;
+    return run_command(argv, {.cwd = root_.path(), .env = env, .replace_env = true, .timeout_seconds = 90});
+  }
+  void install_from_copy() const {
+    const fs::path checkout = copy_of_checkout();
+    const auto added = claude({"plugin", "marketplace", "add", checkout.string()});
+    ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+    const auto installed = claude({"plugin", "install", "container-isolation@claude-container"});
+    ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
   }
   // The plugin's files only (what a user's clone ships for Claude Code), outside the build tree.
   fs::path copy_of_checkout() const {
@@ -131,11 +140,7 @@ TEST_F(PluginWithClaude, ValidatesWithoutWarnings) {
 }
 
 TEST_F(PluginWithClaude, InstallsFromTheMarketplaceEnabled) {
-  const fs::path checkout = copy_of_checkout();
-  const auto added = claude({"plugin", "marketplace", "add", checkout.string()});
-  ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
-  const auto installed = claude({"plugin", "install", "container-isolation@claude-container"});
-  ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
+  ASSERT_NO_FATAL_FAILURE(install_from_copy());
   const auto listed = claude({"plugin", "list", "--json"});
   ASSERT_EQ(listed.exit_code, 0) << listed.out << listed.err;
   const json plugins = json::parse(listed.out, nullptr, /*allow_exceptions=*/false);
@@ -150,6 +155,29 @@ TEST_F(PluginWithClaude, InstallsFromTheMarketplaceEnabled) {
     EXPECT_TRUE(fs::exists(fs::path(plugin.value("installPath", "")) / "skills/container/SKILL.md")) << plugin.dump();
   }
   EXPECT_TRUE(found) << listed.out;
+}
+
+// The installed command really loads: its instructions, with the argument, reach the model
+// (a loopback stand-in of the Messages API records what Claude Code sends).
+TEST_F(PluginWithClaude, CommandInstructionsReachTheModel) {
+  ASSERT_NO_FATAL_FAILURE(install_from_copy());
+  MessagesStandIn api;
+  api.start();
+  const auto result = claude({"-p", "/container-isolation:container status"},
+                             {{"ANTHROPIC_BASE_URL", "https://127.0.0.1:" + std::to_string(api.port())},
+                              {"ANTHROPIC_API_KEY", "sk-ant-test-plugin"},
+                              {"NODE_EXTRA_CA_CERTS", api.ca_file().string()}});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  bool carried = false;
+  for (const auto& request : api.requests()) {
+    if (request.path != "/v1/messages") continue;
+    if (request.body_start.find("# claude-container menu") != std::string::npos &&
+        request.body_start.find("Never run an interactive command through") != std::string::npos &&
+        request.body_start.find("The request was: `status`") != std::string::npos)
+      carried = true;
+  }
+  EXPECT_TRUE(carried) << "no Messages request carried the command's instructions; " << api.requests().size()
+                       << " requests\n" << result.out << result.err;
 }
 
 }  // namespace
