@@ -118,7 +118,7 @@ class PluginWithClaude : public ::testing::Test {
   }
   // The plugin's files only (what a user's clone ships for Claude Code), outside the build tree.
   fs::path copy_of_checkout() const {
-    const fs::path dir = root_ / "checkout";
+    fs::path dir = root_ / "checkout";
     fs::create_directories(dir);
     for (const char* part : {".claude-plugin", "skills"})
       fs::copy(kSource / part, dir / part, fs::copy_options::recursive);
