@@ -112,7 +112,7 @@ install_deps() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config git \
       nlohmann-json3-dev libcli11-dev libfmt-dev libseccomp-dev libssl-dev \
-      bubblewrap passt tar ca-certificates openssl </dev/null
+      passt tar ca-certificates openssl </dev/null
   else
     die "only apt-get (Debian, Ubuntu) and Homebrew are supported for dependencies; install cmake, ninja, a C++20 compiler, nlohmann-json, CLI11, fmt, libseccomp and OpenSSL, then rerun with --no-deps."
   fi
