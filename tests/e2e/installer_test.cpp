@@ -174,6 +174,49 @@ TEST_P(Installer, RejectsUnknownOptionsAndANonCheckout) {
   EXPECT_EQ(files_below(prefix()), std::set<std::string>{"bin/unrelated"});
 }
 
+TEST_P(Installer, RegistersAndRemovesThePluginThroughClaude) {
+  // A stand-in `claude` that records its arguments; the checkout is the scripts' directory.
+  fs::create_directories(tree() / "fake");
+  std::ofstream(tree() / "fake/claude") << "#!/bin/sh\necho \"$*\" >> " << (tree() / "claude.log").string() << "\n";
+  fs::permissions(tree() / "fake/claude", fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec |
+                                               fs::perms::group_read | fs::perms::others_read);
+  std::ofstream(tree() / "src/CMakeLists.txt") << "# marks a checkout\n";
+  fs::create_directories(tree() / "src/src");
+  fs::create_directories(tree() / "src/.claude-plugin");
+  std::ofstream(tree() / "src/.claude-plugin/marketplace.json") << "{}\n";
+  env_.give_tree();
+  const std::string path = (tree() / "fake").string() + ":" + tools_.dir();
+  auto with_claude = [&](const std::string& name, std::vector<std::string> args) {
+    CommandOptions options;
+    options.cwd = tree();
+    options.env = {{"PATH", path}, {"HOME", env_.home().string()}};
+    options.replace_env = true;
+    options.uid = uid();
+    options.gid = gid();
+    options.timeout_seconds = 60;
+    args.insert(args.begin(), {"/bin/bash", (tree() / "src" / name).string()});
+    return run_command(args, options);
+  };
+  const auto installed = with_claude("install.sh", {"--binary", (tree() / "src/claude-container").string(),
+                                                    "--prefix", prefix().string(), "--no-deps", "--yes"});
+  ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
+  const auto removed = with_claude("uninstall.sh", {"--prefix", prefix().string()});
+  ASSERT_EQ(removed.exit_code, 0) << removed.out << removed.err;
+  EXPECT_EQ(read_all(tree() / "claude.log"),
+            "plugin marketplace add " + (tree() / "src").string() +
+                "\nplugin install container-isolation@claude-container\n"
+                "plugin uninstall container-isolation@claude-container\n"
+                "plugin marketplace remove claude-container\n");
+  // --no-plugin leaves claude alone.
+  fs::remove(tree() / "claude.log");
+  ASSERT_EQ(with_claude("install.sh", {"--binary", (tree() / "src/claude-container").string(), "--prefix",
+                                       prefix().string(), "--no-deps", "--no-plugin"})
+                .exit_code,
+            0);
+  ASSERT_EQ(with_claude("uninstall.sh", {"--prefix", prefix().string(), "--no-plugin"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(tree() / "claude.log"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Users, Installer, ::testing::Values(TestUser::root, TestUser::unprivileged),
                          user_name);
 
