@@ -160,10 +160,44 @@ void AuditWriter::write(const AuditRecord& record) {
   while (n < 0 && errno == EINTR);
 }
 
+namespace {
+
+std::string audit_header() {
+  return pad("TIME (UTC)", 24) + pad("", 6) + pad("METHOD", 8) + pad("DESTINATION", 36) + " " + pad("RULE / STATUS", 28) +
+         " BYTES (out / in) DURATION\n";
+}
+
+}  // namespace
+
 void print_audit_log(const std::filesystem::path& path, bool follow, std::ostream& out) {
+  bool header = false;
+  // Prints the complete lines at the front of `pending` and keeps the unfinished rest.
+  auto print_complete_lines = [&](std::string& pending) {
+    size_t start = 0, nl;
+    while ((nl = pending.find('\n', start)) != std::string::npos) {
+      std::string line = pending.substr(start, nl - start);
+      start = nl + 1;
+      if (line.empty()) continue;
+      if (!header) {
+        out << audit_header();
+        header = true;
+      }
+      out << readable(line) << '\n';
+    }
+    pending.erase(0, start);
+  };
+  char buf[65536];
+  ssize_t n;
+  // The records the writer rotated away at its size bound come first (AuditWriter::rotate_if_needed).
+  if (UniqueFd older(::open((path.string() + ".1").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)); older) {
+    std::string pending;
+    while ((n = ::read(older.get(), buf, sizeof buf)) > 0) {
+      pending.append(buf, static_cast<size_t>(n));
+      print_complete_lines(pending);
+    }
+  }
   std::string partial;
   std::uintmax_t offset = 0;
-  bool header = false;
   while (true) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd) {
@@ -173,24 +207,10 @@ void print_audit_log(const std::filesystem::path& path, bool follow, std::ostrea
         partial.clear();
       }
       if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) >= 0) {
-        char buf[65536];
-        ssize_t n;
         while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
           offset += static_cast<std::uintmax_t>(n);
           partial.append(buf, static_cast<size_t>(n));
-          size_t start = 0, nl;
-          while ((nl = partial.find('\n', start)) != std::string::npos) {
-            std::string line = partial.substr(start, nl - start);
-            start = nl + 1;
-            if (line.empty()) continue;
-            if (!header) {
-              out << pad("TIME (UTC)", 24) << pad("", 6) << pad("METHOD", 8) << pad("DESTINATION", 36) << " "
-                  << pad("RULE / STATUS", 28) << " BYTES (out / in) DURATION\n";
-              header = true;
-            }
-            out << readable(line) << '\n';
-          }
-          partial.erase(0, start);
+          print_complete_lines(partial);
         }
       }
     }

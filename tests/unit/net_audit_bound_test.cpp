@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "net/audit_log.hpp"
@@ -65,4 +66,34 @@ TEST(AuditLogBound, AFloodOfRecordsKeepsTheFilesWithinTheLimit) {
   std::uintmax_t total = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) total += size_of(entry.path());
   EXPECT_LE(total, 2 * limit);
+}
+
+TEST(AuditLogBound, LogsShowTheRotatedRecordsBeforeTheCurrentOnes) {
+  cc::test::TempDir dir("cc-audit");
+  const auto path = dir / "network.jsonl";
+  auto record_for = [](const std::string& host) {
+    cc::net::AuditRecord r;
+    r.time_ms = 1700000000000;
+    r.host = host;
+    r.port = 443;
+    r.method = "CONNECT";
+    return r;
+  };
+  {
+    cc::net::AuditWriter writer(path);
+    writer.write(record_for("older.example"));
+  }
+  std::filesystem::rename(path, dir / "network.jsonl.1");
+  {
+    cc::net::AuditWriter writer(path);
+    writer.write(record_for("newer.example"));
+  }
+  std::ostringstream out;
+  cc::net::print_audit_log(path, false, out);
+  const auto text = out.str();
+  const auto older = text.find("older.example"), newer = text.find("newer.example");
+  ASSERT_NE(older, std::string::npos) << text;
+  ASSERT_NE(newer, std::string::npos) << text;
+  EXPECT_LT(older, newer) << text;
+  EXPECT_EQ(text.find("TIME (UTC)"), text.rfind("TIME (UTC)")) << "one header: " << text;
 }
