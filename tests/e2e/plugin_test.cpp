@@ -94,8 +94,10 @@ class PluginWithClaude : public ::testing::Test {
     claude_ = find_system_tool("claude");
     CC_SKIP_UNLESS_FEATURE(claude_.has_value(), "claude-code") << "Claude Code (`claude`) is not installed";
     fs::create_directories(home());
+    fs::create_directories(tmp());
   }
   fs::path home() const { return root_ / "home"; }
+  fs::path tmp() const { return root_ / "tmp"; }
   CommandResult claude(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& extra_env = {}) const {
     std::vector<std::string> argv = {claude_->string()};
@@ -105,7 +107,10 @@ class PluginWithClaude : public ::testing::Test {
                                               {"CLAUDE_CONFIG_DIR", (home() / ".claude").string()},
                                               {"CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"},
                                               {"DISABLE_AUTOUPDATER", "1"},
-                                              {"NO_COLOR", "1"}};
+                                              {"NO_COLOR", "1"},
+                                              // Claude Code keeps scratch files in $TMPDIR/claude-<uid>;
+                                              // without this it leaves /tmp/claude-0 behind.
+                                              {"TMPDIR", tmp().string()}};
     for (const auto& [key, value] : extra_env) env[key] = value;
     return run_command(argv, {.cwd = root_.path(), .env = env, .replace_env = true, .timeout_seconds = 90});
   }
