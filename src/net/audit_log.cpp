@@ -97,34 +97,28 @@ std::string audit_path(std::string_view target) {
 }
 
 std::string to_json_line(const AuditRecord& r) {
+  // Proxy decisions and gateway requests share one file; each kind keeps its own key order.
+  const bool gateway = r.kind == "gateway";
   nlohmann::ordered_json j;
-  if (r.kind == "gateway") {
-    j["time"] = iso_time(r.time_ms);
-    j["time_ms"] = r.time_ms;
-    j["kind"] = r.kind;
-    j["host"] = r.host;
-    j["port"] = r.port;
+  j["time"] = iso_time(r.time_ms);
+  j["time_ms"] = r.time_ms;
+  if (gateway) j["kind"] = r.kind;
+  j["host"] = r.host;
+  j["port"] = r.port;
+  if (gateway) {
     j["method"] = r.method;
     j["path"] = r.path;
     j["status"] = r.status;
-    j["bytes_out"] = r.bytes_out;
-    j["bytes_in"] = r.bytes_in;
-    j["duration_ms"] = r.duration_ms;
-    j["error"] = r.error;
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    j["decision"] = r.allowed ? "allowed" : "denied";
+    j["rule"] = r.rule;
+    j["method"] = r.method;
   }
-  j["time"] = iso_time(r.time_ms);
-  j["time_ms"] = r.time_ms;
-  j["host"] = r.host;
-  j["port"] = r.port;
-  j["decision"] = r.allowed ? "allowed" : "denied";
-  j["rule"] = r.rule;
-  j["method"] = r.method;
   j["bytes_out"] = r.bytes_out;
   j["bytes_in"] = r.bytes_in;
   j["duration_ms"] = r.duration_ms;
   j["error"] = r.error;
-  // Hosts come from the network: never let invalid UTF-8 make the line unwritable.
+  // Hosts and paths come from the network: never let invalid UTF-8 make the line unwritable.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
