@@ -59,15 +59,7 @@ class Reader {
 }  // namespace
 
 GatewayHarness::GatewayHarness(net::GatewayOptions options) : dir_("cc-net-gateway"), audit_(dir_ / "network.jsonl") {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(listener.get(), 1024) != 0)
-    throw std::runtime_error("cannot listen for the gateway");
-  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  UniqueFd listener = listen_on_loopback(&port_, "gateway");
   options.listeners.clear();
   options.listeners.push_back(std::move(listener));
   options.audit_log = audit_;
@@ -81,16 +73,7 @@ GatewayHarness::~GatewayHarness() {
 }
 
 std::vector<nlohmann::json> GatewayHarness::audit_records(std::size_t at_least, int timeout_ms) const {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (true) {
-    std::vector<nlohmann::json> out;
-    std::ifstream in(audit_);
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-    if (out.size() >= at_least || Clock::now() >= deadline) return out;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  return audit_records_in(audit_, at_least, timeout_ms);
 }
 
 std::string GatewayHarness::audit_text() const {

@@ -16,15 +16,7 @@ namespace cc::test {
 ProxyHarness::ProxyHarness(const config::Network& network, net::ProxyLimits limits, net::ResolveFunction resolver,
                            std::vector<UniqueFd> more_listeners)
     : dir_("cc-net-proxy"), audit_(dir_ / "network.jsonl") {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(listener.get(), 1024) != 0)
-    throw std::runtime_error("cannot listen for the proxy");
-  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  UniqueFd listener = listen_on_loopback(&port_, "proxy");
   net::ProxyOptions options;
   options.listeners.push_back(std::move(listener));
   for (auto& l : more_listeners) options.listeners.push_back(std::move(l));
@@ -42,16 +34,7 @@ ProxyHarness::~ProxyHarness() {
 }
 
 std::vector<nlohmann::json> ProxyHarness::audit_records(std::size_t at_least, int timeout_ms) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (true) {
-    std::vector<nlohmann::json> out;
-    std::ifstream in(audit_);
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-    if (out.size() >= at_least || std::chrono::steady_clock::now() >= deadline) return out;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  return audit_records_in(audit_, at_least, timeout_ms);
 }
 
 UniqueFd ProxyHarness::connect() const { return connect_tcp("127.0.0.1", port_); }

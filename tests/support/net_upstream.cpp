@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace cc::test {
@@ -374,6 +375,32 @@ bool closed_by_peer(int fd, int timeout_ms) {
 int status_of(const std::string& response) {
   if (response.rfind("HTTP/1.", 0) != 0 || response.size() < 12) return 0;
   return std::atoi(response.substr(9, 3).c_str());
+}
+
+UniqueFd listen_on_loopback(std::uint16_t* port, const std::string& what) {
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(listener.get(), 1024) != 0)
+    throw std::runtime_error("cannot listen for the " + what);
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return listener;
+}
+
+std::vector<nlohmann::json> audit_records_in(const std::filesystem::path& log, std::size_t at_least, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(log);
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+    if (out.size() >= at_least || std::chrono::steady_clock::now() >= deadline) return out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace cc::test

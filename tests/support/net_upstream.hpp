@@ -7,12 +7,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "util/unique_fd.hpp"
 
@@ -77,6 +80,11 @@ std::string https_get(int fd, const TestCa& ca, const std::string& host, std::st
 
 // Client helpers.
 UniqueFd connect_tcp(const std::string& address, std::uint16_t port);  // blocking, invalid on failure
+// A non-blocking listener on an ephemeral 127.0.0.1 port (the harnesses' proxy and gateway
+// sockets); throws std::runtime_error naming `what` when it cannot listen.
+UniqueFd listen_on_loopback(std::uint16_t* port, const std::string& what);
+// The audit log's JSON lines, re-read until at least `at_least` are there or the time is up.
+std::vector<nlohmann::json> audit_records_in(const std::filesystem::path& log, std::size_t at_least, int timeout_ms);
 bool send_all(int fd, const std::string& data, int timeout_ms = 5000);
 // Reads until the peer closes, `limit` bytes arrive, or the deadline; returns what arrived.
 std::string read_until_close(int fd, int timeout_ms = 5000, std::size_t limit = 64 << 20);
