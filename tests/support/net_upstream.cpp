@@ -119,7 +119,7 @@ std::string read_http_head(int fd, int timeout_ms) {
 }
 
 LoopbackServer::Handler http_handler(std::string body, std::shared_ptr<HttpRecorder> recorder) {
-  return [body = std::move(body), recorder](int fd) {
+  return [body = std::move(body), recorder = std::move(recorder)](int fd) {
     std::string head = read_http_head(fd);
     if (head.empty()) return;
     std::string request_body;
