@@ -85,10 +85,36 @@ struct LogOptions {
   bool follow = false;
 };
 
+// doctor (DESIGN.md section 2): what this engine needs from this machine, checked for real.
+enum class CheckLevel { ok, warn, fail };
+
+struct PreflightCheck {
+  std::string name;         // "user namespaces", "podman", "cgroup delegation", ...
+  CheckLevel level = CheckLevel::ok;
+  std::string detail;       // what was found
+  std::string fix;          // empty when ok: the command or setting that fixes it
+};
+
+struct Preflight {
+  std::string engine;               // "native", "podman", ...
+  std::vector<PreflightCheck> checks;
+  bool ready() const {              // no check failed
+    for (const auto& c : checks)
+      if (c.level == CheckLevel::fail) return false;
+    return true;
+  }
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
   virtual std::string name() const = 0;
+
+  // Everything this engine needs from this machine and has no fallback for, each checked for
+  // real (a namespace created, a syscall tried, the CLI asked for its version). `ctx` may be
+  // null (doctor outside a project): then only what every project needs is checked.
+  // TODO(issue 14, branch holes): pure once every engine implements it.
+  virtual Preflight preflight(const ProjectContext* ctx);
 
   virtual StartResult start(const ProjectContext& ctx) = 0;                 // idempotent
   virtual int exec(const ProjectContext& ctx, const ExecRequest& req) = 0;  // returns exit status

@@ -1,0 +1,98 @@
+#pragma once
+// What differs between the container CLIs the image engines drive (docker, podman, Apple's
+// `container`): each turns one lifecycle step into an argument list and reads that CLI's
+// output, per version where the CLI changed. The lifecycle itself (image_engine.*) is shared,
+// so the same config means the same thing on every engine, and an engine that cannot enforce a
+// setting refuses with the reason rather than running with less.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+
+namespace cc::engine::image {
+
+struct BuildSpec {
+  std::string tag;                          // per-project image name
+  std::filesystem::path containerfile;
+  std::filesystem::path context_dir;
+  std::map<std::string, std::string> labels;  // the Containerfile's content hash among them
+  std::map<std::string, std::string> build_args;
+};
+
+struct MountSpec {
+  enum class Kind { bind, volume, tmpfs };
+  Kind kind = Kind::bind;
+  std::string source;       // host path, volume name; empty for tmpfs
+  std::string destination;  // inside the container
+  bool read_only = false;
+};
+
+// A host unix socket put into the container: a bind mount on docker and podman,
+// `--publish-socket` on Apple's container.
+struct SocketShare {
+  std::filesystem::path host;
+  std::string container;
+};
+
+struct RunSpec {
+  std::string name;                          // per-project container name
+  std::string image;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> env;
+  std::string workdir;
+  std::string user;
+  std::vector<MountSpec> mounts;
+  std::vector<SocketShare> sockets;
+  bool no_network = false;                   // --network none
+  double cpus = 0;                           // 0: unset
+  std::uint64_t memory = 0;                  // bytes; 0: unset
+  std::uint64_t pids = 0;                    // 0: unset
+  std::vector<std::string> cap_drop;
+  bool read_only_rootfs = false;
+  std::vector<std::string> command;          // the container's pid 1 command
+};
+
+struct ContainerInfo {
+  std::string id;
+  std::string image;
+  bool running = false;
+  std::map<std::string, std::string> labels;
+};
+
+class ContainerCli {
+ public:
+  virtual ~ContainerCli() = default;
+  virtual std::string engine_name() const = 0;  // "podman", "docker", "apple"
+  virtual std::string program() const = 0;      // the executable: "podman", "docker", "container"
+
+  virtual std::vector<std::string> build_args(const BuildSpec& spec) const = 0;
+  virtual std::vector<std::string> run_args(const RunSpec& spec) const = 0;
+  virtual std::vector<std::string> exec_args(const std::string& name, const ExecRequest& req,
+                                             const std::string& user) const = 0;
+  virtual std::vector<std::string> start_args(const std::string& name) const = 0;
+  virtual std::vector<std::string> stop_args(const std::string& name, std::chrono::seconds grace) const = 0;
+  virtual std::vector<std::string> remove_args(const std::string& name) const = 0;
+  virtual std::vector<std::string> logs_args(const std::string& name, bool follow) const = 0;
+  virtual std::vector<std::string> inspect_args(const std::string& name) const = 0;
+  virtual std::vector<std::string> image_inspect_args(const std::string& tag) const = 0;
+  virtual std::vector<std::string> image_remove_args(const std::string& tag) const = 0;
+  virtual std::vector<std::string> volume_create_args(const std::string& name,
+                                                      const std::map<std::string, std::string>& labels) const = 0;
+  virtual std::vector<std::string> volume_remove_args(const std::string& name) const = 0;
+
+  // nullopt: no such container (each CLI says so differently, per version).
+  virtual std::optional<ContainerInfo> parse_inspect(const std::string& output, int exit_status) const = 0;
+  // The labels of an image, nullopt when the image is missing.
+  virtual std::optional<std::map<std::string, std::string>> parse_image_inspect(const std::string& output,
+                                                                                int exit_status) const = 0;
+
+  // What this CLI cannot enforce of `spec`, one sentence each; the engine refuses to start
+  // when any remain.
+  virtual std::vector<std::string> unsupported(const RunSpec& spec) const = 0;
+};
+
+}  // namespace cc::engine::image
