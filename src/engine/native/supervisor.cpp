@@ -25,12 +25,16 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "config/config_io.hpp"
 #include "engine/native/cgroups.hpp"
+#include "engine/native/control.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "engine/native/init_image.hpp"
+#include "engine/native/resident_pages.hpp"
 #include "engine/native/supervisor_spec_io.hpp"
 #include "integrations/git_broker.hpp"
 #include "integrations/git_setup.hpp"
@@ -74,8 +78,6 @@ class Supervisor {
       (void)ignored;
       ::close(ready_fd_);
       ready_fd_ = -1;
-      // Give back what the start-up left free on the heap.
-      ::malloc_trim(0);
       loop();
     } catch (const std::exception& e) {
       fail(e.what(), started);
@@ -165,17 +167,25 @@ class Supervisor {
 
     prepare_git(plan);
     prepare_idmapped_mounts(plan);
+    auto before_image = Clock::now();
+    init_image_ = sealed_init_image();
+    plan.init_image_fd = init_image_.get();
+    plan.keep_fds.insert(std::upper_bound(plan.keep_fds.begin(), plan.keep_fds.end(), init_image_.get()),
+                         init_image_.get());
+    const auto image_time = Clock::now() - before_image;
     plan_private_fds(plan.rootfs, {paths.state_dir.string(), paths.data_dir.string()});
     auto before_sandbox = Clock::now();
     sandbox_ = spawn_sandbox(plan);
     idmapped_.clear();  // attached inside by now; our references go
+    init_image_.reset();  // pid 1 executed it
     auto ms = [](Clock::duration d) {
       char text[32];
       std::snprintf(text, sizeof(text), "%.1f", std::chrono::duration<double, std::milli>(d).count());
       return std::string(text);
     };
     log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid) + " (supervisor set-up " +
-        ms(before_sandbox - started_) + " ms, sandbox " + ms(Clock::now() - before_sandbox) + " ms)");
+        ms(before_sandbox - started_) + " ms, of which pid 1's sealed image (" + std::to_string(init_image_size() / 1024) +
+        " KiB) " + ms(image_time) + " ms; sandbox " + ms(Clock::now() - before_sandbox) + " ms)");
 
     RunState state;
     state.notes = spec_.notes;
@@ -304,40 +314,98 @@ class Supervisor {
     }
   }
 
-  void handle_client(UniqueFd client) {
-    timeval tv{1, 0};
-    ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    std::string line;
-    char c;
-    while (line.size() < 256 && ::read(client.get(), &c, 1) == 1 && c != '\n') line.push_back(c);
-    auto reply = [&](const std::string& text) {
-      ssize_t ignored = ::send(client.get(), text.data(), text.size(), MSG_NOSIGNAL);
-      (void)ignored;
-    };
-    if (line == "status") {
-      net::ProxyStats stats;
-      if (proxy_) stats = proxy_->stats();
-      reply("denials " + std::to_string(stats.denied) + "\nallowed " + std::to_string(stats.allowed) + "\n");
-    } else if (line == "reload") {
-      try {
-        // The copy the CLI validated and stored, never the project's file (see effective_config).
-        auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
-        if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
-        config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
-        if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(integrations::network_with_git(cfg)));
-        log("network policy reloaded");
-        reply("ok\n");
-      } catch (const std::exception& e) {
-        reply(std::string("error ") + e.what() + "\n");
-      }
-    } else if (line.rfind("stop", 0) == 0) {
-      int grace = 10;
-      if (line.size() > 5) grace = std::atoi(line.c_str() + 5);
-      begin_stop(grace < 0 ? 0 : grace);
-      stop_waiters_.push_back(std::move(client));
-    } else {
-      reply("error unknown request\n");
+  // One client of the control socket: non-blocking, so a slow or silent one holds up nothing.
+  struct ControlClient {
+    UniqueFd fd;
+    std::string in, out;
+    bool answered = false;     // its one request was read
+    bool stop_waiter = false;  // gets its reply when the container stopped
+    Clock::time_point deadline;
+  };
+  static constexpr std::size_t kMaxControlClients = 32;
+  static constexpr auto kControlClientTime = std::chrono::seconds(5);  // to send a request / take a reply
+
+  nlohmann::json status_reply() {
+    net::ProxyStats stats;
+    if (proxy_) stats = proxy_->stats();
+    return {{"ok", true}, {"allowed", stats.allowed}, {"denied", stats.denied}};
+  }
+
+  nlohmann::json reload_policy() {
+    // The copy the CLI validated and stored, never the project's file (see effective_config).
+    auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
+    if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
+    config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
+    if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(integrations::network_with_git(cfg)));
+    log("network policy reloaded");
+    return {{"ok", true}};
+  }
+
+  void answer(ControlClient& client, std::string_view line) {
+    client.answered = true;
+    auto parsed = parse_control_request(line);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      client.out = control_error_reply(*why);
+      return;
     }
+    const auto& request = std::get<ControlRequest>(parsed);
+    try {
+      switch (request.op) {
+        case ControlRequest::Op::status:
+          client.out = control_reply(status_reply());
+          break;
+        case ControlRequest::Op::reload:
+          client.out = control_reply(reload_policy());
+          break;
+        case ControlRequest::Op::stop:
+          begin_stop(request.stop_grace_seconds);
+          client.stop_waiter = true;  // answered in cleanup(), however long the stop takes
+          break;
+      }
+    } catch (const std::exception& e) {
+      client.out = control_error_reply(e.what());
+    }
+  }
+
+  void accept_clients() {
+    for (;;) {
+      UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+      if (!fd) return;
+      if (clients_.size() >= kMaxControlClients) continue;  // closed: try again later
+      clients_.push_back(ControlClient{std::move(fd), {}, {}, false, false, Clock::now() + kControlClientTime});
+    }
+  }
+
+  // Reads what is there, answers a complete line, writes what fits. False: done with it.
+  bool serve(ControlClient& client, short revents) {
+    if (!client.answered && (revents & (POLLIN | POLLHUP | POLLERR))) {
+      char buf[1024];
+      for (;;) {
+        ssize_t n = ::recv(client.fd.get(), buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) return false;  // gone before asking
+        client.in.append(buf, static_cast<size_t>(n));
+        if (auto end = client.in.find('\n'); end != std::string::npos) {
+          answer(client, std::string_view(client.in).substr(0, end));
+          client.in.clear();
+          break;
+        }
+        if (client.in.size() > kMaxControlLine) {
+          client.answered = true;
+          client.out = control_error_reply("the request is longer than " + std::to_string(kMaxControlLine) + " bytes");
+          client.in.clear();
+          break;
+        }
+      }
+    }
+    if (!client.out.empty()) {
+      ssize_t n = ::send(client.fd.get(), client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      if (n > 0) client.out.erase(0, static_cast<size_t>(n));
+      if (client.out.empty()) return false;  // one request, one reply
+    }
+    return client.stop_waiter || Clock::now() < client.deadline;
   }
 
   void loop() {
@@ -346,26 +414,48 @@ class Supervisor {
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
     sigprocmask(SIG_BLOCK, &set, nullptr);
     UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    std::vector<pollfd> fds;
     for (;;) {
-      int timeout = -1;
-      if (kill_at_) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at_ - Clock::now()).count();
-        timeout = left < 0 ? 0 : static_cast<int>(left) + 1;
+      auto now = Clock::now();
+      std::optional<Clock::time_point> wake = kill_at_;
+      for (const auto& c : clients_) {
+        if (!c.stop_waiter && (!wake || c.deadline < *wake)) wake = c.deadline;
       }
-      pollfd fds[3] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-      int rc = ::poll(fds, 3, timeout);
+      if (trim_at_ && (!wake || *trim_at_ < *wake)) wake = trim_at_;
+      int timeout = -1;
+      if (wake) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - now).count();
+        timeout = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 60000)) + 1;
+      }
+      fds.assign({{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}});
+      for (const auto& c : clients_) {
+        short events = c.answered ? (c.out.empty() ? 0 : POLLOUT) : POLLIN;
+        fds.push_back({c.fd.get(), events, 0});
+      }
+      int rc = ::poll(fds.data(), fds.size(), timeout);
       if (rc < 0 && errno != EINTR) break;
       if (fds[0].revents & POLLIN) break;  // pid 1 exited
       if (fds[2].revents & POLLIN) {
         signalfd_siginfo info;
         while (::read(sfd.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
-          if (info.ssi_signo != SIGCHLD) begin_stop(10);
+          if (info.ssi_signo != SIGCHLD) begin_stop(kDefaultStopGraceSeconds);
         }
         reap_helpers();
       }
-      if (fds[1].revents & POLLIN) {
-        int client = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (client >= 0) handle_client(UniqueFd(client));
+      // Clients first (their descriptors are at fixed places in `fds`), then new ones.
+      std::vector<ControlClient> kept;
+      for (std::size_t i = 0; i < clients_.size(); ++i) {
+        if (serve(clients_[i], rc > 0 ? fds[3 + i].revents : 0)) kept.push_back(std::move(clients_[i]));
+      }
+      clients_ = std::move(kept);
+      if (fds[1].revents & POLLIN) accept_clients();
+      if (rc > 0) trim_at_ = Clock::now() + kIdleBeforeTrim;
+      if (trim_at_ && Clock::now() >= *trim_at_) {
+        // Idle for a while: give back what the start-up (or the last request) left free on the
+        // heap, and unmap the code and read-only data only that used (resident_pages.hpp).
+        ::malloc_trim(0);
+        unmap_clean_file_pages();
+        trim_at_.reset();
       }
       if (kill_at_ && Clock::now() >= *kill_at_) {
         log("grace period over: SIGKILL to pid 1");
@@ -422,11 +512,14 @@ class Supervisor {
     ::unlink(spec_.paths.control_socket().c_str());
     log("container stopped");
     alive_.reset();  // a new supervisor may start from here on
-    for (auto& waiter : stop_waiters_) {
-      ssize_t ignored = ::send(waiter.get(), "stopped\n", 8, MSG_NOSIGNAL);
+    const std::string stopped = control_reply({{"ok", true}, {"stopped", true}});
+    for (auto& client : clients_) {
+      if (!client.stop_waiter) continue;
+      // A small reply into an idle socket's buffer: it fits, or that client gets none.
+      ssize_t ignored = ::send(client.fd.get(), stopped.data(), stopped.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       (void)ignored;
     }
-    stop_waiters_.clear();
+    clients_.clear();
   }
 
   const SupervisorSpec& spec_;
@@ -437,6 +530,7 @@ class Supervisor {
   Sandbox sandbox_;
   std::vector<std::string> cgroup_dirs_;
   std::vector<UniqueFd> idmapped_;
+  UniqueFd init_image_;
   pid_t pasta_pid_ = -1;
   std::unique_ptr<net::EgressProxy> proxy_;
   std::thread proxy_thread_;
@@ -448,8 +542,10 @@ class Supervisor {
   std::thread git_thread_;
   bool stopping_ = false;
   std::optional<Clock::time_point> kill_at_;
+  static constexpr auto kIdleBeforeTrim = std::chrono::seconds(1);
+  std::optional<Clock::time_point> trim_at_ = Clock::now() + kIdleBeforeTrim;
   std::optional<int> init_status_;
-  std::vector<UniqueFd> stop_waiters_;
+  std::vector<ControlClient> clients_;
 };
 
 // Descriptors of the re-executed supervisor (launch_supervisor arranges them before exec).
@@ -466,7 +562,9 @@ std::vector<std::string> supervisor_environment() {
     auto eq = entry.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view name = entry.substr(0, eq);
-    if (name == "PATH" || (name.size() > 12 && name.substr(name.size() - 12) == "SAN_OPTIONS")) env.emplace_back(entry);
+    constexpr std::string_view sanitizer = "SAN_OPTIONS";  // ASAN_OPTIONS, UBSAN_OPTIONS, ...
+    const bool sanitizer_options = name.size() > sanitizer.size() && name.substr(name.size() - sanitizer.size()) == sanitizer;
+    if (name == "PATH" || sanitizer_options) env.emplace_back(entry);
   }
   return env;
 }
