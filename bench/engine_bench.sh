@@ -71,6 +71,8 @@ sleep 2
 status=$("${cc[@]}" --json status)
 supervisor=$(printf '%s' "$status" | sed -n 's/.*"supervisor_pid": *\([0-9]*\).*/\1/p')
 init=$(printf '%s' "$status" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+# Idle: a moment after the status request above (the supervisor trims itself once idle).
+sleep 2
 rss() { awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print "RSS " r " KiB (PSS " p " KiB)"}' "/proc/$1/smaps_rollup"; }
 {
   echo "### policy $policy, $(if [ -n "$as_user" ]; then echo "rootless (as $as_user)"; else echo "as $(id -un)"; fi), $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"

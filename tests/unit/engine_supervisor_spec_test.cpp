@@ -28,6 +28,7 @@ SupervisorSpec sample() {
   step.idmapped = true;
   step.read_only = true;
   step.mode = 0700;
+  step.fd = 42;  // a descriptor of the CLI: meaningless in the supervisor, so it does not travel
   spec.sandbox.rootfs.steps.push_back(step);
   spec.sandbox.rootfs.steps.push_back(MountStep{MountStep::Kind::overlay, "/lower", "./w", "/up", "/work"});
   spec.sandbox.rootfs.described.push_back({"/workspace", "/home/u/project", false});
@@ -47,6 +48,7 @@ SupervisorSpec sample() {
   spec.gateway_ca_pem = "-----BEGIN CERTIFICATE-----\n";
   spec.git.token = "ghp_token";
   spec.git.token_variable = "GH_TOKEN";
+  spec.launched_ns = 123456789012345;
   return spec;
 }
 
@@ -67,6 +69,7 @@ TEST(SupervisorSpec, RoundTrips) {
   EXPECT_TRUE(out.sandbox.rootfs.steps[0].idmapped);
   EXPECT_TRUE(out.sandbox.rootfs.steps[0].read_only);
   EXPECT_EQ(out.sandbox.rootfs.steps[0].mode, 0700u);
+  EXPECT_EQ(out.sandbox.rootfs.steps[0].fd, -1);
   EXPECT_EQ(out.sandbox.rootfs.steps[1].upper, "/up");
   EXPECT_EQ(out.sandbox.rootfs.steps[1].work, "/work");
   ASSERT_EQ(out.sandbox.rootfs.described.size(), 1u);
@@ -88,6 +91,7 @@ TEST(SupervisorSpec, RoundTrips) {
   EXPECT_EQ(out.gateway_ca_pem, in.gateway_ca_pem);
   EXPECT_EQ(out.git.token, "ghp_token");
   EXPECT_EQ(out.git.token_variable, "GH_TOKEN");
+  EXPECT_EQ(out.launched_ns, 123456789012345);
 }
 
 TEST(SupervisorSpec, MalformedMessagesAreRefused) {

@@ -87,8 +87,8 @@ int bring_up_loopback() noexcept {
     ::syscall(SYS_close_range, next, ~0U, 0);
   }
 
-  // We are a fork of the caller, so our stack still holds its environment (tokens included),
-  // readable inside through /proc/1/environ: wipe the strings.
+  // Until it executes pid 1's program we are a copy of the supervisor: wipe what of its
+  // environment and secrets a process inside could read meanwhile through /proc/1.
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) std::memset(*e, 0, std::strlen(*e));
   // Likewise the real credential the supervisor holds for the gateway: pid 1's memory can be
   // read by processes inside (same user, ptrace allowed). Its other copies were wiped where made.

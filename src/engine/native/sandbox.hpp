@@ -29,8 +29,8 @@ struct SandboxPlan {
   bool own_netns = true;
   bool proxy_listeners = false;     // create the egress proxy's listeners inside
   bool gateway_listeners = false;   // create the credential gateway's listeners inside
-  // Memory the child wipes first: it is a copy of the supervisor, whose real credential must
-  // not stay readable in pid 1.
+  // Memory the child wipes first: until it executes pid 1's program it is a copy of the
+  // supervisor, whose real credential must not be readable from inside meanwhile.
   char* wipe_data = nullptr;
   std::size_t wipe_size = 0;
   char* wipe_git_data = nullptr;    // likewise the git token (git.credentials "pat")

@@ -53,6 +53,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// CLOCK_MONOTONIC in ns: the same clock in the CLI and the supervisor it launches.
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 void log(const std::string& text) {
   char stamp[32];
   std::time_t now = std::time(nullptr);
@@ -183,7 +190,11 @@ class Supervisor {
       std::snprintf(text, sizeof(text), "%.1f", std::chrono::duration<double, std::milli>(d).count());
       return std::string(text);
     };
-    log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid) + " (supervisor set-up " +
+    const double launch_ms = spec_.launched_ns > 0 ? static_cast<double>(started_ns_ - spec_.launched_ns) / 1e6 : 0.0;
+    char launch[32];
+    std::snprintf(launch, sizeof(launch), "%.1f", launch_ms);
+    log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid) + " (launch and re-exec " + launch +
+        " ms, supervisor set-up " +
         ms(before_sandbox - started_) + " ms, of which pid 1's sealed image (" + std::to_string(init_image_size() / 1024) +
         " KiB) " + ms(image_time) + " ms; sandbox " + ms(Clock::now() - before_sandbox) + " ms)");
 
@@ -525,6 +536,7 @@ class Supervisor {
   const SupervisorSpec& spec_;
   int ready_fd_;
   Clock::time_point started_ = Clock::now();
+  std::int64_t started_ns_ = monotonic_ns();
   UniqueFd alive_;
   UniqueFd listener_;
   Sandbox sandbox_;
@@ -655,7 +667,11 @@ RunState launch_supervisor(const SupervisorSpec& spec) {
   UniqueFd ready_read(fds[0]), ready_write(fds[1]);
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) throw_errno("socketpair");
   UniqueFd spec_ours(fds[0]), spec_theirs(fds[1]);
-  std::string message = serialize_supervisor_spec(spec);
+  SupervisorSpec timed = spec;
+  timed.launched_ns = monotonic_ns();
+  std::string message = serialize_supervisor_spec(timed);
+  ::explicit_bzero(timed.git.token.data(), timed.git.token.size());
+  if (timed.gateway_credential) ::explicit_bzero(timed.gateway_credential->value.data(), timed.gateway_credential->value.size());
   struct Wipe {
     std::string& text;
     ~Wipe() { ::explicit_bzero(text.data(), text.size()); }

@@ -1,8 +1,10 @@
 #pragma once
-// The per-container supervisor (DESIGN.md section 5): a detached process in its own session,
+// The per-container supervisor (DESIGN.md section 5): this binary re-executed with the internal
+// verb `__supervisor` (never a fork of the CLI), a detached process in its own session,
 // with stdio on the container log, that creates the sandbox, runs the egress proxy on a
 // thread (and the credential gateway on another), answers the control socket, stops the container on request and cleans up after
 // pid 1 exits. It holds supervisor.lock for its whole life, so a crash is detectable.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,6 +34,8 @@ struct SupervisorSpec {
   std::string gateway_ca_pem;
   // git.credentials: the PAT (supervisor memory only) or the host's agent socket (git_setup.hpp).
   integrations::GitHostCredentials git;
+  // CLOCK_MONOTONIC (ns) when launch_supervisor began, for the start-up timings in the log.
+  std::int64_t launched_ns = 0;
 };
 
 // Caller side: starts the detached supervisor (this binary re-executed with the internal verb
