@@ -26,7 +26,9 @@ void release(const Mapping& m) {
   // MADV_DONTNEED on a private file mapping that holds no private page only drops our page
   // table entries: its content comes back from the (unchanged) file when touched again.
   if (m.candidate && !m.has_private && m.end > m.start) {
-    ::madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED);
+    // The address is one the kernel listed for this process, not one computed here.
+    void* start = reinterpret_cast<void*>(m.start);  // NOLINT(performance-no-int-to-ptr)
+    ::madvise(start, m.end - m.start, MADV_DONTNEED);
   }
 }
 
