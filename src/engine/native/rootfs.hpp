@@ -19,7 +19,8 @@ namespace cc::engine::native {
 
 struct MountStep {
   enum class Kind { bind_ro, bind_rw, dev_node, tmpfs, proc, devpts, mask_file, mask_dir, overlay, symlink, mkdir, make_ro,
-                    protect, attach, detach, bind_beneath, mask_proc };
+                    protect, attach, detach, bind_beneath, mask_proc };  // new kinds go last: supervisor_spec_io.cpp
+                                                                       // bounds the kinds a spec may name by it
   Kind kind;
   std::string source;       // host path (bind, overlay lower), symlink target, or mount data
   std::string target;       // absolute, below the new root
