@@ -138,7 +138,10 @@ RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir,
   }
 
   add(Kind::proc, "", "/proc");
-  describe("/proc", "proc", false);
+  describe("/proc",
+           "proc (kcore, keys, timer_list and the rest runc masks read as empty; sys, sysrq-trigger, irq, bus, fs "
+           "read-only)",
+           false);
   for (const char* p : kMaskedProc) add(Kind::mask_proc, "", p);
   for (const char* p : kReadOnlyProc) add(Kind::make_ro, "", p);
 
