@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 
 #include "cli_test_env.hpp"
@@ -113,6 +114,49 @@ TEST_F(Doctor, NativeChecksEachPrerequisiteForReal) {
   }
   expect_json_shape(run_cli({"--json", "doctor", "--engine", "native"}, options), "native");
 }
+
+// The cgroup probe's leaves, in each hierarchy this process (and so doctor) is in.
+std::vector<std::string> probe_leaves_left() {
+  std::vector<std::string> left;
+  std::ifstream in("/proc/self/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    auto first = line.find(':'), second = line.find(':', first + 1);
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    if (controllers.rfind("name=", 0) == 0) continue;
+    std::string first_controller = controllers.substr(0, controllers.find(','));
+    std::filesystem::path dir = std::filesystem::path("/sys/fs/cgroup") /
+                                (controllers.empty() ? std::string() : first_controller) /
+                                std::filesystem::path(line.substr(second + 1)).relative_path();
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().rfind("claude-container-doctor-", 0) == 0) left.push_back(entry.path());
+    }
+  }
+  return left;
+}
+
+// As root and as an unprivileged user: the same shape, and the cgroup leaf doctor makes to
+// test delegation is gone again.
+class DoctorAs : public ::testing::TestWithParam<TestUser> {};
+
+TEST_P(DoctorAs, AnswersInTheSameShapeAndLeavesNoCgroupBehind) {
+  CliTestEnv env;
+  std::string why;
+  if (!run_as(env, GetParam(), &why)) GTEST_SKIP() << why;
+  auto init = env.run({"init", "--mode", "playground"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  auto json = env.run({"--json", "doctor", "--engine", "native"});
+  expect_json_shape(json, "native");
+  bool cgroup_checked = false;
+  const auto object = nlohmann::json::parse(json.out);
+  for (const auto& check : object["checks"]) {
+    cgroup_checked = cgroup_checked || check["name"].get<std::string>().find("cgroup") != std::string::npos;
+  }
+  EXPECT_TRUE(cgroup_checked) << json.out;
+  EXPECT_EQ(probe_leaves_left(), std::vector<std::string>{});
+}
+
+INSTANTIATE_TEST_SUITE_P(Users, DoctorAs, ::testing::Values(TestUser::root, TestUser::unprivileged), user_name);
 
 // A kernel without mount_setattr (before 5.12), played by a seccomp filter that answers
 // ENOSYS for it: doctor must notice by calling it, say which kernel has it, and fail.

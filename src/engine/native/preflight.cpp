@@ -210,7 +210,8 @@ const char* const kScopeFix =
 // our cgroup offers.
 bool check_cgroup_v2(std::vector<PreflightCheck>& checks, const fs::path& mount, const std::string& own,
                      const std::string& label) {
-  fs::path dir = mount / fs::path(own).relative_path();
+  fs::path relative = fs::path(own).relative_path();
+  fs::path dir = relative.empty() ? mount : mount / relative;
   std::string offered = " " + read_trimmed(dir / "cgroup.controllers").value_or("") + " ";
   std::string missing, refused;
   int made = probe_leaf(dir, [&](const fs::path& leaf) {
@@ -218,7 +219,9 @@ bool check_cgroup_v2(std::vector<PreflightCheck>& checks, const fs::path& mount,
       if (offered.find(std::string(" ") + c + " ") == std::string::npos) {
         missing += std::string(" ") + c;
       } else if (int err = write_control(leaf / "cgroup.subtree_control", std::string("+") + c); err != 0) {
-        refused += std::string(" ") + c + " (" + std::strerror(err) + ")";
+        // ENOENT: the leaf did not get it, because our cgroup's own cgroup.subtree_control
+        // lacks it (a cgroup that holds processes, as a login shell's does, cannot add it).
+        refused += std::string(" ") + c + (err == ENOENT ? "" : " (" + std::string(std::strerror(err)) + ")");
       }
     }
     return 0;
@@ -237,7 +240,10 @@ bool check_cgroup_v2(std::vector<PreflightCheck>& checks, const fs::path& mount,
   std::string detail = dir.string() + " is delegated but";
   if (!missing.empty()) detail += " offers no" + missing;
   if (!missing.empty() && !refused.empty()) detail += " and";
-  if (!refused.empty()) detail += " a leaf of it cannot enable" + refused;
+  if (!refused.empty()) {
+    detail += " hands no" + refused + " on to a cgroup made in it (cgroup.subtree_control; a cgroup holding "
+              "processes cannot enable controllers for its children)";
+  }
   checks.push_back({label, Level::warn, detail + "; those limits will not be enforced", kScopeFix});
   return false;
 }
