@@ -167,10 +167,11 @@ std::string describe_rules(const std::vector<SeccompRule>& rules) {
 
 }  // namespace
 
+std::string describe_seccomp_rules(bool refuse_suid_modes) { return describe_rules(seccomp_rules(refuse_suid_modes)); }
+
 std::string ContainerPaths::seccomp_key() {
   // Both variants: the cache file name adds "-nosuid" for the second.
-  static const std::string key =
-      sha256_hex(describe_rules(seccomp_rules(false)) + describe_rules(seccomp_rules(true))).substr(0, 16);
+  static const std::string key = sha256_hex(describe_seccomp_rules(false) + describe_seccomp_rules(true)).substr(0, 16);
   return key;
 }
 
