@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kLastMountKind = static_cast<int>(MountStep::Kind::bind_beneath);
+constexpr int kLastMountKind = static_cast<int>(MountStep::Kind::mask_proc);
 
 // A step's `fd` does not travel: a descriptor number means nothing in another process, and the
 // supervisor opens the idmapped mounts itself.
