@@ -1,20 +1,48 @@
 #include "engine/native/resident_pages.hpp"
 
 #include <fcntl.h>
+#include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/unique_fd.hpp"
 
 namespace cc::engine::native {
 
 namespace {
+
+// The paths of the program and its start-up libraries, as /proc/self/smaps names them (the
+// canonical path: on overlayfs a mapping's device and inode differ from what stat reports).
+std::vector<std::string>& startup_paths() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+
+void remember(const char* path) noexcept {
+  if (path == nullptr || path[0] != '/') return;
+  char resolved[PATH_MAX];
+  if (::realpath(path, resolved) == nullptr) return;
+  try {
+    startup_paths().emplace_back(resolved);
+  } catch (...) {
+    // Not remembered: that object's pages stay mapped.
+  }
+}
+
+bool startup_object(std::string_view path) {
+  for (const auto& known : startup_paths()) {
+    if (known == path) return true;
+  }
+  return false;
+}
 
 struct Mapping {
   unsigned long start = 0, end = 0;
@@ -33,6 +61,16 @@ void release(const Mapping& m) {
 }
 
 }  // namespace
+
+void remember_startup_objects() noexcept {
+  remember("/proc/self/exe");
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void*) noexcept {
+        remember(info->dlpi_name);
+        return 0;
+      },
+      nullptr);
+}
 
 void unmap_clean_file_pages() noexcept {
   try {
@@ -63,10 +101,11 @@ void unmap_clean_file_pages() noexcept {
         std::string range(line.substr(0, space));
         current.start = std::strtoul(range.c_str(), nullptr, 16);
         current.end = std::strtoul(range.c_str() + (dash + 1), nullptr, 16);
+        // "perms offset major:minor inode path": a private read-only mapping of a start-up object.
         std::string_view perms = line.substr(space + 1, 4);
         auto slash = line.find(" /");
         current.candidate = perms.size() == 4 && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p' &&
-                            slash != std::string_view::npos;
+                            slash != std::string_view::npos && startup_object(line.substr(slash + 1));
         continue;
       }
       // Any copied-on-write page (relocated read-only data) must stay: dropping it would lose it.

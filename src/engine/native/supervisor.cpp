@@ -627,6 +627,7 @@ std::string read_spec(int fd) {
 }  // namespace
 
 void supervisor_main(int /*argc*/, char** /*argv*/) {
+  remember_startup_objects();  // before any thread exists (resident_pages.hpp)
   struct stat ready {}, spec_st {};
   if (::fstat(kReadyFd, &ready) != 0 || !S_ISFIFO(ready.st_mode) || ::fstat(kSpecFd, &spec_st) != 0 ||
       !S_ISSOCK(spec_st.st_mode)) {
