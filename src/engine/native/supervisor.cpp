@@ -29,6 +29,8 @@
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "engine/native/oom_watch.hpp"
+#include "engine/native/resource_limits.hpp"
 #include "integrations/git_broker.hpp"
 #include "integrations/git_setup.hpp"
 #include "net/credential_gateway.hpp"
@@ -57,7 +59,8 @@ void log(const std::string& text) {
 
 class Supervisor {
  public:
-  Supervisor(const SupervisorSpec& spec, int ready_fd) : spec_(spec), ready_fd_(ready_fd) {}
+  Supervisor(const SupervisorSpec& spec, int ready_fd, pid_t launcher)
+      : spec_(spec), ready_fd_(ready_fd), launcher_(launcher) {}
 
   [[noreturn]] void run() {
     try {
@@ -106,7 +109,9 @@ class Supervisor {
     }
 
     SandboxPlan plan = spec_.sandbox;
-    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources);
+    // The CLI that launched us leaves a cgroup v2 parent with us (cgroups.hpp); it exits soon.
+    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources, {::getpid(), launcher_});
+    oom_ = OomWatch(cgroups.memory_dir, cgroups.memory_v2, spec_.config.resources.memory_text);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
     const bool refuse_suid = spec_.config.storage.type == config::StorageType::bind;
@@ -196,6 +201,7 @@ class Supervisor {
     state.mounts = plan.rootfs.described;
     state.limits = cgroups.limits;
     for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
+    for (auto& l : tmpfs_status(spec_.config.resources)) state.limits.push_back(l);
     write_runtime_file(paths.state_file(), serialize_run_state(state));
   }
 
@@ -329,9 +335,11 @@ class Supervisor {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at_ - Clock::now()).count();
         timeout = left < 0 ? 0 : static_cast<int>(left) + 1;
       }
-      pollfd fds[3] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-      int rc = ::poll(fds, 3, timeout);
+      pollfd fds[4] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0},
+                       {oom_.fd(), oom_.events(), 0}};
+      int rc = ::poll(fds, 4, timeout);
       if (rc < 0 && errno != EINTR) break;
+      if (fds[3].revents != 0) report_oom();
       if (fds[0].revents & POLLIN) break;  // pid 1 exited
       if (fds[2].revents & POLLIN) {
         signalfd_siginfo info;
@@ -350,6 +358,10 @@ class Supervisor {
         kill_at_.reset();
       }
     }
+  }
+
+  void report_oom() {
+    if (auto sentence = oom_.check()) log(*sentence);
   }
 
   void reap_helpers() {
@@ -391,6 +403,7 @@ class Supervisor {
       ::kill(pasta_pid_, SIGTERM);
       ::waitpid(pasta_pid_, nullptr, 0);
     }
+    report_oom();  // pid 1 itself may have been the one killed
     // Processes that joined by exec die with the pid namespace; their cgroup empties shortly after.
     for (const auto& dir : cgroup_dirs_) {
       for (int attempt = 0; attempt < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++attempt) ::usleep(10000);
@@ -408,6 +421,8 @@ class Supervisor {
 
   const SupervisorSpec& spec_;
   int ready_fd_;
+  pid_t launcher_;
+  OomWatch oom_;
   Clock::time_point started_ = Clock::now();
   UniqueFd alive_;
   UniqueFd listener_;
@@ -450,6 +465,7 @@ RunState launch_supervisor(const SupervisorSpec& spec) {
   if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
   UniqueFd ready_read(fds[0]), ready_write(fds[1]);
   std::fflush(nullptr);
+  const pid_t launcher = ::getpid();
   pid_t first = ::fork();
   if (first < 0) throw_errno("cannot fork the supervisor");
   if (first == 0) {
@@ -468,7 +484,7 @@ RunState launch_supervisor(const SupervisorSpec& spec) {
     ::signal(SIGHUP, SIG_IGN);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
-    Supervisor(spec, ready_fd).run();
+    Supervisor(spec, ready_fd, launcher).run();
   }
   ready_write.reset();
   int status = 0;
