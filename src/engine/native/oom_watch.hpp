@@ -35,6 +35,9 @@ class OomWatch {
   OomWatch(std::string memory_dir, bool v2, std::string limit_text);
   int fd() const { return fd_.get(); }           // -1: nothing to watch
   short events() const { return v2_ ? static_cast<short>(0x002) /*POLLPRI*/ : static_cast<short>(0x001) /*POLLIN*/; }
+  // How long the supervisor may sleep before looking again: cgroup v1 does not signal every OOM
+  // kill on the eventfd (only some paths notify), so there the counter is read every second too.
+  int poll_timeout_ms() const { return !dir_.empty() && !v2_ ? 1000 : -1; }
   // Re-arms the descriptor and returns the sentence when the count grew since the last call.
   std::optional<std::string> check();
 
