@@ -420,6 +420,7 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   prepare_agent(ctx, paths, spec, result.notes);
   prepare_skills(ctx, paths, spec, result.notes);
   make_private_dir(paths.root_mountpoint());
+  spec.launcher_pid = ::getpid();
   RunState state = launch_supervisor(spec);
   verify_limits(state);
   for (const auto& note : state.notes) result.notes.push_back(note);
