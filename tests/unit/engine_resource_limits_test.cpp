@@ -154,6 +154,12 @@ TEST(OomCount, ReadFromV1AndV2Files) {
   EXPECT_NE(sentence->find("out of memory"), std::string::npos) << *sentence;
   EXPECT_NE(sentence->find("ended 1 process"), std::string::npos) << *sentence;
   EXPECT_FALSE(watch.check().has_value());
+  write(tmp / "v2/memory.events", "oom 5\noom_kill 5\n");
+  EXPECT_TRUE(watch.check().has_value());
+  auto summary = watch.summary();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_NE(summary->find("ended 3 process"), std::string::npos) << *summary;
+  EXPECT_FALSE(OomWatch((tmp / "v1").string(), false, "1g").summary().has_value());
 }
 
 }  // namespace

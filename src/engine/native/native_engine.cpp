@@ -516,6 +516,9 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   }
   if (!found.running) {
     status.state = created ? ContainerState::stopped : ContainerState::not_created;
+    if (auto oom = read_private_file(oom_record(paths.state_dir), 4096)) {
+      status.notes.push_back("in its last run, " + oom->substr(0, oom->find('\n')));
+    }
     if (created) {
       RootfsPlan rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config));
       size_tmpfs_mounts(rootfs, ctx.config.resources);

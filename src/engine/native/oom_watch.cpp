@@ -50,10 +50,12 @@ std::string oom_sentence(std::uint64_t kills, const std::string& limit_text, con
          ", counted in " + memory_dir + "; raise resources.memory in .claude-container/config.json if it needs more";
 }
 
+std::filesystem::path oom_record(const std::filesystem::path& state_dir) { return state_dir / "last-run-oom"; }
+
 OomWatch::OomWatch(std::string memory_dir, bool v2, std::string limit_text)
     : dir_(std::move(memory_dir)), v2_(v2), limit_text_(std::move(limit_text)) {
   if (dir_.empty()) return;
-  seen_ = read_oom_kills(dir_).value_or(0);
+  seen_ = first_ = read_oom_kills(dir_).value_or(0);
   const fs::path dir(dir_);
   if (v2_) {
     fd_.reset(::open((dir / "memory.events").c_str(), O_RDONLY | O_CLOEXEC));
@@ -85,6 +87,11 @@ std::optional<std::string> OomWatch::check() {
   const std::uint64_t fresh = *kills - seen_;
   seen_ = *kills;
   return oom_sentence(fresh, limit_text_, dir_);
+}
+
+std::optional<std::string> OomWatch::summary() const {
+  if (seen_ <= first_) return std::nullopt;
+  return oom_sentence(seen_ - first_, limit_text_, dir_);
 }
 
 }  // namespace cc::engine::native

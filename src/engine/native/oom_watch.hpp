@@ -9,6 +9,7 @@
 // memory.oom_control "oom_kill" (v1). Without a memory cgroup there is nothing to count: the
 // container has no memory bound then, and status says so.
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,11 @@ std::string memory_cgroup_of(const std::vector<std::string>& dirs);
 // The sentence for the log and status, e.g. "out of memory: the kernel killed 1 process ...".
 std::string oom_sentence(std::uint64_t kills, const std::string& limit_text, const std::string& memory_dir);
 
+// Where the supervisor leaves the OOM sentence of a run when it ends, so that `status` of the
+// stopped container still says it (an OOM on cgroup v2 ends the whole container). The next
+// start removes it.
+std::filesystem::path oom_record(const std::filesystem::path& state_dir);
+
 // Supervisor side: a descriptor that becomes readable when the cgroup's OOM state changes
 // (v1: an eventfd registered with cgroup.event_control; v2: memory.events, which the kernel
 // marks with POLLPRI on every change).
@@ -40,6 +46,8 @@ class OomWatch {
   int poll_timeout_ms() const { return !dir_.empty() && !v2_ ? 1000 : -1; }
   // Re-arms the descriptor and returns the sentence when the count grew since the last call.
   std::optional<std::string> check();
+  // The sentence for every kill since the watch began, or nothing.
+  std::optional<std::string> summary() const;
 
  private:
   std::string dir_;
@@ -47,6 +55,7 @@ class OomWatch {
   std::string limit_text_;
   UniqueFd fd_;
   UniqueFd control_;  // v1: memory.oom_control, kept open while registered
+  std::uint64_t first_ = 0;  // the count when the watch began
   std::uint64_t seen_ = 0;
 };
 

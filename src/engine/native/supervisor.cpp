@@ -132,6 +132,7 @@ class Supervisor {
 
     SandboxPlan plan = spec_.sandbox;
     // The CLI that launched us leaves a cgroup v2 parent with us (cgroups.hpp); it exits soon.
+    ::unlink(oom_record(paths.state_dir).c_str());  // a new run
     CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources, {::getpid(), spec_.launcher_pid});
     oom_ = OomWatch(cgroups.memory_dir, cgroups.memory_v2, spec_.config.resources.memory_text);
     plan.cgroup_dirs = cgroups.dirs;
@@ -426,6 +427,13 @@ class Supervisor {
       ::waitpid(pasta_pid_, nullptr, 0);
     }
     report_oom();  // pid 1 itself may have been the one killed
+    if (auto summary = oom_.summary()) {
+      try {
+        write_runtime_file(oom_record(spec_.paths.state_dir), *summary + "\n");
+      } catch (const std::exception& e) {
+        log(std::string("cannot record the OOM kills for status: ") + e.what());
+      }
+    }
     // Processes that joined by exec die with the pid namespace; their cgroup empties shortly after.
     for (const auto& dir : cgroup_dirs_) {
       for (int attempt = 0; attempt < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++attempt) ::usleep(10000);
