@@ -542,7 +542,7 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   if (auto kills = read_oom_kills(memory_dir); kills && *kills > 0) {
     std::string limit;
     for (const auto& l : state.limits) limit = l.name == "memory" ? l.value : limit;
-    status.notes.push_back(oom_sentence(*kills, limit, memory_dir) + " (since start)");
+    status.notes.push_back("since start, " + oom_sentence(*kills, limit, memory_dir));
   }
   if (auto reply = control_request(paths.state_dir, "status", 2000)) {
     auto pos = reply->find("denials ");

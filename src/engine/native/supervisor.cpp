@@ -131,8 +131,8 @@ class Supervisor {
     }
 
     SandboxPlan plan = spec_.sandbox;
-    // The CLI that launched us leaves a cgroup v2 parent with us (cgroups.hpp); it exits soon.
     ::unlink(oom_record(paths.state_dir).c_str());  // a new run
+    // The CLI that launched us leaves a cgroup v2 parent with us (cgroups.hpp); it exits soon.
     CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources, {::getpid(), spec_.launcher_pid});
     oom_ = OomWatch(cgroups.memory_dir, cgroups.memory_v2, spec_.config.resources.memory_text);
     plan.cgroup_dirs = cgroups.dirs;
