@@ -151,6 +151,30 @@ TEST_P(ResourceLimits, StatusSaysHowEachLimitHolds) {
   EXPECT_NE(r.out.find("size=262144k"), std::string::npos) << r.out;
 }
 
+// Mechanism under test: status's own check. A cgroup limit whose control file was written but
+// whose cgroup pid 1 has left is reported as not enforced, with where pid 1 is instead.
+// Root only: moving pid 1 between cgroups needs the hierarchy's owner.
+class RootResourceLimits : public ResourceLimits {};
+
+TEST_P(RootResourceLimits, StatusStopsClaimingALimitOncePidOneLeavesItsCgroup) {
+  auto l = limits();
+  CC_SKIP_UNLESS_FEATURE(l["memory"]["enforced"].get<bool>(), "cgroup-v1")
+      << "needs a memory cgroup that root may move pid 1 out of";
+  std::string reason = l["memory"]["reason"];
+  std::string dir = reason.substr(reason.rfind('(') + 1);
+  dir.pop_back();
+  pid_t init = status()["pid"].get<pid_t>();
+  // Out of the container's memory cgroup into its parent (the hierarchy is v1 or v2 alike).
+  std::ofstream(fs::path(dir).parent_path() / "cgroup.procs") << init << std::flush;
+  const std::string now_in = cgroups_of(init)[reason.rfind("cgroup v2", 0) == 0 ? "" : "memory"];
+  ASSERT_EQ(now_in.find("claude-container-"), std::string::npos) << "pid 1 did not move: " << now_in;
+  auto after = limits();
+  EXPECT_FALSE(after["memory"]["enforced"].get<bool>()) << after["memory"].dump();
+  EXPECT_NE(after["memory"]["reason"].get<std::string>().find("pid 1 is not in " + dir), std::string::npos)
+      << after["memory"].dump();
+  expect_stop_works();
+}
+
 // Mechanism: RLIMIT_NPROC (per uid in the container's user namespace); as root on a machine
 // with a writable pids cgroup, pids.max as well.
 TEST_P(ResourceLimits, ForkBombStopsAtTheProcessLimitAndTheHostStaysResponsive) {
@@ -221,6 +245,8 @@ TEST_P(ResourceLimits, MemoryHogIsKilledAtTheMemoryLimitAndStatusAndLogsSaySo) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Users, ResourceLimits, ::testing::Values(EngineUser::root, EngineUser::unprivileged),
+                         [](const auto& info) { return to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Root, RootResourceLimits, ::testing::Values(EngineUser::root),
                          [](const auto& info) { return to_string(info.param); });
 
 // A child that waits to be killed, standing in for the supervisor or a foreign process.
