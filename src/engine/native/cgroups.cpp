@@ -119,7 +119,8 @@ bool has_token(std::string_view list, std::string_view token) {
 V2Placement place_in_v2_leaf(const fs::path& mount, const std::string& own, const std::string& key,
                              const std::vector<std::string>& controllers, const std::vector<pid_t>& movers) {
   V2Placement out;
-  const fs::path d = mount / fs::path(own).relative_path();
+  const fs::path rel = fs::path(own).relative_path();
+  const fs::path d = rel.empty() ? mount : mount / rel;
   const std::string offered = read_control(d / "cgroup.controllers");
   std::vector<std::string> usable;
   std::string missing;
@@ -277,7 +278,11 @@ CgroupSetup create_cgroups(const std::string& key, const config::Resources& res,
       why_not += "; cgroup v1 " + want.controller + ": cannot write " + dir.string() + " (" + std::strerror(err) +
                  (err == EACCES || err == EPERM || err == EROFS ? ", needs root" : "") + ")";
     }
-    status.reason = "not enforced: " + why_not;
+    // What holds instead (resource_limits.hpp), so that status tells the whole truth.
+    if (want.name == "memory") why_not += "; nothing else bounds the container's memory (its tmpfs mounts have sizes)";
+    if (want.name == "pids") why_not += "; RLIMIT_NPROC still bounds the processes of each uid inside";
+    if (want.name == "cpus") why_not += "; nothing else bounds its CPU time";
+    status.reason = why_not;
     setup.limits.push_back(status);
   }
   return setup;

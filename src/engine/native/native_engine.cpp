@@ -428,15 +428,12 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   for (const auto& limit : state.limits) {
     if (!limit.enforced && (limit.name == "memory" || limit.name == "pids" || limit.name == "cpus")) {
       unenforced += (unenforced.empty() ? "" : ", ") + limit.name;
-      if (first_reason.empty()) {
-        first_reason = limit.reason.rfind("not enforced: ", 0) == 0 ? limit.reason.substr(14) : limit.reason;
-      }
+      if (first_reason.empty()) first_reason = limit.reason;
     }
   }
   if (!unenforced.empty()) {
     result.notes.push_back("resource limits not enforced (" + unenforced + "): " + first_reason +
-                           "; processes are still bounded by RLIMIT_NPROC and /tmp by its size, and "
-                           "`claude-container status` lists each limit");
+                           "; `claude-container status` lists each limit");
   }
   return result;
 }

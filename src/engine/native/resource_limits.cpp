@@ -124,7 +124,7 @@ void verify_cgroup_limits(const std::string& proc_cgroup, const std::vector<std:
     }
     if (known && !expected.empty() && found && actual == expected) continue;
     limit.enforced = false;
-    limit.reason = "not enforced: pid 1 is not in " + (dir.empty() ? std::string("the cgroup") : dir) +
+    limit.reason = "pid 1 is not in " + (dir.empty() ? std::string("the cgroup") : dir) +
                    (found ? " (its " + controller + " cgroup is " + actual + ")" : " (it has no " + controller + " cgroup)");
   }
 }
