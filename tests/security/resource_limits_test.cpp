@@ -292,7 +292,8 @@ TEST(CgroupV2Leaf, TheSupervisorLeavesForALeafBeforeControllersAreEnabled) {
   offered >> controller;
   CC_SKIP_UNLESS_FEATURE(::geteuid() == 0 && !mount.empty() && !controller.empty(), "cgroup-v2")
       << "needs root and a cgroup2 mount offering some controller";
-  if (!engine::native::has_token(read_text(mount / "cgroup.subtree_control"), controller)) {
+  const bool enabled_here = !engine::native::has_token(read_text(mount / "cgroup.subtree_control"), controller);
+  if (enabled_here) {
     ASSERT_TRUE(write_file(mount / "cgroup.subtree_control", "+" + controller));
   }
   const std::string own = "/cc-limits-test-" + std::to_string(::getpid());
@@ -329,8 +330,8 @@ TEST(CgroupV2Leaf, TheSupervisorLeavesForALeafBeforeControllersAreEnabled) {
     return !fs::exists(d / "claude-container-k");
   }));
   ::rmdir(d.c_str());
-  // A controller this test enabled at the root stays enabled, as container runtimes leave it:
-  // turning it off could fail a runtime (buildah, crun) that uses it meanwhile.
+  // Back as it was; the kernel refuses (harmlessly) while another cgroup hands it down.
+  if (enabled_here) write_file(mount / "cgroup.subtree_control", "-" + controller);
   EXPECT_FALSE(fs::exists(d));
 }
 

@@ -2,8 +2,13 @@
 // exact controller tokens, "enforced" only for the cgroup pid 1 is in, rlimit and tmpfs values
 // derived from the config, the OOM counters of v1 and v2. The kernel's side (a real cgroup2
 // mount, real limits in a running container) is tests/security/resource_limits_test.cpp.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 
@@ -119,6 +124,38 @@ TEST(Rlimits, DerivedFromTheConfiguredResources) {
   ASSERT_EQ(status.size(), 4u);
   EXPECT_EQ(status[0].name, "rlimit_nproc");
   EXPECT_EQ(status[0].value, "300");
+}
+
+TEST(Rlimits, ApplyBoundsOpenFilesAndFileSizeAndLeavesUnsetOnesAlone) {
+  test::TempDir tmp("cc-rlimits");
+  const std::string file = (tmp / "big").string();
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    struct rlimit before {}, after {};
+    ::getrlimit(RLIMIT_NPROC, &before);
+    RlimitPlan plan;
+    plan.nofile = 32;
+    plan.fsize = 4096;  // nproc stays RLIM_INFINITY: inherited
+    const char* what = "";
+    if (apply_rlimits(plan, &what) != 0) ::_exit(10);
+    ::getrlimit(RLIMIT_NPROC, &after);
+    if (after.rlim_cur != before.rlim_cur || after.rlim_max != before.rlim_max) ::_exit(11);
+    int opened = 0;
+    while (::open("/dev/null", O_RDONLY) >= 0) ++opened;
+    if (errno != EMFILE || opened > 32) ::_exit(12);
+    for (int fd = 3; fd < 40; ++fd) ::close(fd);
+    ::signal(SIGXFSZ, SIG_IGN);
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT, 0600);
+    char block[4096] = {};
+    if (fd < 0 || ::write(fd, block, sizeof(block)) != 4096) ::_exit(13);
+    if (::write(fd, block, 1) != -1 || errno != EFBIG) ::_exit(14);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 apply failed, 11 nproc changed, 12 no EMFILE, 13 write, 14 no EFBIG";
 }
 
 TEST(TmpfsSizes, FollowTheMemoryLimitAndReachTheMountOptions) {

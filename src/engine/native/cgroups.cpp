@@ -13,7 +13,6 @@
 #include <map>
 #include <sstream>
 
-#include "util/file_io.hpp"
 #include "util/unique_fd.hpp"
 
 namespace cc::engine::native {
@@ -34,7 +33,9 @@ int write_control(const fs::path& file, const std::string& value) {
   return n == static_cast<ssize_t>(value.size()) ? 0 : EIO;
 }
 
-std::string read_control(const fs::path& file) { return read_file_if_exists(file).value_or(""); }
+std::string read_control(const fs::path& file) { return read_cgroup_file(file); }
+
+bool exists_quietly(const fs::path& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 bool is_cgroup2(const fs::path& path) {
   struct statfs st {};
@@ -46,9 +47,7 @@ int make_dir(const fs::path& dir) { return ::mkdir(dir.c_str(), 0755) == 0 || er
 // controller ("" for v2) -> the cgroup path of `pid`, from /proc/<pid>/cgroup.
 std::map<std::string, std::string> cgroups_of(const std::string& proc_file) {
   std::map<std::string, std::string> result;
-  auto text = read_file_if_exists(proc_file);
-  if (!text) return result;
-  std::istringstream in(*text);
+  std::istringstream in(read_cgroup_file(proc_file));
   std::string line;
   while (std::getline(in, line)) {
     auto first = line.find(':');
@@ -105,6 +104,18 @@ struct Want {
 
 }  // namespace
 
+std::string read_cgroup_file(const fs::path& file) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return "";
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while (text.size() < (1u << 20) && ((n = ::read(fd.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))) {
+    if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
 bool has_token(std::string_view list, std::string_view token) {
   std::size_t pos = 0;
   while (pos <= list.size()) {
@@ -121,6 +132,11 @@ V2Placement place_in_v2_leaf(const fs::path& mount, const std::string& own, cons
   V2Placement out;
   const fs::path rel = fs::path(own).relative_path();
   const fs::path d = rel.empty() ? mount : mount / rel;
+  if (::access((d / "cgroup.controllers").c_str(), R_OK) != 0) {
+    out.why_not = "cannot read " + (d / "cgroup.controllers").string() + " (" + std::strerror(errno) +
+                  "): the cgroup v2 cgroup this process runs in is not open to this user; " + own_cgroup_advice();
+    return out;
+  }
   const std::string offered = read_control(d / "cgroup.controllers");
   std::vector<std::string> usable;
   std::string missing;
@@ -256,14 +272,16 @@ CgroupSetup create_cgroups(const std::string& key, const config::Resources& res,
     }
     // Then v1.
     fs::path v1_root = fs::path("/sys/fs/cgroup") / want.controller;
-    if (own.count(want.controller) && fs::is_directory(v1_root) && !is_cgroup2(v1_root)) {
+    struct stat v1_st {};
+    const bool v1_dir = ::stat(v1_root.c_str(), &v1_st) == 0 && S_ISDIR(v1_st.st_mode);
+    if (own.count(want.controller) && v1_dir && !is_cgroup2(v1_root)) {
       fs::path dir = v1_root / fs::path(own[want.controller]).relative_path() / leaf;
       int err = make_dir(dir);
       if (err == 0 && want.name == "cpus") err = write_control(dir / "cpu.cfs_period_us", "100000");
       if (err == 0) err = write_control(dir / want.v1_file, want.v1_value);
       if (err == 0) {
         // Without swap accounting the file is absent; with it, the limit covers swap too.
-        if (want.name == "memory" && fs::exists(dir / "memory.memsw.limit_in_bytes")) {
+        if (want.name == "memory" && exists_quietly(dir / "memory.memsw.limit_in_bytes")) {
           write_control(dir / "memory.memsw.limit_in_bytes", want.v1_value);
         }
         status.enforced = true;

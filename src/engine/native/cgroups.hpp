@@ -47,6 +47,10 @@ struct V2Placement {
 V2Placement place_in_v2_leaf(const std::filesystem::path& mount, const std::string& own, const std::string& key,
                              const std::vector<std::string>& controllers, const std::vector<pid_t>& movers);
 
+// The text of a cgroup or /proc file, "" when it cannot be read (absent, or below a directory
+// this user may not enter): never throws. Bounded to 1 MiB.
+std::string read_cgroup_file(const std::filesystem::path& file);
+
 // True when the space-separated list (cgroup.controllers, cgroup.subtree_control) or the
 // comma-separated one (/proc/<pid>/cgroup) holds exactly `token`: "cpu" is not "cpuset".
 bool has_token(std::string_view list, std::string_view token);

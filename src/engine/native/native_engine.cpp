@@ -228,8 +228,8 @@ workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const Container
 
 // A cgroup limit counts as enforced only while pid 1 is in that cgroup (resource_limits.hpp).
 void verify_limits(RunState& state) {
-  auto text = read_file_if_exists("/proc/" + std::to_string(state.init_pid) + "/cgroup");
-  verify_cgroup_limits(text.value_or(""), state.cgroup_dirs, state.limits);
+  verify_cgroup_limits(read_cgroup_file("/proc/" + std::to_string(state.init_pid) + "/cgroup"), state.cgroup_dirs,
+                       state.limits);
 }
 
 // `development` trusts the code it runs: git inside may change hooks and .git/config.

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "util/file_io.hpp"
+#include "engine/native/cgroups.hpp"
 
 namespace cc::engine::native {
 
@@ -32,14 +32,17 @@ std::optional<std::uint64_t> field(const std::string& text, const std::string& n
 std::optional<std::uint64_t> read_oom_kills(const std::string& memory_dir) {
   if (memory_dir.empty()) return std::nullopt;
   const fs::path dir(memory_dir);
-  if (auto events = read_file_if_exists(dir / "memory.events")) return field(*events, "oom_kill");
-  if (auto control = read_file_if_exists(dir / "memory.oom_control")) return field(*control, "oom_kill");
+  if (auto events = read_cgroup_file(dir / "memory.events"); !events.empty()) return field(events, "oom_kill");
+  if (auto control = read_cgroup_file(dir / "memory.oom_control"); !control.empty()) return field(control, "oom_kill");
   return std::nullopt;
 }
 
 std::string memory_cgroup_of(const std::vector<std::string>& dirs) {
   for (const auto& dir : dirs) {
-    if (fs::exists(fs::path(dir) / "memory.events") || fs::exists(fs::path(dir) / "memory.oom_control")) return dir;
+    const fs::path d(dir);
+    if (::access((d / "memory.events").c_str(), F_OK) == 0 || ::access((d / "memory.oom_control").c_str(), F_OK) == 0) {
+      return dir;
+    }
   }
   return "";
 }

@@ -15,7 +15,7 @@ constexpr std::uint64_t kRunMax = 64ull << 20;
 constexpr std::uint64_t kTmpfsMin = 1ull << 20;
 
 std::string rlim_text(rlim_t value) {
-  return value == RLIM_INFINITY ? std::string("unlimited") : std::to_string(static_cast<unsigned long long>(value));
+  return value == RLIM_INFINITY ? std::string("inherited") : std::to_string(static_cast<unsigned long long>(value));
 }
 
 std::string size_text(std::uint64_t bytes) { return config::format_memory(bytes); }
@@ -38,12 +38,22 @@ RlimitPlan plan_rlimits(const config::Resources& resources) {
 int apply_rlimits(const RlimitPlan& plan, const char** what) noexcept {
   struct rlimit no_core = {0, 0};
   if (::setrlimit(RLIMIT_CORE, &no_core) != 0) { *what = "setrlimit(RLIMIT_CORE)"; return errno; }
-  struct rlimit nproc = {plan.nproc, plan.nproc};
-  if (::setrlimit(RLIMIT_NPROC, &nproc) != 0) { *what = "setrlimit(RLIMIT_NPROC)"; return errno; }
-  struct rlimit nofile = {plan.nofile, plan.nofile};
-  if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) { *what = "setrlimit(RLIMIT_NOFILE)"; return errno; }
-  struct rlimit fsize = {plan.fsize, plan.fsize};
-  if (::setrlimit(RLIMIT_FSIZE, &fsize) != 0) { *what = "setrlimit(RLIMIT_FSIZE)"; return errno; }
+  // RLIM_INFINITY: left as inherited (raising a hard limit needs a capability we lack inside).
+  const struct {
+    decltype(RLIMIT_NPROC) resource;
+    rlim_t value;
+    const char* name;
+  } wanted[] = {{RLIMIT_NPROC, plan.nproc, "setrlimit(RLIMIT_NPROC)"},
+                {RLIMIT_NOFILE, plan.nofile, "setrlimit(RLIMIT_NOFILE)"},
+                {RLIMIT_FSIZE, plan.fsize, "setrlimit(RLIMIT_FSIZE)"}};
+  for (const auto& w : wanted) {
+    if (w.value == RLIM_INFINITY) continue;
+    struct rlimit limit = {w.value, w.value};
+    if (::setrlimit(w.resource, &limit) != 0) {
+      *what = w.name;
+      return errno;
+    }
+  }
   return 0;
 }
 

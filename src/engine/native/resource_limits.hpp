@@ -32,6 +32,7 @@ namespace cc::engine::native {
 
 struct RootfsPlan;
 
+// RLIM_INFINITY means "not set": the process keeps what it inherited.
 struct RlimitPlan {
   rlim_t nproc = RLIM_INFINITY;
   rlim_t nofile = RLIM_INFINITY;
