@@ -34,7 +34,9 @@
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
 #include "engine/native/init_image.hpp"
+#include "engine/native/oom_watch.hpp"
 #include "engine/native/resident_pages.hpp"
+#include "engine/native/resource_limits.hpp"
 #include "engine/native/supervisor_spec_io.hpp"
 #include "integrations/git_broker.hpp"
 #include "integrations/git_setup.hpp"
@@ -138,7 +140,10 @@ class Supervisor {
     }
 
     SandboxPlan plan = spec_.sandbox;
-    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources);
+    ::unlink(oom_record(paths.state_dir).c_str());  // a new run
+    // The CLI that launched us leaves a cgroup v2 parent with us (cgroups.hpp); it exits soon.
+    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources, {::getpid(), spec_.launcher_pid});
+    oom_ = OomWatch(cgroups.memory_dir, cgroups.memory_v2, spec_.config.resources.memory_text);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
     const bool refuse_suid = spec_.config.storage.type == config::StorageType::bind;
@@ -240,6 +245,7 @@ class Supervisor {
     state.mounts = plan.rootfs.described;
     state.limits = cgroups.limits;
     for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
+    for (auto& l : tmpfs_status(spec_.config.resources)) state.limits.push_back(l);
     write_runtime_file(paths.state_file(), serialize_run_state(state));
   }
 
@@ -433,18 +439,24 @@ class Supervisor {
         if (!c.stop_waiter && (!wake || c.deadline < *wake)) wake = c.deadline;
       }
       if (trim_at_ && (!wake || *trim_at_ < *wake)) wake = trim_at_;
-      int timeout = -1;
+      int timeout = oom_.poll_timeout_ms();
       if (wake) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - now).count();
-        timeout = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 60000)) + 1;
+        int until = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 60000)) + 1;
+        timeout = timeout < 0 ? until : std::min(timeout, until);
       }
-      fds.assign({{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}});
+      fds.assign({{sandbox_.pidfd.get(), POLLIN, 0},
+                  {listener_.get(), POLLIN, 0},
+                  {sfd.get(), POLLIN, 0},
+                  {oom_.fd(), oom_.events(), 0}});
+      constexpr std::size_t kFirstClient = 4;
       for (const auto& c : clients_) {
         short events = c.answered ? (c.out.empty() ? 0 : POLLOUT) : POLLIN;
         fds.push_back({c.fd.get(), events, 0});
       }
       int rc = ::poll(fds.data(), fds.size(), timeout);
       if (rc < 0 && errno != EINTR) break;
+      report_oom();  // one small read; the eventfd (v1) misses some kills
       if (fds[0].revents & POLLIN) break;  // pid 1 exited
       if (fds[2].revents & POLLIN) {
         signalfd_siginfo info;
@@ -456,7 +468,7 @@ class Supervisor {
       // Clients first (their descriptors are at fixed places in `fds`), then new ones.
       std::vector<ControlClient> kept;
       for (std::size_t i = 0; i < clients_.size(); ++i) {
-        if (serve(clients_[i], rc > 0 ? fds[3 + i].revents : 0)) kept.push_back(std::move(clients_[i]));
+        if (serve(clients_[i], rc > 0 ? fds[kFirstClient + i].revents : 0)) kept.push_back(std::move(clients_[i]));
       }
       clients_ = std::move(kept);
       if (fds[1].revents & POLLIN) accept_clients();
@@ -474,6 +486,10 @@ class Supervisor {
         kill_at_.reset();
       }
     }
+  }
+
+  void report_oom() {
+    if (auto sentence = oom_.check()) log(*sentence);
   }
 
   void reap_helpers() {
@@ -515,6 +531,14 @@ class Supervisor {
       ::kill(pasta_pid_, SIGTERM);
       ::waitpid(pasta_pid_, nullptr, 0);
     }
+    report_oom();  // pid 1 itself may have been the one killed
+    if (auto summary = oom_.summary()) {
+      try {
+        write_runtime_file(oom_record(spec_.paths.state_dir), *summary + "\n");
+      } catch (const std::exception& e) {
+        log(std::string("cannot record the OOM kills for status: ") + e.what());
+      }
+    }
     // Processes that joined by exec die with the pid namespace; their cgroup empties shortly after.
     for (const auto& dir : cgroup_dirs_) {
       for (int attempt = 0; attempt < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++attempt) ::usleep(10000);
@@ -535,6 +559,7 @@ class Supervisor {
 
   const SupervisorSpec& spec_;
   int ready_fd_;
+  OomWatch oom_;
   Clock::time_point started_ = Clock::now();
   std::int64_t started_ns_ = monotonic_ns();
   UniqueFd alive_;

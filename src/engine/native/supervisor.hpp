@@ -36,6 +36,9 @@ struct SupervisorSpec {
   integrations::GitHostCredentials git;
   // CLOCK_MONOTONIC (ns) when launch_supervisor began, for the start-up timings in the log.
   std::int64_t launched_ns = 0;
+  // The CLI that starts the supervisor: on cgroup v2 it leaves its cgroup for the supervisor's
+  // leaf too when it sits in the same one (cgroups.hpp). 0: none.
+  pid_t launcher_pid = 0;
 };
 
 // Caller side: starts the detached supervisor (this binary re-executed with the internal verb
