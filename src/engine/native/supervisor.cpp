@@ -472,7 +472,10 @@ class Supervisor {
       }
       clients_ = std::move(kept);
       if (fds[1].revents & POLLIN) accept_clients();
-      if (rc > 0) trim_at_ = Clock::now() + kIdleBeforeTrim;
+      // Control requests and signals are activity; the OOM watch's periodic reads are not.
+      bool active = rc > 0 && (fds[1].revents != 0 || fds[2].revents != 0);
+      for (std::size_t i = kFirstClient; rc > 0 && i < fds.size(); ++i) active = active || fds[i].revents != 0;
+      if (active) trim_at_ = Clock::now() + kIdleBeforeTrim;
       if (trim_at_ && Clock::now() >= *trim_at_) {
         // Idle for a while: give back what the start-up (or the last request) left free on the
         // heap, and unmap the code and read-only data only that used (resident_pages.hpp).
