@@ -232,8 +232,11 @@ class Supervisor {
       service.gateway = net::NetworkServiceGateway{spec_.config.credentials.upstream, spec_.gateway_ca_pem,
                                                    *spec_.gateway_credential};
     }
+    const auto before = Clock::now();
     network_ = net::NetworkService::launch(std::move(service));
-    log("network service started as pid " + std::to_string(network_->pid()));
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f", std::chrono::duration<double, std::milli>(Clock::now() - before).count());
+    log("network service started as pid " + std::to_string(network_->pid()) + " (" + took + " ms)");
     if (spec_.gateway_credential) {
       log("credential gateway listening on 127.0.0.1:" + std::to_string(net::kGatewayPort) + " inside, " +
           (spec_.gateway_credential->kind == net::CredentialKind::api_key ? "an API key" : "an OAuth token") +
