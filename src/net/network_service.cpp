@@ -354,10 +354,10 @@ class Service {
       options.policy = DomainPolicy::from_config(network);
       options.audit_log = audit;
       proxy_ = std::make_unique<EgressProxy>(std::move(options));
-      // Name resolution loads its configuration and NSS modules on first use: now, while
-      // the filesystem is still reachable.
-      (void)system_resolve("localhost", 0);
     }
+    // Name resolution (the proxy's destinations, the gateway's upstream) loads its
+    // configuration and NSS modules on first use: now, while the filesystem is reachable.
+    (void)system_resolve("localhost", 0);
     ServiceConfinement confinement;
     if (!audit.empty()) confinement.audit_dir = audit.parent_path();
     confinement.readable_files = name_resolution_files();
