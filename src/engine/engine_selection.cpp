@@ -17,10 +17,6 @@ std::string to_string(ContainerState state) {
   return "unknown";
 }
 
-Preflight Engine::preflight(const ProjectContext*) {
-  throw Error("doctor has no checks for the " + name() + " engine in this build.", ExitCode::failure);
-}
-
 std::unique_ptr<Engine> make_engine(const config::Config& config) {
   switch (config.engine) {
     case config::EngineKind::automatic:
