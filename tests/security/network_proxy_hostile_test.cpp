@@ -42,7 +42,7 @@ TEST(ProxyHostile, GarbageFloodGets400AndProxyKeepsServing) {
   ProxyHarness proxy(network_config(NetworkPolicy::none, {target}));
   std::mt19937 rng(7);
   std::vector<std::string> payloads = {
-      "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  // a TLS ClientHello sent to a proxy
+      std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11),  // a TLS ClientHello sent to a proxy
       "GET / HTTP/1.1\r\n\r\n",
       "CONNECT :443 HTTP/1.1\r\n\r\n",
       "CONNECT [::1 HTTP/1.1\r\n\r\n",
