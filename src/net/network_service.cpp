@@ -362,6 +362,9 @@ class Service {
     if (!audit.empty()) confinement.audit_dir = audit.parent_path();
     confinement.readable_files = name_resolution_files();
     confine_network_service(confinement);
+    if (!landlock_enforced())
+      service_log("the kernel has no Landlock: the service runs without capabilities and under its seccomp filter, "
+                  "but may read files its user can read");
 
     if (proxy_) proxy_thread_ = std::thread([this] { serve("the egress proxy", [this] { proxy_->run(); }); });
     if (gateway_) gateway_thread_ = std::thread([this] { serve("the credential gateway", [this] { gateway_->run(); }); });

@@ -2,7 +2,8 @@
 // The egress proxy and the credential gateway parse hostile input from the sandbox, so they run
 // in a process of their own (DESIGN.md section 5): this binary re-executed with the internal
 // verb `__network-service`, with no capabilities, no_new_privs, a seccomp allowlist and Landlock
-// that allows nothing on the filesystem beyond appending to its audit log.
+// that allows nothing on the filesystem beyond its audit log's directory and reading the name
+// resolver's configuration (service_confinement.hpp).
 //
 // The caller (the native supervisor, or the image engines' host side) hands it listening
 // sockets: TCP sockets made inside the sandbox's network namespace, or unix sockets that an
