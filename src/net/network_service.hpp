@@ -56,8 +56,11 @@ struct NetworkServiceStats {
 // (the supervisor's log); it ends by itself when the caller's end of the channel closes.
 class NetworkService {
  public:
-  // Re-executes this binary, confines it, hands over the listeners and settings, and returns
-  // once the service reports it serves. Throws cc::Error with the service's explanation.
+  // Re-executes this binary, hands over the listeners and settings, and returns once the
+  // service has checked them (the policy's rules, the listeners). It then loads the trust
+  // store (with a gateway) and confines itself before it reads any connection, which wait in
+  // the listen backlog meanwhile; a failure there ends the service (in the caller's log, and
+  // pidfd() becomes readable). Throws cc::Error with the service's explanation.
   static NetworkService launch(NetworkServiceSpec spec);
 
   NetworkService(NetworkService&&) noexcept;
@@ -65,7 +68,8 @@ class NetworkService {
   ~NetworkService();
 
   void set_network(const config::Network& network);  // live allow/deny; throws cc::Error
-  NetworkServiceStats stats();                        // throws cc::Error when it does not answer
+  // Answered once the service is confined and serving; throws cc::Error when it does not answer.
+  NetworkServiceStats stats();
   pid_t pid() const;
   int pidfd() const;                                  // readable when the service exited
   void stop();                                        // SIGTERM, up to 2 s, SIGKILL; reaps

@@ -86,6 +86,7 @@ TEST(NetworkServiceConfinement, RunningServiceHasNoCapabilitiesAndAFilter) {
   std::uint16_t port = 0;
   spec.proxy_listeners.push_back(listen_on_loopback(&port, "proxy"));
   auto service = net::NetworkService::launch(std::move(spec));
+  (void)service.stats();  // answered once the service is confined and serving
   auto status = status_of_process(service.pid());
   EXPECT_EQ(status["CapEff"], "0000000000000000");
   EXPECT_EQ(status["CapPrm"], "0000000000000000");

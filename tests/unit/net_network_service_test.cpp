@@ -142,7 +142,7 @@ TEST(NetworkService, ServesUnixListenersForImageEngines) {
   EXPECT_EQ(read_until_close(client.get(), 5000), "over unix");
 }
 
-TEST(NetworkService, RefusedSettingsFailTheLaunchWithTheReason) {
+TEST(NetworkService, RefusedRulesFailTheLaunchWithTheReason) {
   TempDir dir("cc-net-service");
   std::uint16_t port = 0;
   auto spec = spec_for(network_config(NetworkPolicy::none, {"exa*mple.com"}), audit_in(dir));
@@ -153,12 +153,23 @@ TEST(NetworkService, RefusedSettingsFailTheLaunchWithTheReason) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("exa*mple.com"), std::string::npos) << e.what();
   }
-  // A gateway whose extra CA holds no certificate.
+}
+
+// The gateway's trust store loads after the caller was answered (the CLI checked the CA file
+// before): a CA without a certificate ends the service, with status 1, before it serves.
+TEST(NetworkService, AGatewayItCannotBuildEndsTheService) {
+  TempDir dir("cc-net-service");
   auto bad = spec_for(network_config(NetworkPolicy::none), audit_in(dir));
   std::uint16_t gport = 0;
   bad.gateway_listeners.push_back(listen_on_loopback(&gport, "service gateway"));
   bad.gateway = net::NetworkServiceGateway{"https://127.0.0.1:1", "not a certificate", {net::CredentialKind::api_key, "k"}};
-  EXPECT_THROW(net::NetworkService::launch(std::move(bad)), Error);
+  auto service = net::NetworkService::launch(std::move(bad));
+  pollfd p{service.pidfd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 20000), 1) << "the service kept running without its gateway";
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(service.pidfd()), &info, WEXITED), 0);
+  EXPECT_EQ(info.si_code, CLD_EXITED);
+  EXPECT_EQ(info.si_status, 1);
 }
 
 TEST(NetworkService, EndsWhenStoppedOrWhenItsCallerGoes) {
