@@ -30,6 +30,8 @@
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "engine/native/oom_watch.hpp"
+#include "engine/native/resource_limits.hpp"
 #include "engine/native/supervisor_spec_io.hpp"
 #include "integrations/git_broker.hpp"
 #include "integrations/git_setup.hpp"
@@ -128,7 +130,10 @@ class Supervisor {
     }
 
     SandboxPlan plan = spec_.sandbox;
-    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources);
+    ::unlink(oom_record(paths.state_dir).c_str());  // a new run
+    // The CLI that launched us leaves a cgroup v2 parent with us (cgroups.hpp); it exits soon.
+    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources, {::getpid(), spec_.launcher_pid});
+    oom_ = OomWatch(cgroups.memory_dir, cgroups.memory_v2, spec_.config.resources.memory_text);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
     const bool refuse_suid = spec_.config.storage.type == config::StorageType::bind;
@@ -212,6 +217,7 @@ class Supervisor {
     state.mounts = plan.rootfs.described;
     state.limits = cgroups.limits;
     for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
+    for (auto& l : tmpfs_status(spec_.config.resources)) state.limits.push_back(l);
     write_runtime_file(paths.state_file(), serialize_run_state(state));
   }
 
@@ -344,14 +350,16 @@ class Supervisor {
     sigprocmask(SIG_BLOCK, &set, nullptr);
     UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     for (;;) {
-      int timeout = -1;
+      int timeout = oom_.poll_timeout_ms();
       if (kill_at_) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at_ - Clock::now()).count();
-        timeout = left < 0 ? 0 : static_cast<int>(left) + 1;
+        timeout = left < 0 ? 0 : std::min(static_cast<int>(left) + 1, timeout < 0 ? INT32_MAX : timeout);
       }
-      pollfd fds[3] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-      int rc = ::poll(fds, 3, timeout);
+      pollfd fds[4] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0},
+                       {oom_.fd(), oom_.events(), 0}};
+      int rc = ::poll(fds, 4, timeout);
       if (rc < 0 && errno != EINTR) break;
+      report_oom();  // one small read; the eventfd (v1) misses some kills
       if (fds[0].revents & POLLIN) break;  // pid 1 exited
       if (fds[2].revents & POLLIN) {
         signalfd_siginfo info;
@@ -370,6 +378,10 @@ class Supervisor {
         kill_at_.reset();
       }
     }
+  }
+
+  void report_oom() {
+    if (auto sentence = oom_.check()) log(*sentence);
   }
 
   void reap_helpers() {
@@ -406,6 +418,14 @@ class Supervisor {
       ::kill(pasta_pid_, SIGTERM);
       ::waitpid(pasta_pid_, nullptr, 0);
     }
+    report_oom();  // pid 1 itself may have been the one killed
+    if (auto summary = oom_.summary()) {
+      try {
+        write_runtime_file(oom_record(spec_.paths.state_dir), *summary + "\n");
+      } catch (const std::exception& e) {
+        log(std::string("cannot record the OOM kills for status: ") + e.what());
+      }
+    }
     // Processes that joined by exec die with the pid namespace; their cgroup empties shortly after.
     for (const auto& dir : cgroup_dirs_) {
       for (int attempt = 0; attempt < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++attempt) ::usleep(10000);
@@ -423,6 +443,7 @@ class Supervisor {
 
   const SupervisorSpec& spec_;
   int ready_fd_;
+  OomWatch oom_;
   Clock::time_point started_ = Clock::now();
   UniqueFd alive_;
   UniqueFd listener_;

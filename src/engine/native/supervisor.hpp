@@ -32,6 +32,9 @@ struct SupervisorSpec {
   std::string gateway_ca_pem;
   // git.credentials: the PAT (supervisor memory only) or the host's agent socket (git_setup.hpp).
   integrations::GitHostCredentials git;
+  // The CLI that starts the supervisor: on cgroup v2 it leaves its cgroup for the supervisor's
+  // leaf too when it sits in the same one (cgroups.hpp). 0: none.
+  pid_t launcher_pid = 0;
 };
 
 // Caller side: starts the detached supervisor (this binary re-executed with the internal verb
