@@ -47,13 +47,17 @@ struct HostNetworkSpec {
   // credentials.api "gateway": upstream, extra CA and the real credential (sent to the host
   // side over a private socketpair, never argv or the environment). nullopt: no gateway.
   std::optional<net::NetworkServiceGateway> gateway;
+  // The binary to re-execute with the internal verb; empty: this one (/proc/self/exe). Tests,
+  // which are not the CLI, name the CLI here.
+  std::filesystem::path program;
 };
 
 // What the engine needs to start the container against a running host side.
 struct HostNetwork {
   pid_t pid = 0;                                  // the detached host-side process
   std::filesystem::path socket_dir;               // host directory holding the sockets
-  std::filesystem::path proxy_socket;             // <socket_dir>/proxy.sock
+  // <socket_dir>/proxy.sock; nullopt under `none` (the native engine runs no proxy there either)
+  std::optional<std::filesystem::path> proxy_socket;
   std::optional<std::filesystem::path> gateway_socket;  // <socket_dir>/gateway.sock
   // The sockets one by one, host path -> path inside (for Apple's --publish-socket). Docker and
   // podman bind-mount `socket_dir` at kContainerSocketDir instead, so a restarted host side's
@@ -66,7 +70,8 @@ struct HostNetwork {
 
 // Starts the host side for the container whose state lives in spec.state_dir, or throws
 // cc::Error (exit 1) with the reason (a host side already running for it is an error: stop it
-// first). Returns once both listeners accept.
+// first; what a killed one left is cleaned). Returns once the listeners accept. Under `none`
+// without a gateway there is nothing to run: the engine should not call this.
 HostNetwork start_host_network(const HostNetworkSpec& spec);
 
 // Stops the host side (if any) and removes its sockets, control socket and records; also
@@ -87,9 +92,12 @@ HostNetworkStatus host_network_status(const std::filesystem::path& state_dir);
 void reload_host_network(const std::filesystem::path& state_dir, const config::Network& network);
 
 // The container's pid 1 command: a /bin/sh wrapper that starts the relays (kept running: a
-// relay that exits is restarted) and then execs `command`. `with_gateway`: also relay
-// net::kGatewayPort to gateway.sock.
-std::vector<std::string> relay_entrypoint(const std::vector<std::string>& command, bool with_gateway);
+// relay that exits is restarted a second later) and then execs `command`. `with_proxy`: relay
+// kProxyPort to proxy.sock; `with_gateway`: net::kGatewayPort to gateway.sock. Both on
+// 127.0.0.1 only, which is what proxy_environment and gateway_base_url name. `command` must not
+// be empty. `socket_dir`: where the sockets are inside (tests run it outside a container).
+std::vector<std::string> relay_entrypoint(const std::vector<std::string>& command, bool with_proxy, bool with_gateway,
+                                          const std::string& socket_dir = kContainerSocketDir);
 
 // The internal verb's entry point (dispatched from main before the CLI is built); never returns.
 [[noreturn]] void image_network_main(int argc, char** argv);
