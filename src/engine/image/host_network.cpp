@@ -233,7 +233,7 @@ HostNetwork start_host_network(const HostNetworkSpec& spec) {
   if (proxy) {
     result.proxy_socket = files.sockets() / kProxySocketName;
     result.shares.push_back({*result.proxy_socket, inside + "/" + kProxySocketName});
-    result.env = net::proxy_environment(kProxyPort);
+    result.env = net::proxy_environment(net::kProxyPort);
   }
   if (spec.gateway) {
     result.gateway_socket = files.sockets() / kGatewaySocketName;

@@ -28,6 +28,7 @@
 #include "config/config.hpp"
 #include "engine/image/container_cli.hpp"
 #include "net/network_service.hpp"
+#include "net/proxy_listener.hpp"
 
 namespace cc::engine::image {
 
@@ -38,7 +39,6 @@ inline constexpr const char* kImageNetworkVerb = "__image-network";
 inline constexpr const char* kContainerSocketDir = "/run/claude-container";
 inline constexpr const char* kProxySocketName = "proxy.sock";
 inline constexpr const char* kGatewaySocketName = "gateway.sock";
-inline constexpr std::uint16_t kProxyPort = 3128;  // what HTTP(S)_PROXY names inside
 
 struct HostNetworkSpec {
   std::filesystem::path state_dir;   // the container's state directory (exists, 0700, ours)
@@ -63,7 +63,7 @@ struct HostNetwork {
   // podman bind-mount `socket_dir` at kContainerSocketDir instead, so a restarted host side's
   // new sockets are seen without restarting the container.
   std::vector<SocketShare> shares;
-  // HTTP(S)_PROXY, NO_PROXY etc. for kProxyPort, plus ANTHROPIC_BASE_URL when the gateway
+  // HTTP(S)_PROXY, NO_PROXY etc. for net::kProxyPort, plus ANTHROPIC_BASE_URL when the gateway
   // runs (the placeholder credential variable comes from integrations::credential_environment).
   std::map<std::string, std::string> env;
 };
@@ -93,7 +93,7 @@ void reload_host_network(const std::filesystem::path& state_dir, const config::N
 
 // The container's pid 1 command: a /bin/sh wrapper that starts the relays (kept running: a
 // relay that exits is restarted a second later) and then execs `command`. `with_proxy`: relay
-// kProxyPort to proxy.sock; `with_gateway`: net::kGatewayPort to gateway.sock. Both on
+// net::kProxyPort to proxy.sock; `with_gateway`: net::kGatewayPort to gateway.sock. Both on
 // 127.0.0.1 only, which is what proxy_environment and gateway_base_url name. `command` must not
 // be empty. `socket_dir`: where the sockets are inside (tests run it outside a container).
 std::vector<std::string> relay_entrypoint(const std::vector<std::string>& command, bool with_proxy, bool with_gateway,

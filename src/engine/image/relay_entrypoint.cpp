@@ -35,7 +35,7 @@ exec "$@"
 std::vector<std::string> relay_entrypoint(const std::vector<std::string>& command, bool with_proxy, bool with_gateway,
                                          const std::string& socket_dir) {
   std::string relays;
-  if (with_proxy) relays += std::to_string(kProxyPort) + "=" + kProxySocketName;
+  if (with_proxy) relays += std::to_string(net::kProxyPort) + "=" + kProxySocketName;
   if (with_gateway) relays += (relays.empty() ? "" : " ") + std::to_string(net::kGatewayPort) + "=" + kGatewaySocketName;
   // Arguments rather than text in the script: the script is one constant, nothing is quoted into it.
   std::vector<std::string> argv = {"/bin/sh", "-c", kScript, "claude-container-relay", socket_dir, relays};
