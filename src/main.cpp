@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "cli/app.hpp"
+#include "engine/image/host_network.hpp"
 #include "net/network_service.hpp"
 
 namespace {
@@ -13,6 +14,7 @@ struct InternalVerb {
 };
 constexpr InternalVerb kInternalVerbs[] = {
     {cc::net::kNetworkServiceVerb, cc::net::network_service_main},
+    {cc::engine::image::kImageNetworkVerb, cc::engine::image::image_network_main},
 };
 
 }  // namespace

@@ -26,6 +26,8 @@
 #include "support/required_feature.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "util/error.hpp"
+#include "util/file_io.hpp"
 
 using namespace cc;
 using namespace cc::test;
@@ -107,9 +109,16 @@ std::map<std::string, std::string> proxy_env_reaching_host_loopback(std::map<std
   return env;
 }
 
-[[maybe_unused]] bool process_exists(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+// A detached process that ended may stay a zombie until init reaps it: that counts as gone.
+bool process_exists(pid_t pid) {
+  if (pid <= 0) return false;
+  auto stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  auto close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] != 'Z';
+}
 
-[[maybe_unused]] bool eventually(const std::function<bool()>& condition) {
+bool eventually(const std::function<bool()>& condition) {
   for (int i = 0; i < 500; ++i) {
     if (condition()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -211,4 +220,160 @@ TEST_F(ImageHostNetwork, EgressProxyServesAUnixListenerThroughTheRelay) {
   ASSERT_GE(records.size(), 2u);
   EXPECT_EQ(records[1].value("host", ""), "denied.invalid");
   EXPECT_EQ(records[1].value("decision", ""), "denied");
+}
+
+// The product path: `__image-network` (detached, found again by later calls) with the confined
+// network service on unix sockets, the relay inside, and live allow/deny.
+TEST_F(ImageHostNetwork, ProxyAllowsDeniesAndReloadsThroughTheRelay) {
+  TestCa ca({"127.0.0.1"});
+  LoopbackServer upstream(https_handler(ca, "secure hello\n"));
+  const std::string target = "127.0.0.1:" + std::to_string(upstream.port());
+  fs::path ca_file = dir_ / "ca.pem";
+  std::ofstream(ca_file) << ca.ca_pem();
+
+  auto network = network_config(NetworkPolicy::isolated, {target});
+  auto host = image::start_host_network(spec(network));
+  ASSERT_TRUE(host.proxy_socket.has_value());
+  EXPECT_FALSE(host.gateway_socket.has_value());
+  EXPECT_EQ(host.env.at("HTTPS_PROXY"), "http://127.0.0.1:3128");
+  EXPECT_EQ(host.env.count("ANTHROPIC_BASE_URL"), 0u);
+  ASSERT_EQ(host.shares.size(), 1u);
+  EXPECT_EQ(host.shares[0].container, "/run/claude-container/proxy.sock");
+  EXPECT_EQ(fs::status(*host.proxy_socket).permissions() & fs::perms::all, static_cast<fs::perms>(0666));
+  EXPECT_EQ(fs::status(host.socket_dir).permissions() & fs::perms::all, static_cast<fs::perms>(0755));
+  EXPECT_EQ(fs::status(state_ / "network").permissions() & fs::perms::all, fs::perms::owner_all);
+
+  RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, true, false, host.socket_dir.string()));
+  ASSERT_TRUE(wait_for_port(*ns_, net::kProxyPort));
+  auto env = proxy_env_reaching_host_loopback(host.env);
+  const std::vector<std::string> https_get = {"--cacert", ca_file.string(), "https://" + target + "/"};
+
+  auto ok = curl_inside(*ns_, env, https_get);
+  EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+  EXPECT_EQ(ok.out, "secure hello\n");
+
+  auto denied = curl_inside(*ns_, env, {"-o", "/dev/null", "-w", "%{http_code}", "http://denied.invalid/"});
+  EXPECT_EQ(denied.out, "403") << describe(denied);
+  auto records = audit_records_in(audit_log(), 2, 10000);
+  ASSERT_GE(records.size(), 2u);
+  EXPECT_EQ(records[0].value("decision", ""), "allowed");
+  EXPECT_EQ(records[1].value("host", ""), "denied.invalid");
+  EXPECT_EQ(records[1].value("decision", ""), "denied");
+
+  // Without a container engine's help the directly dialed upstream is not there: no route.
+  EXPECT_NE(ns_->run_inside([&] { return tcp_connect_errno("127.0.0.1", upstream.port()); }), 0);
+
+  // Live deny, then allow again: later calls find the running host side.
+  image::reload_host_network(state_, network_config(NetworkPolicy::isolated, {target}, {target}));
+  auto refused = curl_inside(*ns_, env, https_get);
+  EXPECT_NE(refused.exit_code, 0) << describe(refused);
+  image::reload_host_network(state_, network);
+  auto again = curl_inside(*ns_, env, https_get);
+  EXPECT_EQ(again.exit_code, 0) << describe(again);
+
+  auto status = image::host_network_status(state_);
+  EXPECT_TRUE(status.running) << status.detail;
+  ASSERT_TRUE(status.stats.has_value()) << status.detail;
+  EXPECT_EQ(status.stats->allowed, 2u);
+  EXPECT_EQ(status.stats->denied, 2u);
+
+  // A policy change is not a reload: it needs a restart, and says so.
+  try {
+    image::reload_host_network(state_, network_config(NetworkPolicy::development, {target}));
+    ADD_FAILURE() << "a policy change was accepted live";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("restart the container"), std::string::npos) << e.what();
+  }
+
+  // Stop leaves no process and no socket.
+  const pid_t pid = host.pid;
+  image::stop_host_network(state_);
+  EXPECT_TRUE(eventually([&] { return !process_exists(pid); }));
+  EXPECT_FALSE(fs::exists(*host.proxy_socket));
+  EXPECT_FALSE(fs::exists(state_ / "network" / "control.sock"));
+  EXPECT_FALSE(fs::exists(state_ / "network" / "host.json"));
+  auto after = image::host_network_status(state_);
+  EXPECT_FALSE(after.running);
+  EXPECT_FALSE(after.stale);
+  auto gone = curl_inside(*ns_, env, https_get);
+  EXPECT_NE(gone.exit_code, 0) << describe(gone);
+}
+
+// The gateway through the relay: the inside sends the placeholder, the stand-in API gets the
+// real key, which never crosses into the namespace.
+TEST_F(ImageHostNetwork, GatewayAddsTheRealKeyBehindTheRelay) {
+  MessagesStandIn api;
+  api.start();
+  const std::string real_key = "sk-ant-api03-" + std::string(95, 'r');
+  auto s = spec(network_config(NetworkPolicy::none));
+  s.gateway = net::NetworkServiceGateway{"https://127.0.0.1:" + std::to_string(api.port()), api.ca_pem(),
+                                         {net::CredentialKind::api_key, real_key}};
+  auto host = image::start_host_network(s);
+  EXPECT_FALSE(host.proxy_socket.has_value()) << "policy none runs no proxy";
+  ASSERT_TRUE(host.gateway_socket.has_value());
+  EXPECT_EQ(host.env.at("ANTHROPIC_BASE_URL"), "http://127.0.0.1:3129");
+  EXPECT_EQ(host.env.count("HTTPS_PROXY"), 0u);
+  // Neither the settings' file trail nor the argv holds the key.
+  auto cmdline = read_file_if_exists("/proc/" + std::to_string(host.pid) + "/cmdline");
+  ASSERT_TRUE(cmdline.has_value());
+  EXPECT_EQ(cmdline->find("sk-ant"), std::string::npos);
+
+  RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, false, true, host.socket_dir.string()));
+  ASSERT_TRUE(wait_for_port(*ns_, net::kGatewayPort));
+  auto r = curl_inside(*ns_, host.env,
+                       {"-H", "x-api-key: placeholder-inside", "-H", "content-type: application/json", "-H",
+                        "anthropic-version: 2023-06-01", "--data", R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]})",
+                        host.env.at("ANTHROPIC_BASE_URL") + "/v1/messages"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("Hello from the stand-in."), std::string::npos) << describe(r);
+  EXPECT_EQ(r.out.find(real_key), std::string::npos);
+  auto requests = api.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].header("x-api-key"), real_key);
+  EXPECT_EQ(requests[0].header_count("x-api-key"), 1u);
+  // Counted when the exchange ends, a moment after curl has its answer.
+  EXPECT_TRUE(eventually([&] {
+    auto status = image::host_network_status(state_);
+    return status.stats && status.stats->gateway_requests == 1;
+  }));
+}
+
+// A host side killed with SIGKILL is seen by the next status, its service ends by itself, and
+// stop (or the next start) cleans what it left.
+TEST_F(ImageHostNetwork, AKilledHostSideIsDetectedAndCleaned) {
+  auto host = image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
+  auto record = read_file_if_exists(state_ / "network" / "host.json");
+  ASSERT_TRUE(record.has_value());
+  const pid_t service = nlohmann::json::parse(*record).at("service_pid").get<pid_t>();
+  EXPECT_TRUE(process_exists(service));
+
+  try {
+    image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
+    ADD_FAILURE() << "a second host side started for the same container";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already runs"), std::string::npos) << e.what();
+  }
+
+  ASSERT_EQ(::kill(host.pid, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return !process_exists(host.pid); }));
+  EXPECT_TRUE(eventually([&] { return !process_exists(service); })) << "the network service outlived its host side";
+  auto status = image::host_network_status(state_);
+  EXPECT_FALSE(status.running);
+  EXPECT_TRUE(status.stale);
+  EXPECT_NE(status.detail.find("ended without stopping"), std::string::npos) << status.detail;
+
+  image::stop_host_network(state_);
+  EXPECT_FALSE(fs::exists(*host.proxy_socket));
+  EXPECT_FALSE(image::host_network_status(state_).stale);
+  // And a new one starts in its place.
+  auto second = image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
+  EXPECT_TRUE(image::host_network_status(state_).running);
+  image::stop_host_network(state_);
+  EXPECT_TRUE(eventually([&] { return !process_exists(second.pid); }));
+}
+
+TEST_F(ImageHostNetwork, FullAndNothingToServeAreRefused) {
+  EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::full))), Error);
+  EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::none))), Error);
+  EXPECT_FALSE(fs::exists(state_ / "network" / "host.json"));
 }

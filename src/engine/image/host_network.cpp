@@ -200,6 +200,10 @@ HostNetwork start_host_network(const HostNetworkSpec& spec) {
   if (host_alive(files)) throw Error("the container's network host side already runs; stop the container first.");
   clean_remains(files);
 
+  // The service may create and rotate files in the audit log's directory (Landlock), so that
+  // directory holds the log and nothing else.
+  const fs::path audit_log = spec.audit_log.empty() ? spec.state_dir / "audit" / "network.jsonl" : spec.audit_log;
+  native::ensure_private_dir(audit_log.parent_path());
   UniqueFd log(::open(files.log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!log) throw_errno("cannot open " + files.log().string());
   int pair[2];
@@ -210,7 +214,6 @@ HostNetwork start_host_network(const HostNetworkSpec& spec) {
   launch_detached(program, theirs.get(), log.get());
   theirs.reset();
 
-  const fs::path audit_log = spec.audit_log.empty() ? spec.state_dir / "network.jsonl" : spec.audit_log;
   if (!write_all(ours.get(), settings_message(spec, audit_log))) throw_errno("cannot send the settings to the network host side");
   ::shutdown(ours.get(), SHUT_WR);
   auto line = read_line(ours.get(), Clock::now() + std::chrono::seconds(30), 1 << 20);

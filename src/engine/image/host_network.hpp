@@ -43,7 +43,9 @@ inline constexpr const char* kGatewaySocketName = "gateway.sock";
 struct HostNetworkSpec {
   std::filesystem::path state_dir;   // the container's state directory (exists, 0700, ours)
   config::Network network;           // effective policy with allow/deny; never `full`
-  std::filesystem::path audit_log;   // empty: <state_dir>/network.jsonl
+  // Empty: <state_dir>/audit/network.jsonl. Its directory is created 0700 and must hold nothing
+  // else (the confined service may create and rotate files there, and nowhere else).
+  std::filesystem::path audit_log;
   // credentials.api "gateway": upstream, extra CA and the real credential (sent to the host
   // side over a private socketpair, never argv or the environment). nullopt: no gateway.
   std::optional<net::NetworkServiceGateway> gateway;
