@@ -165,6 +165,8 @@ void launch_detached(const fs::path& program, int channel, int log_fd) {
   if (child == 0) {
     // Only async-signal-safe calls from here on; every path ends in _exit or exec.
     ::setsid();
+    // A long-lived process must not hold the caller's directory (a project, a mount) busy.
+    if (::chdir("/") != 0) ::_exit(126);
     pid_t grandchild = ::fork();
     if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
     if (::dup2(devnull.get(), 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) ::_exit(126);

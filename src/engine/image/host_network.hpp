@@ -3,10 +3,11 @@
 // policies `none`, `isolated` and `development` the container runs with `--network none`; the
 // egress proxy and the credential gateway (the same confined net::NetworkService the native
 // engine runs) listen on unix sockets in the container's state directory, which the engine puts
-// into the container (a bind mount of the socket directory on docker and podman,
-// `--publish-socket` per socket on Apple's `container`), and a relay inside (socat, installed
-// by the generated Containerfile) listens on the loopback ports HTTP(S)_PROXY and
-// ANTHROPIC_BASE_URL name and forwards each connection to those sockets.
+// into the container (a bind mount of the socket directory on docker and podman; on Apple's
+// `container` a `-v host_socket:path` per socket, whose runtime relays a socket mount source
+// into the guest: its `--publish-socket` goes the other way, container to host), and a relay
+// inside (socat, installed by the generated Containerfile) listens on the loopback ports
+// HTTP(S)_PROXY and ANTHROPIC_BASE_URL name and forwards each connection to those sockets.
 //
 // The container outlives the CLI, so the host side is a detached process of its own: this
 // binary re-executed with the internal verb `__image-network`. It holds a lock for as long as it
@@ -35,7 +36,7 @@ namespace cc::engine::image {
 inline constexpr const char* kImageNetworkVerb = "__image-network";
 
 // Where the relay inside finds the sockets; docker/podman bind-mount the host's socket
-// directory here, Apple publishes each socket at its path below it.
+// directory here, Apple mounts each socket at its path below it.
 inline constexpr const char* kContainerSocketDir = "/run/claude-container";
 inline constexpr const char* kProxySocketName = "proxy.sock";
 inline constexpr const char* kGatewaySocketName = "gateway.sock";
@@ -61,7 +62,7 @@ struct HostNetwork {
   // <socket_dir>/proxy.sock; nullopt under `none` (the native engine runs no proxy there either)
   std::optional<std::filesystem::path> proxy_socket;
   std::optional<std::filesystem::path> gateway_socket;  // <socket_dir>/gateway.sock
-  // The sockets one by one, host path -> path inside (for Apple's --publish-socket). Docker and
+  // The sockets one by one, host path -> path inside (Apple mounts each with -v). Docker and
   // podman bind-mount `socket_dir` at kContainerSocketDir instead, so a restarted host side's
   // new sockets are seen without restarting the container.
   std::vector<SocketShare> shares;
