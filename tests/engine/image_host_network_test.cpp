@@ -155,11 +155,11 @@ class ImageHostNetwork : public ::testing::Test {
     image::HostNetworkSpec s;
     s.state_dir = state_;
     s.network = std::move(network);
-    s.audit_log = dir_ / "audit" / "network.jsonl";
     s.program = CC_BINARY;
     return s;
   }
-  fs::path audit_log() const { return dir_ / "audit" / "network.jsonl"; }
+  // Where the host side puts it by default (spec() leaves audit_log empty).
+  fs::path audit_log() const { return state_ / "network" / "network.jsonl"; }
 
   TempDir dir_{"cc-imgnet"};
   fs::path state_;
@@ -241,7 +241,7 @@ TEST_F(ImageHostNetwork, ProxyAllowsDeniesAndReloadsThroughTheRelay) {
   EXPECT_EQ(host.shares[0].container, "/run/claude-container/proxy.sock");
   EXPECT_EQ(fs::status(*host.proxy_socket).permissions() & fs::perms::all, static_cast<fs::perms>(0666));
   EXPECT_EQ(fs::status(host.socket_dir).permissions() & fs::perms::all, static_cast<fs::perms>(0755));
-  EXPECT_EQ(fs::status(state_ / "network").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(state_ / "host-network").permissions() & fs::perms::all, fs::perms::owner_all);
 
   RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, true, false, host.socket_dir.string()));
   ASSERT_TRUE(wait_for_port(*ns_, net::kProxyPort));
@@ -290,8 +290,8 @@ TEST_F(ImageHostNetwork, ProxyAllowsDeniesAndReloadsThroughTheRelay) {
   image::stop_host_network(state_);
   EXPECT_TRUE(eventually([&] { return !process_exists(pid); }));
   EXPECT_FALSE(fs::exists(*host.proxy_socket));
-  EXPECT_FALSE(fs::exists(state_ / "network" / "control.sock"));
-  EXPECT_FALSE(fs::exists(state_ / "network" / "host.json"));
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "control.sock"));
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "host.json"));
   auto after = image::host_network_status(state_);
   EXPECT_FALSE(after.running);
   EXPECT_FALSE(after.stale);
@@ -342,7 +342,7 @@ TEST_F(ImageHostNetwork, GatewayAddsTheRealKeyBehindTheRelay) {
 // stop (or the next start) cleans what it left.
 TEST_F(ImageHostNetwork, AKilledHostSideIsDetectedAndCleaned) {
   auto host = image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
-  auto record = read_file_if_exists(state_ / "network" / "host.json");
+  auto record = read_file_if_exists(state_ / "host-network" / "host.json");
   ASSERT_TRUE(record.has_value());
   const pid_t service = nlohmann::json::parse(*record).at("service_pid").get<pid_t>();
   EXPECT_TRUE(process_exists(service));
@@ -375,5 +375,5 @@ TEST_F(ImageHostNetwork, AKilledHostSideIsDetectedAndCleaned) {
 TEST_F(ImageHostNetwork, FullAndNothingToServeAreRefused) {
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::full))), Error);
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::none))), Error);
-  EXPECT_FALSE(fs::exists(state_ / "network" / "host.json"));
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "host.json"));
 }

@@ -204,7 +204,9 @@ HostNetwork start_host_network(const HostNetworkSpec& spec) {
 
   // The service may create and rotate files in the audit log's directory (Landlock), so that
   // directory holds the log and nothing else.
-  const fs::path audit_log = spec.audit_log.empty() ? spec.state_dir / "audit" / "network.jsonl" : spec.audit_log;
+  // The default is where the native engine keeps it (ContainerPaths::audit_log), so `logs
+  // --network` reads the same place on every engine.
+  const fs::path audit_log = spec.audit_log.empty() ? spec.state_dir / "network" / "network.jsonl" : spec.audit_log;
   native::ensure_private_dir(audit_log.parent_path());
   UniqueFd log(::open(files.log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!log) throw_errno("cannot open " + files.log().string());

@@ -14,7 +14,7 @@
 // lives (so a crash is seen by the next command, whatever pids were reused) and answers JSON
 // lines on a control socket in the state directory. Later CLI invocations find it there.
 //
-// Layout under `<state_dir>/network/` (0700, ours): lock, control.sock, host.json (pid and
+// Layout under `<state_dir>/host-network/` (0700, ours): lock, control.sock, host.json (pid and
 // socket paths), and `sockets/` (0755, so the container's non-root user can reach the sockets,
 // which are 0666; the 0700 state directory above keeps other host users out).
 #include <sys/types.h>
@@ -44,8 +44,9 @@ inline constexpr const char* kGatewaySocketName = "gateway.sock";
 struct HostNetworkSpec {
   std::filesystem::path state_dir;   // the container's state directory (exists, 0700, ours)
   config::Network network;           // effective policy with allow/deny; never `full`
-  // Empty: <state_dir>/audit/network.jsonl. Its directory is created 0700 and must hold nothing
-  // else (the confined service may create and rotate files there, and nowhere else).
+  // Empty: <state_dir>/network/network.jsonl, as native::ContainerPaths::audit_log. Its
+  // directory is created 0700 and must hold nothing else (the confined service may create and
+  // rotate files there, and nowhere else).
   std::filesystem::path audit_log;
   // credentials.api "gateway": upstream, extra CA and the real credential (sent to the host
   // side over a private socketpair, never argv or the environment). nullopt: no gateway.
