@@ -15,6 +15,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <thread>
 
 #include "engine/image/host_network.hpp"
@@ -44,11 +46,19 @@ constexpr const char* kNsenter = "/usr/bin/nsenter";
 bool tools_present() { return fs::exists(kSocat) && fs::exists(kCurl) && fs::exists(kNsenter); }
 
 // The relay entrypoint (with `sleep` as the container's command) running in the namespace, in
-// a process group of its own so the socat loops go with it.
+// a process group of its own so the socat loops go with it. With `read_only_mount` (host
+// directory, path inside), it runs in a mount namespace of its own where the socket directory
+// is bind-mounted read-only, as an engine mounts it.
 class RelayInNetns {
  public:
-  RelayInNetns(const NetnsChild& ns, const std::vector<std::string>& entrypoint) {
+  RelayInNetns(const NetnsChild& ns, const std::vector<std::string>& entrypoint,
+               std::optional<std::pair<fs::path, fs::path>> read_only_mount = std::nullopt) {
     std::vector<std::string> args = {kNsenter, "--net=/proc/" + std::to_string(ns.pid()) + "/ns/net", "--"};
+    if (read_only_mount) {
+      args.insert(args.end(), {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                               "/usr/bin/mount --bind -r \"$1\" \"$2\" && shift 2 && exec \"$@\"", "sh",
+                               read_only_mount->first.string(), read_only_mount->second.string()});
+    }
     args.insert(args.end(), entrypoint.begin(), entrypoint.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -243,7 +253,12 @@ TEST_F(ImageHostNetwork, ProxyAllowsDeniesAndReloadsThroughTheRelay) {
   EXPECT_EQ(fs::status(host.socket_dir).permissions() & fs::perms::all, static_cast<fs::perms>(0755));
   EXPECT_EQ(fs::status(state_ / "host-network").permissions() & fs::perms::all, fs::perms::owner_all);
 
-  RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, true, false, host.socket_dir.string()));
+  // The socket directory read-only at another path, as docker/podman mount it: connecting
+  // needs no write access to the mount, and the inside cannot replace the sockets.
+  fs::path inside = dir_ / "run-claude-container";
+  fs::create_directory(inside);
+  RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, true, false, inside.string()),
+                     std::make_pair(host.socket_dir, inside));
   ASSERT_TRUE(wait_for_port(*ns_, net::kProxyPort));
   auto env = proxy_env_reaching_host_loopback(host.env);
   const std::vector<std::string> https_get = {"--cacert", ca_file.string(), "https://" + target + "/"};
@@ -376,4 +391,23 @@ TEST_F(ImageHostNetwork, FullAndNothingToServeAreRefused) {
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::full))), Error);
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::none))), Error);
   EXPECT_FALSE(fs::exists(state_ / "host-network" / "host.json"));
+}
+
+// The host side's directories are its own: a symlink planted for the socket directory is
+// refused, and nothing is created where it points.
+TEST_F(ImageHostNetwork, APlantedSocketDirectorySymlinkIsRefused) {
+  fs::path elsewhere = dir_ / "elsewhere";
+  fs::create_directory(elsewhere);
+  fs::create_directory(state_ / "host-network");
+  fs::permissions(state_ / "host-network", fs::perms::owner_all, fs::perm_options::replace);
+  fs::create_directory_symlink(elsewhere, state_ / "host-network" / "sockets");
+  try {
+    image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
+    ADD_FAILURE() << "the host side served through a planted symlink";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("symlink"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_empty(elsewhere));
+  EXPECT_FALSE(image::host_network_status(state_).running);
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "control.sock"));
 }

@@ -64,8 +64,9 @@ struct HostNetwork {
   std::optional<std::filesystem::path> proxy_socket;
   std::optional<std::filesystem::path> gateway_socket;  // <socket_dir>/gateway.sock
   // The sockets one by one, host path -> path inside (Apple mounts each with -v). Docker and
-  // podman bind-mount `socket_dir` at kContainerSocketDir instead, so a restarted host side's
-  // new sockets are seen without restarting the container.
+  // podman bind-mount `socket_dir` at kContainerSocketDir instead, read-only (connecting needs
+  // no write access to the mount, and the inside then cannot replace the sockets), so a
+  // restarted host side's new sockets are seen without restarting the container.
   std::vector<SocketShare> shares;
   // HTTP(S)_PROXY, NO_PROXY etc. for net::kProxyPort, plus ANTHROPIC_BASE_URL when the gateway
   // runs (the placeholder credential variable comes from integrations::credential_environment).
