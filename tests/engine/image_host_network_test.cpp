@@ -247,6 +247,7 @@ TEST_F(ImageHostNetwork, ProxyAllowsDeniesAndReloadsThroughTheRelay) {
   EXPECT_FALSE(host.gateway_socket.has_value());
   EXPECT_EQ(host.env.at("HTTPS_PROXY"), "http://127.0.0.1:3128");
   EXPECT_EQ(host.env.count("ANTHROPIC_BASE_URL"), 0u);
+  EXPECT_EQ(host.socket_dir, image::host_network_socket_dir(state_));
   ASSERT_EQ(host.shares.size(), 1u);
   EXPECT_EQ(host.shares[0].container, "/run/claude-container/proxy.sock");
   EXPECT_EQ(fs::status(*host.proxy_socket).permissions() & fs::perms::all, static_cast<fs::perms>(0666));

@@ -190,6 +190,8 @@ void launch_detached(const fs::path& program, int channel, int log_fd) {
 
 }  // namespace
 
+fs::path host_network_socket_dir(const fs::path& state_dir) { return HostNetworkFiles(state_dir).sockets(); }
+
 HostNetwork start_host_network(const HostNetworkSpec& spec) {
   if (spec.network.policy == config::NetworkPolicy::full) {
     throw usage_error("the network host side serves the policies none, isolated and development; `full` uses the engine's own network.");

@@ -73,6 +73,11 @@ struct HostNetwork {
   std::map<std::string, std::string> env;
 };
 
+// The host directory holding the sockets (HostNetwork::socket_dir) for a container's state
+// directory, for engines that mount it before or without a start_host_network result. It
+// exists once start_host_network has run.
+std::filesystem::path host_network_socket_dir(const std::filesystem::path& state_dir);
+
 // Starts the host side for the container whose state lives in spec.state_dir, or throws
 // cc::Error (exit 1) with the reason (a host side already running for it is an error: stop it
 // first; what a killed one left is cleaned). Returns once the listeners accept. Under `none`
