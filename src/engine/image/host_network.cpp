@@ -140,6 +140,18 @@ bool wait_until_gone(const HostNetworkFiles& files, std::chrono::milliseconds li
   return true;
 }
 
+// Until `pid` is gone or a zombie (a detached process is reaped by init, not by us).
+void wait_for_exit(pid_t pid, std::chrono::milliseconds limit) {
+  if (pid <= 0) return;
+  auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    auto stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat ? stat->rfind(')') : std::string::npos;
+    if (!stat || close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] == 'Z') return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 std::string settings_message(const HostNetworkSpec& spec, const fs::path& audit_log) {
   json j = {{"state_dir", spec.state_dir.string()}, {"audit_log", audit_log.string()}, {"network", network_to_json(spec.network)}};
   if (spec.gateway) {
@@ -232,6 +244,11 @@ HostNetwork start_host_network(const HostNetworkSpec& spec) {
     std::string why = reply.is_object() && reply.contains("error") && reply["error"].is_string()
                           ? reply["error"].get<std::string>()
                           : "it ended or did not answer within 30 seconds (" + log_tail(files) + ")";
+    // A failed host side cleans up and ends on its own; wait (bounded) for that, so a failed
+    // start leaves no process behind.
+    if (reply.is_object() && reply.contains("pid") && reply["pid"].is_number_integer()) {
+      wait_for_exit(reply["pid"].get<pid_t>(), std::chrono::seconds(10));
+    }
     throw Error("cannot start the container's network host side: " + why + " See " + files.log().string() + ".");
   }
 
