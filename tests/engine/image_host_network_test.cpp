@@ -376,7 +376,7 @@ TEST_F(ImageHostNetwork, AKilledHostSideIsDetectedAndCleaned) {
   auto status = image::host_network_status(state_);
   EXPECT_FALSE(status.running);
   EXPECT_TRUE(status.stale);
-  EXPECT_NE(status.detail.find("ended without stopping"), std::string::npos) << status.detail;
+  EXPECT_NE(status.detail.find("killed or crashed"), std::string::npos) << status.detail;
 
   image::stop_host_network(state_);
   EXPECT_FALSE(fs::exists(*host.proxy_socket));
@@ -411,4 +411,22 @@ TEST_F(ImageHostNetwork, APlantedSocketDirectorySymlinkIsRefused) {
   EXPECT_TRUE(fs::is_empty(elsewhere));
   EXPECT_FALSE(image::host_network_status(state_).running);
   EXPECT_FALSE(fs::exists(state_ / "host-network" / "control.sock"));
+}
+
+// The network service dying (killed, crashed) ends its host side, which says why in its log;
+// the next status reports it, with those last words.
+TEST_F(ImageHostNetwork, AServiceThatDiesIsReportedByTheNextStatus) {
+  auto host = image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
+  auto record = read_file_if_exists(state_ / "host-network" / "host.json");
+  ASSERT_TRUE(record.has_value());
+  const pid_t service = nlohmann::json::parse(*record).at("service_pid").get<pid_t>();
+  ASSERT_EQ(::kill(service, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return !process_exists(host.pid); })) << "the host side outlived its service";
+  auto status = image::host_network_status(state_);
+  EXPECT_FALSE(status.running);
+  EXPECT_TRUE(status.stale);
+  EXPECT_NE(status.detail.find("network service ended"), std::string::npos) << status.detail;
+  EXPECT_FALSE(fs::exists(*host.proxy_socket)) << "a dead host side's socket was left for the relay";
+  image::stop_host_network(state_);
+  EXPECT_FALSE(image::host_network_status(state_).stale);
 }

@@ -304,10 +304,13 @@ HostNetworkStatus host_network_status(const fs::path& state_dir) {
   } else if (record) {
     status.stale = true;
     status.pid = record->pid;
+    // The log's last line says why, unless the process was killed (then it ends with "serving").
     std::string last = log_tail(files);
-    status.detail = "the container's network host side (pid " + std::to_string(record->pid) +
-                    ") ended without stopping (killed or crashed), so nothing inside reaches the network; "
-                    "restart the container" + (last.empty() ? "." : " (its last words: " + last + ").");
+    const std::string prefix = "[claude-container network] ";
+    if (last.rfind(prefix, 0) == 0) last.erase(0, prefix.size());
+    if (last.empty() || last.rfind("serving", 0) == 0) last = "killed or crashed";
+    status.detail = "the container's network host side (pid " + std::to_string(record->pid) + ") ended while the container ran (" +
+                    last + "), so nothing inside reaches the network; restart the container.";
   }
   return status;
 }

@@ -265,7 +265,7 @@ class HostSide {
     fs::remove(files_.sockets() / kGatewaySocketName, ec);
     fs::remove(files_.control(), ec);
     if (clean) fs::remove(files_.record(), ec);
-    log_line(clean ? "stopped" : "ended after a failure");
+    if (clean) log_line("stopped");  // after a failure, the reason stays the log's last line
   }
 
   Settings settings_;
