@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -100,10 +101,14 @@ bool kill_recorded(pid_t pid, std::uint64_t start_time) {
   return ::kill(pid, SIGKILL) == 0;
 }
 
+// The last line of host.log (read from its last 4 KiB: the log only grows).
 std::string log_tail(const HostNetworkFiles& files) {
-  auto text = read_file_if_exists(files.log());
-  if (!text || text->empty()) return "";
-  std::string tail = *text;
+  UniqueFd fd(::open(files.log().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return "";
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size <= 0 || ::lseek(fd.get(), std::max<off_t>(0, size - 4096), SEEK_SET) < 0) return "";
+  std::string tail;
+  if (!read_all_bounded(fd.get(), 8192, tail)) return "";
   while (!tail.empty() && tail.back() == '\n') tail.pop_back();
   auto cut = tail.rfind('\n');
   return cut == std::string::npos ? tail : tail.substr(cut + 1);
