@@ -89,7 +89,7 @@ class RelayInNetns {
 // Waits (bounded) until something inside the namespace accepts on 127.0.0.1:port.
 bool wait_for_port(const NetnsChild& ns, std::uint16_t port) {
   for (int i = 0; i < 200; ++i) {
-    if (ns.run_inside([port] { return tcp_connect_errno("127.0.0.1", port, 1000); }) == 0) return true;
+    if (ns.run_inside([port] { return tcp_connect_errno("127.0.0.1", port, 200); }, 5) == 0) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return false;
