@@ -151,6 +151,7 @@ class ImageHostNetwork : public ::testing::Test {
  protected:
   void SetUp() override {
     CC_SKIP_UNLESS_FEATURE(tools_present(), "socat") << "socat, curl and nsenter are needed for the relay tests";
+    CC_SKIP_UNLESS_FEATURE(::geteuid() == 0, "root-engine") << "entering the namespace (nsenter) and the read-only mount need root";
     ns_ = std::make_unique<NetnsChild>();
     CC_SKIP_UNLESS_FEATURE(ns_->ok(), "root-engine") << ns_->error();
     state_ = dir_ / "state";
