@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "cli/app.hpp"
+#include "engine/image/host_network.hpp"
 #include "engine/native/supervisor.hpp"
 #include "net/network_service.hpp"
 
@@ -16,6 +17,7 @@ struct InternalVerb {
 constexpr InternalVerb kInternalVerbs[] = {
     {cc::engine::native::kSupervisorVerb, cc::engine::native::supervisor_main},
     {cc::net::kNetworkServiceVerb, cc::net::network_service_main},
+    {cc::engine::image::kImageNetworkVerb, cc::engine::image::image_network_main},
 };
 
 }  // namespace
