@@ -1,7 +1,9 @@
 #include <cstring>
 
 #include "cli/app.hpp"
+#include "engine/image/host_network.hpp"
 #include "engine/native/supervisor.hpp"
+#include "net/network_service.hpp"
 
 namespace {
 
@@ -14,6 +16,8 @@ struct InternalVerb {
 
 constexpr InternalVerb kInternalVerbs[] = {
     {cc::engine::native::kSupervisorVerb, cc::engine::native::supervisor_main},
+    {cc::net::kNetworkServiceVerb, cc::net::network_service_main},
+    {cc::engine::image::kImageNetworkVerb, cc::engine::image::image_network_main},
 };
 
 }  // namespace

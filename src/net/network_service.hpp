@@ -2,7 +2,8 @@
 // The egress proxy and the credential gateway parse hostile input from the sandbox, so they run
 // in a process of their own (DESIGN.md section 5): this binary re-executed with the internal
 // verb `__network-service`, with no capabilities, no_new_privs, a seccomp allowlist and Landlock
-// that allows nothing on the filesystem beyond appending to its audit log.
+// that allows nothing on the filesystem beyond its audit log's directory and reading the name
+// resolver's configuration (service_confinement.hpp).
 //
 // The caller (the native supervisor, or the image engines' host side) hands it listening
 // sockets: TCP sockets made inside the sandbox's network namespace, or unix sockets that an
@@ -32,11 +33,16 @@ struct NetworkServiceGateway {
 };
 
 struct NetworkServiceSpec {
-  std::vector<UniqueFd> proxy_listeners;    // bound, listening; empty: no proxy
-  std::vector<UniqueFd> gateway_listeners;  // bound, listening; empty: no gateway
+  std::vector<UniqueFd> proxy_listeners;    // bound, listening (TCP or unix); empty: no proxy
+  std::vector<UniqueFd> gateway_listeners;  // bound, listening (TCP or unix); empty: no gateway
   config::Network network;                  // the effective allow/deny lists and policy
-  std::filesystem::path audit_log;          // appended; rotated by the service
+  // Appended and rotated (to <name>.1) by the service; Landlock lets it write, create and
+  // remove regular files in this file's directory, which must hold nothing else. Empty: no audit.
+  std::filesystem::path audit_log;
   std::optional<NetworkServiceGateway> gateway;
+  // The program to run with kNetworkServiceVerb; empty: this binary (/proc/self/exe). Tests,
+  // whose binary is not claude-container, name the built one.
+  std::filesystem::path executable;
 };
 
 struct NetworkServiceStats {
@@ -46,11 +52,15 @@ struct NetworkServiceStats {
 };
 
 // The running service, owned by its caller: the destructor stops it (SIGTERM, then SIGKILL)
-// and reaps it.
+// and reaps it. Not thread-safe: one thread talks to it. Its stdout and stderr are the caller's
+// (the supervisor's log); it ends by itself when the caller's end of the channel closes.
 class NetworkService {
  public:
-  // Re-executes this binary, confines it, hands over the listeners and settings, and returns
-  // once the service reports it serves. Throws cc::Error with the service's explanation.
+  // Re-executes this binary, hands over the listeners and settings, and returns once the
+  // service has checked them (the policy's rules, the listeners). It then loads the trust
+  // store (with a gateway) and confines itself before it reads any connection, which wait in
+  // the listen backlog meanwhile; a failure there ends the service (in the caller's log, and
+  // pidfd() becomes readable). Throws cc::Error with the service's explanation.
   static NetworkService launch(NetworkServiceSpec spec);
 
   NetworkService(NetworkService&&) noexcept;
@@ -58,10 +68,11 @@ class NetworkService {
   ~NetworkService();
 
   void set_network(const config::Network& network);  // live allow/deny; throws cc::Error
-  NetworkServiceStats stats();                        // throws cc::Error when it does not answer
+  // Answered once the service is confined and serving; throws cc::Error when it does not answer.
+  NetworkServiceStats stats();
   pid_t pid() const;
   int pidfd() const;                                  // readable when the service exited
-  void stop();
+  void stop();                                        // SIGTERM, up to 2 s, SIGKILL; reaps
 
  private:
   NetworkService() = default;

@@ -1,9 +1,10 @@
 #pragma once
 // The per-container supervisor (DESIGN.md section 5): this binary re-executed with the internal
-// verb `__supervisor` (never a fork of the CLI), a detached process in its own session,
-// with stdio on the container log, that creates the sandbox, runs the egress proxy on a
-// thread (and the credential gateway on another), answers the control socket, stops the container on request and cleans up after
-// pid 1 exits. It holds supervisor.lock for its whole life, so a crash is detectable.
+// verb `__supervisor` (never a fork of the CLI), a detached process in its own session, with
+// stdio on the container log, that creates the sandbox, starts the egress proxy and the
+// credential gateway in their confined process (net/network_service.hpp), answers the control
+// socket, stops the container on request and cleans up after pid 1 exits. It holds
+// supervisor.lock for its whole life, so a crash is detectable.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
