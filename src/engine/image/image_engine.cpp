@@ -201,6 +201,15 @@ config::Config load_effective_config(const native::ContainerPaths& paths, const 
   return config::parse_config(*text, paths.effective_config().string());
 }
 
+// Where the cgroup2 mount namespace is pinned (cli_runner.hpp): the state base, which is
+// root's own /run/claude-container when it can be made at all.
+std::optional<fs::path> namespace_file(const ContainerCli& cli) {
+  if (!cli.needs_private_cgroup2()) return std::nullopt;
+  native::ContainerPaths base = native::container_paths("engine", "/");
+  native::ensure_private_dir(base.state_base);
+  return base.state_base / (cli.engine_name() + "-cgroup2.mntns");
+}
+
 }  // namespace
 
 ImageNames image_names(const std::string& name, const fs::path& project_dir) {
@@ -232,7 +241,7 @@ CliRunner ImageEngine::runner() const {
                 (cli_->program() == "docker" ? std::string("docker.io") : cli_->program()) +
                 "`) or choose another engine in .claude-container/config.json.");
   }
-  return CliRunner(*program, cli_->needs_private_cgroup2());
+  return CliRunner(*program, namespace_file(*cli_));
 }
 
 Preflight ImageEngine::preflight(const ProjectContext* /*ctx*/) {
@@ -244,7 +253,7 @@ Preflight ImageEngine::preflight(const ProjectContext* /*ctx*/) {
                           cli_->program() == "docker" ? "apt install docker.io" : "apt install " + cli_->program()});
     return out;
   }
-  CliRunner run(*program, cli_->needs_private_cgroup2());
+  CliRunner run(*program, namespace_file(*cli_));
   try {
     CliResult v = run.capture(cli_->version_args(), {}, 64 * 1024);
     out.checks.push_back({cli_->program(), v.status == 0 ? CheckLevel::ok : CheckLevel::fail,
@@ -302,7 +311,9 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
     spec.memory = cfg.resources.memory;
     spec.pids = cfg.resources.pids;
     spec.cap_drop = {"ALL"};
-    spec.command = {"sleep", "infinity"};
+    // pid 1 waits and ends on SIGTERM (`sleep` as pid 1 would ignore it and make every stop
+    // wait for the grace period and SIGKILL).
+    spec.command = {"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"};
     switch (cfg.storage.type) {
       case config::StorageType::bind:
         spec.mounts.push_back({MountSpec::Kind::bind, native::canonical_project(ctx.project_dir).string(),
