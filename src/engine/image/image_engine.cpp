@@ -376,6 +376,15 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
   if (auto info = find_container(run, *cli_, names.container)) {
     check_owner(*info, names, ctx.project_dir);
     if (info->running) {
+      // A host side that died (killed, crashed) leaves the relays inside with nothing behind
+      // them: start it again with the config the container runs with.
+      if (path_exists(paths.effective_config())) {
+        ProjectContext effective{ctx.project_dir, load_effective_config(paths, cfg.name)};
+        if (needs_host_network(effective.config) && !host_network_status(paths.state_dir).running) {
+          start_network(effective, paths, network_program_);
+          result.notes.push_back("the network host side was not running; started it again");
+        }
+      }
       result.already_running = true;
       return result;
     }
