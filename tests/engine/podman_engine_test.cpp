@@ -403,6 +403,19 @@ TEST_F(PodmanEngineTest, SshAgentSocketForGit) {
   EXPECT_EQ(ask.out, " 00 00 00 05 0c 00 00 00 00\n") << describe(ask);
 }
 
+// A start that cannot finish (here: the gateway has no credential) leaves nothing behind, so
+// there is never a volume that `destroy`, seeing no container, could not remove.
+TEST_F(PodmanEngineTest, RefusedStartLeavesNothing) {
+  make_project("volume", "isolated", R"("credentials": {"api": "gateway"})");
+  auto start = cli({"start"});
+  EXPECT_EQ(start.exit_code, 1) << describe(start);
+  EXPECT_NE(start.err.find("ANTHROPIC_API_KEY"), std::string::npos) << describe(start);
+  EXPECT_NE(podman({"volume", "exists", names().home_volume}).exit_code, 0);
+  EXPECT_NE(podman({"volume", "exists", names().workspace_volume}).exit_code, 0);
+  EXPECT_NE(podman({"container", "exists", names().container}).exit_code, 0);
+  EXPECT_EQ(state(), "not-created");
+}
+
 // doctor's checks for podman (Engine::preflight): installed, answers, and this host's cgroups.
 TEST_F(PodmanEngineTest, PreflightFindsPodmanAndNamesTheCgroupLayout) {
   engine::image::ImageEngine engine(engine::image::make_podman_cli());
