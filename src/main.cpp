@@ -7,9 +7,8 @@
 
 namespace {
 
-// Internal verbs: this binary re-executed for one job (the container's supervisor, the
-// confined network service, the image engines' network host side). They are dispatched before
-// the command line is built, so such a process holds none of the CLI.
+// Internal verbs: this binary re-executed for one job (the container's supervisor, ...). They
+// are dispatched before the command line is built, so such a process holds none of the CLI.
 struct InternalVerb {
   const char* name;
   void (*entry)(int argc, char** argv);  // never returns

@@ -50,6 +50,11 @@ CommandResult podman(const std::vector<std::string>& args, int timeout = 60) {
   return run_command(argv, options);
 }
 
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 void give_tree(const fs::path& root, uid_t uid) {
   ::lchown(root.c_str(), uid, uid);
   std::error_code ec;
@@ -298,7 +303,10 @@ TEST_F(PodmanEngineTest, GatewayAddsTheKeyBehindTheRelay) {
                   "-H \"x-api-key: $ANTHROPIC_API_KEY\" -H 'content-type: application/json' "
                   "-d '{\"model\":\"m\",\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'");
   EXPECT_EQ(reply.out.rfind("0\n", 0), 0u) << "the real key is not inside: " << describe(reply);
-  EXPECT_NE(reply.out.find("Hello from the stand-in."), std::string::npos) << describe(reply);
+  EXPECT_NE(reply.out.find("Hello from the stand-in."), std::string::npos)
+      << describe(reply) << "\nhost side log:\n"
+      << read_text(engine::image::image_container_paths("podman", env_->name(), env_->project()).state_dir / "host-network" /
+                   "host.log");
   auto requests = api.requests();
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests.back().header("x-api-key"), real_key);

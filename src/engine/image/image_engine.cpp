@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -436,7 +437,7 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
       // to the host side's sockets; the socket directory is mounted whole, so a restarted host
       // side's new sockets are seen without recreating the container.
       spec.command = relay_entrypoint(spec.command, true, true);
-      const fs::path sockets = paths.state_dir / "network" / "sockets";
+      const fs::path sockets = host_network_socket_dir(paths.state_dir);
       spec.mounts.push_back({MountSpec::Kind::bind, sockets.string(), kContainerSocketDir, true, "", ""});
     }
     switch (cfg.storage.type) {
@@ -558,10 +559,10 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
       native::write_runtime_file(paths.effective_config(), config::serialize_config(cfg));
       if (spec.no_network) {
         // The mount source must exist at `run`, also when no host side runs (`none`).
-        native::ensure_private_dir(paths.state_dir / "network");
-        std::error_code ec;
-        fs::create_directories(paths.state_dir / "network" / "sockets", ec);
-        ::chmod((paths.state_dir / "network" / "sockets").c_str(), 0755);
+        const fs::path sockets = host_network_socket_dir(paths.state_dir);
+        native::ensure_private_dir(sockets.parent_path());
+        if (::mkdir(sockets.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("cannot create " + sockets.string());
+        if (::chmod(sockets.c_str(), 0755) != 0) throw_errno("cannot set the mode of " + sockets.string());
       }
       start_network(ctx, paths, network_program_, std::move(gateway), record);
       must(run, cli_->run_args(spec), "run the container " + names.container, spec.env);
@@ -715,7 +716,7 @@ int ImageEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
   check_owner(*info, names, ctx.project_dir);
   if (opts.network) {
     auto paths = image_container_paths(name(), ctx.config.name, ctx.project_dir);
-    net::print_audit_log(paths.state_dir / "audit" / "network.jsonl", opts.follow, std::cout);
+    net::print_audit_log(paths.audit_log(), opts.follow, std::cout);
     std::cout.flush();
     return 0;
   }
