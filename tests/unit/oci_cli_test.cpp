@@ -3,6 +3,7 @@
 // 4.3.1 on Debian 12; docker's shape is the same array of Docker's object).
 #include <gtest/gtest.h>
 
+#include "engine/image/cli_runner.hpp"
 #include "engine/image/docker_cli.hpp"
 #include "engine/image/podman_cli.hpp"
 #include "util/error.hpp"
@@ -68,6 +69,22 @@ TEST(OciCli, SecretValuesNeverReachTheCommandLine) {
   ExecRequest req;
   req.extra_env = {{"ANTHROPIC_API_KEY", "sk-secret"}};
   for (const auto& arg : podman.exec_args("c", req, "claude")) EXPECT_EQ(arg.find("sk-secret"), std::string::npos) << arg;
+}
+
+// A container's PATH, proxy or DOCKER_HOST never becomes the CLI's own: it goes with its value
+// on the command line, and the runner does not set it for the CLI.
+TEST(OciCli, VariablesTheCliReadsGoByValue) {
+  PodmanCli podman(OciHostSettings{});
+  ExecRequest req;
+  req.extra_env = {{"PATH", "/workspace/bin:/usr/bin"}, {"DOCKER_HOST", "tcp://elsewhere:2375"},
+                   {"HTTPS_PROXY", "http://127.0.0.1:3128"}, {"ANTHROPIC_API_KEY", "sk-secret"}};
+  EXPECT_EQ(podman.exec_args("c", req, ""),
+            (Args{"exec", "--interactive", "--env", "ANTHROPIC_API_KEY", "--env", "DOCKER_HOST=tcp://elsewhere:2375",
+                  "--env", "HTTPS_PROXY=http://127.0.0.1:3128", "--env", "PATH=/workspace/bin:/usr/bin", "c",
+                  "/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"}));
+  EXPECT_TRUE(read_by_the_cli("LD_PRELOAD"));
+  EXPECT_TRUE(read_by_the_cli("CONTAINERS_CONF"));
+  EXPECT_FALSE(read_by_the_cli("ANTHROPIC_BASE_URL"));
 }
 
 TEST(OciCli, LimitsAreSetWhereCgroupsWork) {

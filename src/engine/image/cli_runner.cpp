@@ -44,7 +44,9 @@ ExecImage make_exec_image(const fs::path& program, const std::vector<std::string
     auto eq = entry.find('=');
     if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
-  for (const auto& [k, v] : env) merged[k] = v;
+  for (const auto& [k, v] : env) {
+    if (!read_by_the_cli(k)) merged[k] = v;
+  }
   // The CLIs run system tools themselves (podman: mount, the runtime's helpers) and find them
   // on PATH: the system directories are always on it, after the caller's own.
   std::string& path = merged["PATH"];
@@ -192,6 +194,22 @@ Spawned spawn(const ExecImage& img, const fs::path& program, int mntns_fd, int i
 }
 
 }  // namespace
+
+bool read_by_the_cli(const std::string& key) {
+  static const char* const exact[] = {"PATH", "HOME", "TMPDIR", "SHELL", "USER", "LOGNAME", "HTTP_PROXY", "HTTPS_PROXY",
+                                      "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+                                      "REGISTRY_AUTH_FILE", "STORAGE_DRIVER", "STORAGE_OPTS", "SSL_CERT_FILE",
+                                      "SSL_CERT_DIR", "GODEBUG", "GOMAXPROCS", "DBUS_SESSION_BUS_ADDRESS"};
+  static const char* const prefixes[] = {"DOCKER_", "CONTAINER_", "CONTAINERS_", "BUILDAH_", "PODMAN_",
+                                         "XDG_", "LD_", "GOTRACE", "_CONTAINERS_"};
+  for (const char* e : exact) {
+    if (key == e) return true;
+  }
+  for (const char* p : prefixes) {
+    if (key.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
 
 std::optional<fs::path> find_program(const std::string& name) {
   std::vector<std::string> dirs;

@@ -20,6 +20,13 @@ struct CliResult {
   std::string err;  // stderr, likewise
 };
 
+// Variables the container CLIs read themselves (where to find the daemon and their helpers,
+// their configuration, proxies, the dynamic loader): a container's own value for one of these
+// must never become the CLI's (PATH=/workspace/bin would have root's podman run the project's
+// `mount`, DOCKER_HOST another daemon). The runner never sets them from `env`; the dialects
+// pass such a variable with its value on the command line instead.
+bool read_by_the_cli(const std::string& key);
+
 // The first executable `name` on PATH, then in the usual system directories.
 std::optional<std::filesystem::path> find_program(const std::string& name);
 

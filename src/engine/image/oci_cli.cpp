@@ -4,6 +4,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "engine/image/cli_runner.hpp"
 #include "util/error.hpp"
 
 namespace cc::engine::image {
@@ -14,6 +15,15 @@ std::string number_text(double value) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.3g", value);
   return buf;
+}
+
+// `--env KEY`: the value comes from the CLI's environment (set by the runner), off the command
+// line; a variable the CLI reads itself goes with its value instead (cli_runner.hpp).
+void add_env(std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  for (const auto& [k, v] : env) {
+    args.emplace_back("--env");
+    args.push_back(read_by_the_cli(k) ? k + "=" + v : k);
+  }
 }
 
 void add_labels(std::vector<std::string>& args, const std::map<std::string, std::string>& labels) {
@@ -100,11 +110,7 @@ std::vector<std::string> OciCli::run_args(const RunSpec& spec) const {
   add_labels(args, spec.labels);
   // Values stay off the command line (ps shows it): the runner puts them in the CLI's
   // environment, and `--env KEY` copies them from there.
-  for (const auto& [k, v] : spec.env) {
-    (void)v;
-    args.emplace_back("--env");
-    args.push_back(k);
-  }
+  add_env(args, spec.env);
   if (!spec.workdir.empty()) args.push_back("--workdir=" + spec.workdir);
   if (!spec.user.empty()) args.push_back("--user=" + spec.user);
   if (settings_.keep_id) args.emplace_back("--userns=keep-id");
@@ -152,11 +158,7 @@ std::vector<std::string> OciCli::exec_args(const std::string& name, const ExecRe
   if (req.tty) args.emplace_back("--tty");
   if (!user.empty()) args.push_back("--user=" + user);
   if (req.workdir) args.push_back("--workdir=" + *req.workdir);
-  for (const auto& [k, v] : req.extra_env) {
-    (void)v;
-    args.emplace_back("--env");
-    args.push_back(k);
-  }
+  add_env(args, req.extra_env);
   args.push_back(name);
   if (req.argv.empty()) {
     args.insert(args.end(), {"/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"});
