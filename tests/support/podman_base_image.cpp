@@ -19,6 +19,7 @@ namespace {
 
 constexpr const char* kPodman = "/usr/bin/podman";
 constexpr const char* kMmdebstrap = "/usr/bin/mmdebstrap";
+constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 fs::path cache_dir() {
   if (const char* dir = std::getenv("CC_TEST_CACHE_DIR"); dir != nullptr && dir[0] == '/') return dir;
@@ -71,6 +72,7 @@ std::string ensure_podman_base_image() {
   if (!lock || ::flock(lock.get(), LOCK_EX) != 0) return "cannot lock " + (dir / "lock").string();
   CommandOptions quick;
   quick.timeout_seconds = 60;
+  quick.env["PATH"] = kSystemPath;  // mmdebstrap runs apt and dpkg, podman runs mount
   if (run_command({kPodman, "image", "exists", kPodmanBaseImage}, quick).exit_code == 0) return "";
 
   const std::string codename = host_codename();
@@ -83,6 +85,7 @@ std::string ensure_podman_base_image() {
     CommandOptions build;
     build.timeout_seconds = 600;  // the cold path: about 30 s here (bench/README.md)
     build.env["TMPDIR"] = tmp.string();  // never /tmp
+    build.env["PATH"] = kSystemPath;
     auto made = run_command({kMmdebstrap, "--variant=minbase", "--include=socat,curl,ca-certificates,procps",
                              "--quiet", codename, partial.string(), host_sources()},
                             build);
@@ -96,6 +99,7 @@ std::string ensure_podman_base_image() {
   }
   CommandOptions import;
   import.timeout_seconds = 300;
+  import.env["PATH"] = kSystemPath;
   auto imported = run_command({kPodman, "import", "--quiet", tarball.string(), kPodmanBaseImage}, import);
   if (imported.exit_code != 0) return "podman import failed: " + imported.err;
   return "";
