@@ -1,0 +1,51 @@
+#pragma once
+// Runs a container CLI (podman, docker, container) as a child process: output captured and
+// bounded, or passed through for interactive commands, or logged for builds. Secret values
+// never go on its command line: the dialects name variables (`--env KEY`) and the runner puts
+// their values in the child's environment only.
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cc::engine::image {
+
+struct CliResult {
+  int status = 0;   // exit status; 128+N when killed by signal N
+  std::string out;  // stdout, at most the bound given
+  std::string err;  // stderr, likewise
+};
+
+// The first executable `name` on PATH, then in the usual system directories.
+std::optional<std::filesystem::path> find_program(const std::string& name);
+
+class CliRunner {
+ public:
+  // `private_cgroup2`: every invocation runs in a private mount namespace whose
+  // /sys/fs/cgroup is a pure cgroup2 mount (podman on a cgroup v1/v2 hybrid host).
+  CliRunner(std::filesystem::path program, bool private_cgroup2);
+
+  const std::filesystem::path& program() const { return program_; }
+
+  // stdin from /dev/null; stdout and stderr kept (each at most `max_bytes`, the rest read and
+  // dropped). `input`: written to stdin instead. Throws cc::Error when the program cannot run.
+  CliResult capture(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                    std::size_t max_bytes = 16u << 20) const;
+  // stdin, stdout and stderr are the caller's (exec -it, logs -f). Returns the exit status.
+  int pass_through(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) const;
+  // stdout and stderr both into `log` (appended, 0600); with `echo_fd` >= 0 copied there too
+  // (a terminal shows progress). Returns the exit status; `tail` gets the output's last bytes.
+  int logged(const std::vector<std::string>& args, const std::filesystem::path& log, int echo_fd,
+             std::string* tail, const std::map<std::string, std::string>& env = {}) const;
+
+ private:
+  std::filesystem::path program_;
+  bool private_cgroup2_;
+};
+
+// "podman ps -a" style text of a command line, for messages (arguments as given).
+std::string describe_command(const std::filesystem::path& program, const std::vector<std::string>& args);
+
+}  // namespace cc::engine::image
