@@ -142,7 +142,7 @@ TEST(AppleCli, RunArgumentsOnTheNewestRelease) {
             (Args{"run", "--detach", "--name", "demo-1a2b3c4d5e6f",
                   "--label", "dev.claude-container.key=demo-1a2b",
                   "--label", "dev.claude-container.project=/Users/dev/src/demo",
-                  "--env", "HTTPS_PROXY=http://127.0.0.1:3128", "--env", "TERM=xterm-256color",
+                  "--env", "HTTPS_PROXY", "--env", "TERM",  // values in the CLI's environment
                   "--workdir", "/workspace", "--user", "claude",
                   "--cpus", "2", "--memory", "4096M",
                   "--ulimit", "nproc=4096:4096", "--read-only", "--cap-drop", "ALL", "--network", "none",
@@ -201,6 +201,17 @@ TEST(AppleCli, RefusesWhatEachOlderReleaseCannotEnforce) {
   EXPECT_TRUE(AppleCli(version_of("0.5.0")).unsupported(plain).empty());
 }
 
+TEST(AppleCli, RefusesHybridStorage) {
+  RunSpec spec;
+  spec.name = "demo";
+  spec.image = "img";
+  spec.mounts = {{MountSpec::Kind::overlay, "/Users/dev/src/demo", "/workspace", false, "/u", "/w"}};
+  AppleCli cli(version_of("1.2.2"));
+  ASSERT_EQ(cli.unsupported(spec).size(), 1u);
+  EXPECT_NE(cli.unsupported(spec)[0].find("hybrid"), std::string::npos);
+  EXPECT_FALSE(cli.supports_overlay_mounts());
+}
+
 TEST(AppleCli, RefusesPathsAndNamesItsParserCannotCarry) {
   AppleCli cli(version_of("1.2.2"));
   RunSpec spec;
@@ -257,7 +268,7 @@ TEST(AppleCli, ExecArgumentsForShellAndCommands) {
   shell.tty = true;
   shell.extra_env = {{"TERM", "xterm-256color"}};
   EXPECT_EQ(cli.exec_args("demo", shell, "claude"),
-            (Args{"exec", "--interactive", "--tty", "--env", "TERM=xterm-256color", "--user", "claude", "demo",
+            (Args{"exec", "--interactive", "--tty", "--env", "TERM", "--user", "claude", "demo",
                   "/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"}));
   cc::engine::ExecRequest command;
   command.argv = {"claude", "--version"};

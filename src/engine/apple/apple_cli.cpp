@@ -173,7 +173,9 @@ std::vector<std::string> AppleCli::build_args(const image::BuildSpec& spec) cons
 std::vector<std::string> AppleCli::run_args(const image::RunSpec& spec) const {
   std::vector<std::string> args{"run", "--detach", "--name", spec.name};
   for (const auto& [key, value] : spec.labels) args.insert(args.end(), {"--label", key + "=" + value});
-  for (const auto& [key, value] : spec.env) args.insert(args.end(), {"--env", key + "=" + value});
+  // Values reach the CLI through its environment (the runner sets them) and `--env KEY` copies
+  // them from there (every release): never on a command line that `ps` shows.
+  for (const auto& entry : spec.env) args.insert(args.end(), {"--env", entry.first});
   if (!spec.workdir.empty()) args.insert(args.end(), {"--workdir", spec.workdir});
   if (!spec.user.empty()) args.insert(args.end(), {"--user", spec.user});
   args.insert(args.end(), {"--cpus", cpus_arg(spec.cpus), "--memory", memory_arg(spec.memory)});
@@ -196,6 +198,8 @@ std::vector<std::string> AppleCli::run_args(const image::RunSpec& spec) const {
       case image::MountSpec::Kind::tmpfs:
         args.insert(args.end(), {"--tmpfs", mount.destination});
         break;
+      case image::MountSpec::Kind::overlay:
+        break;  // refused by unsupported(): Apple's container has no overlay mount
     }
   }
   // A socket as a `-v` source is relayed into the guest; see the header.
@@ -209,7 +213,7 @@ std::vector<std::string> AppleCli::exec_args(const std::string& name, const Exec
                                              const std::string& user) const {
   std::vector<std::string> args{"exec", "--interactive"};
   if (req.tty) args.emplace_back("--tty");
-  for (const auto& [key, value] : req.extra_env) args.insert(args.end(), {"--env", key + "=" + value});
+  for (const auto& entry : req.extra_env) args.insert(args.end(), {"--env", entry.first});
   if (!user.empty()) args.insert(args.end(), {"--user", user});
   if (req.workdir) args.insert(args.end(), {"--workdir", *req.workdir});
   args.push_back(name);
@@ -323,6 +327,11 @@ std::vector<std::string> AppleCli::unsupported(const image::RunSpec& spec) const
                   "\" is not one Apple's container accepts (letters, digits, '_', '.', '-', at most 63); "
                   "choose another \"name\" in .claude-container/config.json.");
   for (const auto& mount : spec.mounts) {
+    if (mount.kind == image::MountSpec::Kind::overlay) {
+      out.push_back("Apple's container has no overlay mount, which hybrid storage needs; choose \"volume\" or "
+                    "\"bind\" storage in .claude-container/config.json.");
+      continue;
+    }
     if (mount.kind == image::MountSpec::Kind::tmpfs) {
       if (mount.read_only)
         out.push_back("Apple's container has no read-only tmpfs (wanted at " + mount.destination + ").");

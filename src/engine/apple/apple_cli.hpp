@@ -90,6 +90,12 @@ class AppleCli final : public image::ContainerCli {
 
   std::vector<std::string> unsupported(const image::RunSpec& spec) const override;
 
+  std::vector<std::string> version_args() const override { return apple::version_args(); }
+  std::vector<std::string> info_args() const override { return system_status_args(); }
+  // No overlay mount in any release: hybrid storage is refused. Volume storage is a host
+  // directory the engine binds (virtiofs), as Apple's named volumes are ext4 disks it cannot read.
+  bool supports_overlay_mounts() const override { return false; }
+
  private:
   AppleVersion version_;
 };
