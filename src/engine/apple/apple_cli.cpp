@@ -171,6 +171,7 @@ std::vector<std::string> AppleCli::build_args(const image::BuildSpec& spec) cons
 }
 
 std::vector<std::string> AppleCli::run_args(const image::RunSpec& spec) const {
+  // No --hostname in any release: the guest is named after the container.
   std::vector<std::string> args{"run", "--detach", "--name", spec.name};
   for (const auto& [key, value] : spec.labels) args.insert(args.end(), {"--label", key + "=" + value});
   // Values reach the CLI through its environment (the runner sets them) and `--env KEY` copies

@@ -95,6 +95,8 @@ class AppleCli final : public image::ContainerCli {
   // No overlay mount in any release: hybrid storage is refused. Volume storage is a host
   // directory the engine binds (virtiofs), as Apple's named volumes are ext4 disks it cannot read.
   bool supports_overlay_mounts() const override { return false; }
+  // A new volume is an empty ext4 disk whose root is root's (0755), not the image's content.
+  bool volumes_start_with_image_content() const override { return false; }
 
  private:
   AppleVersion version_;
