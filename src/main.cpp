@@ -1,3 +1,28 @@
-#include "cli/app.hpp"
+#include <cstring>
 
-int main(int argc, char** argv) { return cc::cli::run(argc, argv); }
+#include "cli/app.hpp"
+#include "engine/native/supervisor.hpp"
+
+namespace {
+
+// Internal verbs: this binary re-executed for one job (the container's supervisor, ...). They
+// are dispatched before the command line is built, so such a process holds none of the CLI.
+struct InternalVerb {
+  const char* name;
+  void (*entry)(int argc, char** argv);  // never returns
+};
+
+constexpr InternalVerb kInternalVerbs[] = {
+    {cc::engine::native::kSupervisorVerb, cc::engine::native::supervisor_main},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2) {
+    for (const auto& verb : kInternalVerbs) {
+      if (std::strcmp(argv[1], verb.name) == 0) verb.entry(argc, argv);
+    }
+  }
+  return cc::cli::run(argc, argv);
+}

@@ -23,12 +23,15 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "config/config_io.hpp"
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "engine/native/supervisor_spec_io.hpp"
 #include "integrations/git_broker.hpp"
 #include "integrations/git_setup.hpp"
 #include "net/credential_gateway.hpp"
@@ -37,6 +40,8 @@
 #include "net/pasta.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
+
+extern char** environ;
 
 namespace cc::engine::native {
 
@@ -59,28 +64,46 @@ class Supervisor {
  public:
   Supervisor(const SupervisorSpec& spec, int ready_fd) : spec_(spec), ready_fd_(ready_fd) {}
 
-  [[noreturn]] void run() {
+  // Whatever is thrown, this process ends here, in _exit: nothing unwinds past it.
+  [[noreturn]] void run() noexcept {
+    bool started = false;
     try {
       start();
-    } catch (const std::exception& e) {
-      log(std::string("start failed: ") + e.what());
-      std::string message = std::string("E") + e.what();
-      ssize_t ignored = ::write(ready_fd_, message.data(), message.size());
+      started = true;
+      ssize_t ignored = ::write(ready_fd_, "OK", 2);
       (void)ignored;
+      ::close(ready_fd_);
+      ready_fd_ = -1;
+      // Give back what the start-up left free on the heap.
+      ::malloc_trim(0);
+      loop();
+    } catch (const std::exception& e) {
+      fail(e.what(), started);
+    } catch (...) {
+      fail("an unknown error", started);
+    }
+    try {
       cleanup();
+    } catch (...) {
+      log("cleanup failed; some of the container's state may remain (the next start removes it)");
       ::_exit(1);
     }
-    ssize_t ignored = ::write(ready_fd_, "OK", 2);
-    (void)ignored;
-    ::close(ready_fd_);
-    // Give back what the start-up (and the caller we were forked from) left free on the heap.
-    ::malloc_trim(0);
-    loop();
-    cleanup();
-    ::_exit(0);
+    ::_exit(started ? 0 : 1);
   }
 
  private:
+  void fail(const char* what, bool started) noexcept {
+    try {
+      log(std::string(started ? "failed: " : "start failed: ") + what);
+      if (!started) {
+        std::string message = std::string("E") + what;
+        ssize_t ignored = ::write(ready_fd_, message.data(), message.size());
+        (void)ignored;
+      }
+    } catch (...) {
+    }
+  }
+
   void start() {
     const auto& paths = spec_.paths;
     alive_.reset(::open(paths.alive_lock().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -429,26 +452,124 @@ class Supervisor {
   std::vector<UniqueFd> stop_waiters_;
 };
 
-// In the detached grandchild: stdio to the log, nothing else of the caller's descriptors.
-void detach_stdio(const ContainerPaths& paths, int& ready_fd) {
-  int log_fd = ::open(paths.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) ::_exit(1);
-  ::dup2(null_fd, 0);
-  ::dup2(log_fd, 1);
-  ::dup2(log_fd, 2);
-  ::dup2(ready_fd, 3);
-  ::fcntl(3, F_SETFD, FD_CLOEXEC);
-  ready_fd = 3;
-  ::syscall(SYS_close_range, 4, ~0U, 0);
+// Descriptors of the re-executed supervisor (launch_supervisor arranges them before exec).
+constexpr int kReadyFd = 3;
+constexpr int kSpecFd = 4;
+constexpr int kExeFd = 5;
+
+// Only what the supervisor needs of the caller's environment: PATH (pasta is looked up there)
+// and the sanitizer settings of an instrumented build. Never a token.
+std::vector<std::string> supervisor_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = entry.substr(0, eq);
+    if (name == "PATH" || (name.size() > 12 && name.substr(name.size() - 12) == "SAN_OPTIONS")) env.emplace_back(entry);
+  }
+  return env;
+}
+
+// In the detached grandchild, before exec: stdio to the log, the ready pipe, the spec socket
+// and the binary at fixed numbers, nothing else of the caller's descriptors. Async-signal-safe.
+[[noreturn]] void exec_supervisor(int log_fd, int null_fd, int ready_fd, int spec_fd, int exe_fd, char* const* argv,
+                                  char* const* envp) noexcept {
+  // Out of the way of the target numbers first, so no dup2 overwrites a source.
+  int sources[5] = {log_fd, null_fd, ready_fd, spec_fd, exe_fd};
+  for (int& fd : sources) {
+    fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 16);
+    if (fd < 0) ::_exit(1);
+  }
+  if (::dup2(sources[1], 0) < 0 || ::dup2(sources[0], 1) < 0 || ::dup2(sources[0], 2) < 0 ||
+      ::dup2(sources[2], kReadyFd) < 0 || ::dup2(sources[3], kSpecFd) < 0 || ::dup3(sources[4], kExeFd, O_CLOEXEC) < 0) {
+    ::_exit(1);
+  }
+  ::syscall(SYS_close_range, kExeFd + 1, ~0U, 0);
+  ::umask(022);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  ::syscall(SYS_execveat, kExeFd, "", argv, envp, AT_EMPTY_PATH);
+  const char message[] = "Ecannot execute this program again as the container's supervisor";
+  ssize_t ignored = ::write(kReadyFd, message, sizeof(message) - 1);
+  (void)ignored;
+  ::_exit(1);
+}
+
+// Reads the whole spec (the caller shuts its end down after sending), bounded.
+std::string read_spec(int fd) {
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot read the supervisor's spec");
+    if (n == 0) break;
+    if (text.size() + static_cast<size_t>(n) > kMaxSupervisorSpecBytes) throw Error("the supervisor's spec is too large");
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
 }
 
 }  // namespace
 
+void supervisor_main(int /*argc*/, char** /*argv*/) {
+  struct stat ready {}, spec_st {};
+  if (::fstat(kReadyFd, &ready) != 0 || !S_ISFIFO(ready.st_mode) || ::fstat(kSpecFd, &spec_st) != 0 ||
+      !S_ISSOCK(spec_st.st_mode)) {
+    const char message[] = "claude-container: __supervisor is internal; `claude-container start` runs it.\n";
+    ssize_t ignored = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+    (void)ignored;
+    ::_exit(2);
+  }
+  ::fcntl(kReadyFd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(kSpecFd, F_SETFD, FD_CLOEXEC);
+  std::optional<SupervisorSpec> spec;
+  try {
+    std::string text = read_spec(kSpecFd);
+    ::close(kSpecFd);
+    spec = parse_supervisor_spec(text);
+    ::explicit_bzero(text.data(), text.size());
+  } catch (const std::exception& e) {
+    std::string message = std::string("E") + e.what();
+    ssize_t ignored = ::write(kReadyFd, message.data(), message.size());
+    (void)ignored;
+    ::_exit(1);
+  } catch (...) {
+    ::_exit(1);
+  }
+  Supervisor(*spec, kReadyFd).run();
+}
+
 RunState launch_supervisor(const SupervisorSpec& spec) {
+  // Everything the child needs is made before fork: after it, only async-signal-safe calls.
+  UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!exe) throw_errno("cannot open this program (/proc/self/exe) to start the supervisor");
+  UniqueFd log_fd(::open(spec.paths.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!log_fd) throw_errno("cannot open the container log " + spec.paths.log_file().string());
+  UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null_fd) throw_errno("cannot open /dev/null");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
   UniqueFd ready_read(fds[0]), ready_write(fds[1]);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) throw_errno("socketpair");
+  UniqueFd spec_ours(fds[0]), spec_theirs(fds[1]);
+  std::string message = serialize_supervisor_spec(spec);
+  struct Wipe {
+    std::string& text;
+    ~Wipe() { ::explicit_bzero(text.data(), text.size()); }
+  } wipe{message};
+  // The project in the command line says in `ps` which container this supervisor runs.
+  std::string arg0 = "claude-container", arg1 = kSupervisorVerb, arg2 = spec.project_dir.string();
+  char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
+  std::vector<std::string> env = supervisor_environment();
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
   std::fflush(nullptr);
   pid_t first = ::fork();
   if (first < 0) throw_errno("cannot fork the supervisor");
@@ -458,27 +579,27 @@ RunState launch_supervisor(const SupervisorSpec& spec) {
     ::setsid();
     pid_t second = ::fork();
     if (second != 0) ::_exit(second < 0 ? 1 : 0);
-    int ready_fd = ready_write.release();
-    detach_stdio(spec.paths, ready_fd);
-    ::umask(022);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_IGN);
-    ::signal(SIGHUP, SIG_IGN);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    Supervisor(spec, ready_fd).run();
+    exec_supervisor(log_fd.get(), null_fd.get(), ready_write.get(), spec_theirs.get(), exe.get(), argv, envp.data());
   }
   ready_write.reset();
+  spec_theirs.reset();
   int status = 0;
   while (::waitpid(first, &status, 0) < 0 && errno == EINTR) {
   }
+  // The supervisor reads as we write; if it died first, the answer below says why.
+  size_t sent = 0;
+  while (sent < message.size()) {
+    ssize_t n = ::send(spec_ours.get(), message.data() + sent, message.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  spec_ours.reset();
   std::string answer;
   char buf[1024];
   ssize_t n;
   while ((n = ::read(ready_read.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) answer.append(buf, static_cast<size_t>(n));
+    if (n > 0 && answer.size() < 64 * 1024) answer.append(buf, static_cast<size_t>(n));
   }
   if (answer.rfind("OK", 0) == 0) {
     auto text = read_private_file(spec.paths.state_file());

@@ -34,8 +34,15 @@ struct SupervisorSpec {
   integrations::GitHostCredentials git;
 };
 
-// Caller side: forks the detached supervisor and waits until the container runs. Returns the
+// Caller side: starts the detached supervisor (this binary re-executed with the internal verb
+// below, the spec sent over a socketpair) and waits until the container runs. Returns the
 // state the supervisor recorded. Throws cc::Error with the supervisor's explanation.
 RunState launch_supervisor(const SupervisorSpec& spec);
+
+inline constexpr const char* kSupervisorVerb = "__supervisor";
+
+// The internal verb's entry point (called from main before the CLI is built); never returns.
+// Reads the spec from descriptor 4 and reports readiness on descriptor 3 (launch_supervisor).
+[[noreturn]] void supervisor_main(int argc, char** argv);
 
 }  // namespace cc::engine::native
