@@ -176,7 +176,7 @@ int run(const std::vector<std::string>& args) {
   const std::string image = p.positional[0];
   const auto names = p.all("--name");
   if (names.empty()) fail("the stand-in wants --name: the engine always names its containers");
-  const std::string name = names.back();
+  const std::string& name = names.back();
   if (g_state["containers"].contains(name)) fail("exists: \"container with id " + name + " already exists\"");
   if (!g_state["images"].contains(image)) fail("notFound: \"image not found: " + image + "\"");
   const Version v = version();
@@ -363,7 +363,7 @@ int system_command(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int stand_in_main(int argc, char** argv) {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   g_dir = self.parent_path().parent_path() / "apple";
@@ -387,4 +387,13 @@ int main(int argc, char** argv) {
   if (args[0] == "system") return system_command(args);
   if (!g_state.value("service_up", false)) replay("service-down");
   return container_command(args);
+}
+
+int main(int argc, char** argv) {
+  try {
+    return stand_in_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "stand-in: " << e.what() << "\n";
+    return 70;
+  }
 }
