@@ -197,6 +197,8 @@ Status AppleEngine::status(const ProjectContext& ctx) {
 
 void AppleEngine::destroy(const ProjectContext& ctx) { ready().destroy(ctx); }
 
+void AppleEngine::remove_image(const ProjectContext& ctx) { ready().remove_image(ctx); }
+
 int AppleEngine::logs(const ProjectContext& ctx, const LogOptions& opts) { return ready().logs(ctx, opts); }
 
 void AppleEngine::reload_network_policy(const ProjectContext& ctx) { ready().reload_network_policy(ctx); }

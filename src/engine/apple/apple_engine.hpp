@@ -33,6 +33,9 @@ class AppleEngine final : public Engine {
   void with_workspace(const ProjectContext& ctx, bool require_stopped,
                       const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) override;
 
+  // destroy() keeps the built image, as on docker and podman; this removes it too.
+  void remove_image(const ProjectContext& ctx);
+
   // The release found by the last command, once one ran.
   std::optional<AppleVersion> version() const { return version_; }
 
