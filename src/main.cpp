@@ -1,12 +1,15 @@
 #include <cstring>
 
 #include "cli/app.hpp"
+#include "engine/image/host_network.hpp"
 #include "engine/native/supervisor.hpp"
+#include "net/network_service.hpp"
 
 namespace {
 
-// Internal verbs: this binary re-executed for one job (the container's supervisor, ...). They
-// are dispatched before the command line is built, so such a process holds none of the CLI.
+// Internal verbs: this binary re-executed for one job (the container's supervisor, the
+// confined network service, an image engine's host network side). They are dispatched before
+// the command line is built, so such a process holds none of the CLI. One line per verb.
 struct InternalVerb {
   const char* name;
   void (*entry)(int argc, char** argv);  // never returns
@@ -14,6 +17,8 @@ struct InternalVerb {
 
 constexpr InternalVerb kInternalVerbs[] = {
     {cc::engine::native::kSupervisorVerb, cc::engine::native::supervisor_main},
+    {cc::net::kNetworkServiceVerb, cc::net::network_service_main},
+    {cc::engine::image::kImageNetworkVerb, cc::engine::image::image_network_main},
 };
 
 }  // namespace

@@ -32,11 +32,16 @@ struct NetworkServiceGateway {
 };
 
 struct NetworkServiceSpec {
-  std::vector<UniqueFd> proxy_listeners;    // bound, listening; empty: no proxy
-  std::vector<UniqueFd> gateway_listeners;  // bound, listening; empty: no gateway
+  std::vector<UniqueFd> proxy_listeners;    // bound, listening (TCP or unix); empty: no proxy
+  std::vector<UniqueFd> gateway_listeners;  // bound, listening (TCP or unix); empty: no gateway
   config::Network network;                  // the effective allow/deny lists and policy
-  std::filesystem::path audit_log;          // appended; rotated by the service
+  // Appended and rotated (to <name>.1) by the service; Landlock lets it write, create and
+  // remove regular files in this file's directory, which must hold nothing else. Empty: no audit.
+  std::filesystem::path audit_log;
   std::optional<NetworkServiceGateway> gateway;
+  // The program to run with kNetworkServiceVerb; empty: this binary (/proc/self/exe). Tests,
+  // whose binary is not claude-container, name the built one.
+  std::filesystem::path executable;
 };
 
 struct NetworkServiceStats {
@@ -46,7 +51,8 @@ struct NetworkServiceStats {
 };
 
 // The running service, owned by its caller: the destructor stops it (SIGTERM, then SIGKILL)
-// and reaps it.
+// and reaps it. Not thread-safe: one thread talks to it. Its stdout and stderr are the caller's
+// (the supervisor's log); it ends by itself when the caller's end of the channel closes.
 class NetworkService {
  public:
   // Re-executes this binary, confines it, hands over the listeners and settings, and returns
@@ -61,7 +67,7 @@ class NetworkService {
   NetworkServiceStats stats();                        // throws cc::Error when it does not answer
   pid_t pid() const;
   int pidfd() const;                                  // readable when the service exited
-  void stop();
+  void stop();                                        // SIGTERM, up to 2 s, SIGKILL; reaps
 
  private:
   NetworkService() = default;

@@ -4,8 +4,10 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,8 +62,7 @@ struct ChildFailure {
   int stage;
   int err;
 };
-constexpr const char* kStages[] = {"set up its standard streams", "create a private mount namespace",
-                                   "make the mounts private", "mount cgroup2 at /sys/fs/cgroup", "run"};
+constexpr const char* kStages[] = {"set up its standard streams", "enter the cgroup2 mount namespace", "", "", "run"};
 
 [[noreturn]] void child_fail(int report_fd, int stage) {
   ChildFailure f{stage, errno};
@@ -70,23 +71,70 @@ constexpr const char* kStages[] = {"set up its standard streams", "create a priv
   ::_exit(127);
 }
 
-// In the child: streams, then the host setup, then exec. Never returns.
-[[noreturn]] void child_exec(const ExecImage& img, bool private_cgroup2, int stdin_fd, int stdout_fd, int stderr_fd,
+// In the child: streams, then the mount namespace, then exec. Never returns.
+[[noreturn]] void child_exec(const ExecImage& img, int mntns_fd, int stdin_fd, int stdout_fd, int stderr_fd,
                              int report_fd) {
   ::signal(SIGPIPE, SIG_DFL);
   if ((stdin_fd >= 0 && ::dup2(stdin_fd, 0) < 0) || (stdout_fd >= 0 && ::dup2(stdout_fd, 1) < 0) ||
       (stderr_fd >= 0 && ::dup2(stderr_fd, 2) < 0)) {
     child_fail(report_fd, 0);
   }
-  if (private_cgroup2) {
-    if (::unshare(CLONE_NEWNS) != 0) child_fail(report_fd, 1);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(report_fd, 2);
-    if (::mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-      child_fail(report_fd, 3);
-    }
-  }
+  if (mntns_fd >= 0 && ::setns(mntns_fd, CLONE_NEWNS) != 0) child_fail(report_fd, 1);
   ::execve(img.argv[0], img.argv.data(), img.envp.data());
   child_fail(report_fd, 4);
+}
+
+constexpr unsigned long kNsfsMagic = 0x6e736673;
+
+bool is_pinned_namespace(int fd) {
+  struct statfs st {};
+  return ::fstatfs(fd, &st) == 0 && static_cast<unsigned long>(st.f_type) == kNsfsMagic;
+}
+
+// Makes the namespace: a child unshares it (host mounts propagate in, nothing out), mounts
+// cgroup2 over /sys/fs/cgroup there and waits until the parent has pinned it on `file`.
+void create_cgroup2_namespace(const fs::path& file) {
+  int ready[2], done[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
+  UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  if (::pipe2(done, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
+  UniqueFd done_r(done[0]), done_w(done[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("cannot fork");
+  if (pid == 0) {
+    ready_r.reset();
+    done_w.reset();  // else the read below never sees the parent's end close
+    int err = 0;
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ||
+        ::mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+      err = errno;
+    }
+    ssize_t ignored = ::write(ready_w.get(), &err, sizeof(err));
+    (void)ignored;
+    char c;
+    ignored = ::read(done_r.get(), &c, 1);
+    ::_exit(0);
+  }
+  ready_w.reset();
+  done_r.reset();
+  int err = 0;
+  ssize_t n = ::read(ready_r.get(), &err, sizeof(err));
+  int mount_err = 0;
+  if (n == static_cast<ssize_t>(sizeof(err)) && err == 0) {
+    const std::string ns = "/proc/" + std::to_string(pid) + "/ns/mnt";
+    if (::mount(ns.c_str(), file.c_str(), nullptr, MS_BIND, nullptr) != 0) mount_err = errno;
+  } else if (n != static_cast<ssize_t>(sizeof(err))) {
+    err = EIO;
+  }
+  done_w.reset();
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (err != 0 || mount_err != 0) {
+    throw Error("cannot make the mount namespace podman needs on this host (cgroup2 at /sys/fs/cgroup): " +
+                std::string(std::strerror(err != 0 ? err : mount_err)) +
+                "; this needs root, or a host with a unified cgroup hierarchy.");
+  }
 }
 
 struct Pipe {
@@ -119,7 +167,7 @@ void check_report(UniqueFd& report, const fs::path& program) {
   if (n == static_cast<ssize_t>(sizeof(f))) {
     const int stage = (f.stage >= 0 && f.stage < 5) ? f.stage : 4;
     throw Error("cannot " + std::string(kStages[stage]) + " for " + program.string() + ": " + std::strerror(f.err) +
-                (stage >= 1 && stage <= 3 ? "; this needs root (CAP_SYS_ADMIN), as podman on this host does" : "") + ".");
+                (stage == 1 ? "; this needs root (CAP_SYS_ADMIN), as podman on this host does" : "") + ".");
   }
 }
 
@@ -128,11 +176,11 @@ struct Spawned {
   UniqueFd report;
 };
 
-Spawned spawn(const ExecImage& img, const fs::path& program, bool private_cgroup2, int in, int out, int err) {
+Spawned spawn(const ExecImage& img, const fs::path& program, int mntns_fd, int in, int out, int err) {
   Pipe report = make_pipe();
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("cannot start " + program.string());
-  if (pid == 0) child_exec(img, private_cgroup2, in, out, err, report.write.get());
+  if (pid == 0) child_exec(img, mntns_fd, in, out, err, report.write.get());
   report.write.reset();
   return {pid, std::move(report.read)};
 }
@@ -169,8 +217,38 @@ std::string describe_command(const fs::path& program, const std::vector<std::str
   return out;
 }
 
-CliRunner::CliRunner(fs::path program, bool private_cgroup2)
-    : program_(std::move(program)), private_cgroup2_(private_cgroup2) {}
+UniqueFd cgroup2_namespace(const fs::path& file) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) throw Error("cannot create " + file.parent_path().string() + ": " + ec.message());
+  // One creator at a time; the others then find it pinned.
+  const fs::path lock_path = file.string() + ".lock";
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!lock) throw_errno("cannot open " + lock_path.string());
+  while (::flock(lock.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throw_errno("cannot lock " + lock_path.string());
+  }
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd && is_pinned_namespace(fd.get())) return fd;
+  fd.reset();
+  UniqueFd mountpoint(::open(file.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!mountpoint) throw_errno("cannot create " + file.string());
+  mountpoint.reset();
+  create_cgroup2_namespace(file);
+  fd.reset(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd || !is_pinned_namespace(fd.get())) {
+    throw Error("the mount namespace pinned at " + file.string() + " is not one; remove the file and try again.");
+  }
+  return fd;
+}
+
+CliRunner::CliRunner(fs::path program, std::optional<fs::path> cgroup2_namespace)
+    : program_(std::move(program)), namespace_file_(std::move(cgroup2_namespace)) {}
+
+UniqueFd CliRunner::namespace_fd() const {
+  if (!namespace_file_) return {};
+  return cgroup2_namespace(*namespace_file_);
+}
 
 CliResult CliRunner::capture(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                              std::size_t max_bytes) const {
@@ -178,7 +256,8 @@ CliResult CliRunner::capture(const std::vector<std::string>& args, const std::ma
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull) throw_errno("cannot open /dev/null");
   Pipe out = make_pipe(), err = make_pipe();
-  Spawned child = spawn(img, program_, private_cgroup2_, devnull.get(), out.write.get(), err.write.get());
+  UniqueFd ns = namespace_fd();
+  Spawned child = spawn(img, program_, ns.get(), devnull.get(), out.write.get(), err.write.get());
   out.write.reset();
   err.write.reset();
   CliResult result;
@@ -227,7 +306,8 @@ int CliRunner::pass_through(const std::vector<std::string>& args, const std::map
   ::sigaction(SIGQUIT, &ignore, &old_quit);
   int status = 1;
   try {
-    Spawned child = spawn(img, program_, private_cgroup2_, -1, -1, -1);
+    UniqueFd ns = namespace_fd();
+    Spawned child = spawn(img, program_, ns.get(), -1, -1, -1);
     status = wait_status(child.pid);
     check_report(child.report, program_);
   } catch (...) {
@@ -248,7 +328,8 @@ int CliRunner::logged(const std::vector<std::string>& args, const fs::path& log,
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull) throw_errno("cannot open /dev/null");
   Pipe out = make_pipe();
-  Spawned child = spawn(img, program_, private_cgroup2_, devnull.get(), out.write.get(), out.write.get());
+  UniqueFd ns = namespace_fd();
+  Spawned child = spawn(img, program_, ns.get(), devnull.get(), out.write.get(), out.write.get());
   out.write.reset();
   constexpr std::size_t kTail = 4096;
   char buf[65536];

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "util/unique_fd.hpp"
+
 namespace cc::engine::image {
 
 struct CliResult {
@@ -21,11 +23,17 @@ struct CliResult {
 // The first executable `name` on PATH, then in the usual system directories.
 std::optional<std::filesystem::path> find_program(const std::string& name);
 
+// The mount namespace podman needs on a cgroup v1/v2 hybrid host: the host's mounts (slave:
+// they propagate in, nothing propagates out) with a pure cgroup2 mount at /sys/fs/cgroup.
+// One namespace for every call, pinned on `file` (a bind mount of its nsfs file, as `ip
+// netns` does), because `podman run` mounts the container's root there and later `exec`,
+// `stop` and `rm` must see that mount. Made on first use; needs root. Returns an fd of it.
+UniqueFd cgroup2_namespace(const std::filesystem::path& file);
+
 class CliRunner {
  public:
-  // `private_cgroup2`: every invocation runs in a private mount namespace whose
-  // /sys/fs/cgroup is a pure cgroup2 mount (podman on a cgroup v1/v2 hybrid host).
-  CliRunner(std::filesystem::path program, bool private_cgroup2);
+  // `cgroup2_namespace`: every invocation runs in that namespace (see above).
+  CliRunner(std::filesystem::path program, std::optional<std::filesystem::path> cgroup2_namespace);
 
   const std::filesystem::path& program() const { return program_; }
 
@@ -41,8 +49,10 @@ class CliRunner {
              std::string* tail, const std::map<std::string, std::string>& env = {}) const;
 
  private:
+  UniqueFd namespace_fd() const;
+
   std::filesystem::path program_;
-  bool private_cgroup2_;
+  std::optional<std::filesystem::path> namespace_file_;
 };
 
 // "podman ps -a" style text of a command line, for messages (arguments as given).

@@ -120,8 +120,8 @@ class ContainerCli {
   virtual bool volumes_start_with_image_content() const { return true; }
   // Whether a `MountSpec::Kind::overlay` can be mounted (hybrid storage).
   virtual bool supports_overlay_mounts() const { return false; }
-  // Host setup every invocation of the CLI needs (podman on a cgroup v1/v2 hybrid host: a
-  // private mount namespace with cgroup2 at /sys/fs/cgroup); applied by the runner.
+  // Host setup every invocation of the CLI needs (podman on a cgroup v1/v2 hybrid host: one
+  // pinned mount namespace with cgroup2 at /sys/fs/cgroup, cli_runner.hpp); applied by the runner.
   virtual bool needs_private_cgroup2() const { return false; }
   // Resource limits the engine cannot set on this host (cgroups disabled), with the reason;
   // the engine then runs without them and says so in `start` and `status`, as the native

@@ -14,10 +14,15 @@
 #include "config/config_io.hpp"
 #include "config/config_paths.hpp"
 #include "config/container_env.hpp"
+#include "engine/image/host_network.hpp"
 #include "engine/native/state_dir.hpp"
 #include "integrations/agent_environment.hpp"
+#include "integrations/api_credential.hpp"
 #include "integrations/credential_environment.hpp"
 #include "integrations/git_setup.hpp"
+#include "net/audit_log.hpp"
+#include "net/proxy_env.hpp"
+#include "net/proxy_listener.hpp"
 #include "project/container_layout.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
@@ -118,7 +123,8 @@ void give_to(const fs::path& dir, uid_t uid) {
 
 // The environment of every process started inside, computed at each exec from the config the
 // container runs with. PATH and HOME come from the image.
-std::map<std::string, std::string> exec_environment(const ProjectContext& ctx, const ExecRequest& req) {
+std::map<std::string, std::string> exec_environment(const ProjectContext& ctx, const ExecRequest& req,
+                                                    std::optional<net::CredentialKind> gateway_kind) {
   const auto& cfg = ctx.config;
   std::map<std::string, std::string> env;
   env["HOSTNAME"] = cfg.name;
@@ -134,7 +140,10 @@ std::map<std::string, std::string> exec_environment(const ProjectContext& ctx, c
       env[key] = entry.substr(eq + 1);
     }
   }
-  for (auto& [k, v] : integrations::credential_environment(cfg, std::nullopt, config::host_environment())) env[k] = std::move(v);
+  for (auto& [k, v] : integrations::credential_environment(cfg, gateway_kind, config::host_environment())) env[k] = std::move(v);
+  if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
+    for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
+  }
   for (auto& [k, v] : integrations::agent_environment(cfg)) env[k] = std::move(v);
   for (auto& [k, v] : integrations::git_environment(cfg)) env[k] = std::move(v);
   for (auto& [k, v] : config::container_env(cfg, ctx.project_dir, config::host_environment())) env[k] = std::move(v);
@@ -147,15 +156,10 @@ void refuse_unenforceable(const config::Config& cfg, const std::string& engine) 
   auto refuse = [&](const std::string& why) {
     throw usage_error("refused to start " + cfg.name + " on the " + engine + " engine: " + why + ".");
   };
-  if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
-    refuse("the " + config::to_string(cfg.network.policy) +
-           " network policy needs the host-side egress proxy, which this build does not run for image engines; "
-           "choose \"none\" or \"full\", or \"engine\": \"native\", in .claude-container/config.json");
-  }
-  if (cfg.credentials.api == config::ApiCredentials::gateway) {
-    refuse("credentials.api \"gateway\" needs the host-side credential gateway, which this build does not run for "
-           "image engines; choose \"separate\" or \"shared\", or \"engine\": \"native\", in "
-           ".claude-container/config.json");
+  if (cfg.network.policy == config::NetworkPolicy::full && cfg.credentials.api == config::ApiCredentials::gateway) {
+    refuse("credentials.api \"gateway\" relays the agent's API requests through a socket of the host side, which "
+           "image engines run only with the container's network off (policies none, isolated, development); with "
+           "\"full\" choose \"separate\" or \"shared\" in .claude-container/config.json");
   }
   if (cfg.git.credentials == config::GitCredentials::pat) {
     refuse("git.credentials \"pat\" needs the host-side token broker, which image engines do not run; use \"ssh\" "
@@ -166,14 +170,19 @@ void refuse_unenforceable(const config::Config& cfg, const std::string& engine) 
 struct CreatedRecord {
   std::string project_dir;
   std::string storage;
+  std::string network;  // "none" (--network none, relays) or "engine" (full): fixed at creation
 };
+
+std::string network_kind(const config::Config& c) {
+  return c.network.policy == config::NetworkPolicy::full ? "engine" : "none";
+}
 
 std::optional<CreatedRecord> read_created(const native::ContainerPaths& paths) {
   auto text = native::read_private_file(paths.created_marker(), 64 * 1024);
   if (!text) return std::nullopt;
   try {
     auto j = nlohmann::json::parse(*text);
-    return CreatedRecord{j.value("project_dir", ""), j.value("storage", "")};
+    return CreatedRecord{j.value("project_dir", ""), j.value("storage", ""), j.value("network", "")};
   } catch (const nlohmann::json::exception&) {
     throw Error("the container's creation record " + paths.created_marker().string() +
                 " is damaged; run `claude-container destroy` and start again.");
@@ -188,6 +197,88 @@ void check_record(const ProjectContext& ctx, const CreatedRecord& record) {
                       "; an existing container's storage cannot change. Set it back, or run `claude-container "
                       "destroy` and `claude-container start`.");
   }
+  if (!record.network.empty() && record.network != network_kind(ctx.config)) {
+    throw usage_error("the container " + ctx.config.name + " was created " +
+                      (record.network == "engine" ? std::string("with the engine's network (policy full)")
+                                                  : std::string("without a network of its own (policy none, isolated or "
+                                                                "development)")) +
+                      ", and the config's policy is now " + config::to_string(ctx.config.network.policy) +
+                      ", which needs the other; set it back, or run `claude-container destroy` and `claude-container "
+                      "start`.");
+  }
+}
+
+// What the host side adds, recorded at start for exec and status (never the credential).
+struct RunRecord {
+  std::string gateway_kind;    // "api_key", "oauth_token", or empty
+  std::string gateway_origin;
+};
+
+fs::path run_record_file(const native::ContainerPaths& paths) { return paths.state_dir / "run.json"; }
+
+RunRecord read_run_record(const native::ContainerPaths& paths) {
+  RunRecord r;
+  auto text = native::read_private_file(run_record_file(paths), 64 * 1024);
+  if (!text) return r;
+  try {
+    auto j = nlohmann::json::parse(*text);
+    r.gateway_kind = j.value("gateway_kind", "");
+    r.gateway_origin = j.value("gateway_origin", "");
+  } catch (const nlohmann::json::exception&) {
+  }
+  return r;
+}
+
+std::optional<net::CredentialKind> gateway_kind_of(const RunRecord& r) {
+  if (r.gateway_kind == "api_key") return net::CredentialKind::api_key;
+  if (r.gateway_kind == "oauth_token") return net::CredentialKind::oauth_token;
+  return std::nullopt;
+}
+
+// The host side's proxy and gateway (host_network.hpp), for every policy but `full`: started
+// before the container, so its relays find the sockets. `none` without a gateway needs none.
+bool needs_host_network(const config::Config& c) {
+  return c.network.policy != config::NetworkPolicy::full &&
+         (c.network.policy != config::NetworkPolicy::none || c.credentials.api == config::ApiCredentials::gateway);
+}
+
+constexpr std::size_t kMaxCaFileBytes = 1 << 20;
+
+// Starts the host side with the credential found now; records what exec and status need.
+void start_network(const ProjectContext& ctx, const native::ContainerPaths& paths, const fs::path& program) {
+  stop_host_network(paths.state_dir);  // what a killed one left
+  RunRecord record;
+  if (needs_host_network(ctx.config)) {
+    HostNetworkSpec spec;
+    spec.state_dir = paths.state_dir;
+    spec.network = integrations::network_with_git(ctx.config);
+    spec.program = program;
+    if (ctx.config.credentials.api == config::ApiCredentials::gateway) {
+      auto found = integrations::find_api_credential(config::host_environment());
+      if (!found) {
+        throw Error(integrations::no_credential_sentence("cannot start " + ctx.config.name +
+                                                         " with credentials.api \"gateway\""));
+      }
+      net::NetworkServiceGateway gateway;
+      gateway.upstream = ctx.config.credentials.upstream;
+      if (!ctx.config.credentials.ca_file.empty()) {
+        auto pem = config::read_config_path(ctx.project_dir, "credentials.ca_file", ctx.config.credentials.ca_file,
+                                            kMaxCaFileBytes);
+        if (!pem) {
+          throw usage_error("credentials.ca_file names " + ctx.config.credentials.ca_file +
+                            ", which does not exist; fix the path in .claude-container/config.json or set it to \"\".");
+        }
+        gateway.extra_ca_pem = *pem;
+      }
+      gateway.credential = found->credential;
+      record.gateway_kind = found->credential.kind == net::CredentialKind::api_key ? "api_key" : "oauth_token";
+      record.gateway_origin = integrations::describe_origin(*found);
+      spec.gateway = std::move(gateway);
+    }
+    start_host_network(spec);
+  }
+  nlohmann::json j = {{"gateway_kind", record.gateway_kind}, {"gateway_origin", record.gateway_origin}};
+  native::write_runtime_file(run_record_file(paths), j.dump() + "\n");
 }
 
 // The config the container was started with: exec uses it, never a file the container could
@@ -199,6 +290,15 @@ config::Config load_effective_config(const native::ContainerPaths& paths, const 
                 "); run `claude-container restart`.");
   }
   return config::parse_config(*text, paths.effective_config().string());
+}
+
+// Where the cgroup2 mount namespace is pinned (cli_runner.hpp): the state base, which is
+// root's own /run/claude-container when it can be made at all.
+std::optional<fs::path> namespace_file(const ContainerCli& cli) {
+  if (!cli.needs_private_cgroup2()) return std::nullopt;
+  native::ContainerPaths base = native::container_paths("engine", "/");
+  native::ensure_private_dir(base.state_base);
+  return base.state_base / (cli.engine_name() + "-cgroup2.mntns");
 }
 
 }  // namespace
@@ -232,7 +332,7 @@ CliRunner ImageEngine::runner() const {
                 (cli_->program() == "docker" ? std::string("docker.io") : cli_->program()) +
                 "`) or choose another engine in .claude-container/config.json.");
   }
-  return CliRunner(*program, cli_->needs_private_cgroup2());
+  return CliRunner(*program, namespace_file(*cli_));
 }
 
 Preflight ImageEngine::preflight(const ProjectContext* /*ctx*/) {
@@ -244,7 +344,7 @@ Preflight ImageEngine::preflight(const ProjectContext* /*ctx*/) {
                           cli_->program() == "docker" ? "apt install docker.io" : "apt install " + cli_->program()});
     return out;
   }
-  CliRunner run(*program, cli_->needs_private_cgroup2());
+  CliRunner run(*program, namespace_file(*cli_));
   try {
     CliResult v = run.capture(cli_->version_args(), {}, 64 * 1024);
     out.checks.push_back({cli_->program(), v.status == 0 ? CheckLevel::ok : CheckLevel::fail,
@@ -283,7 +383,13 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
     if (cfg.storage.type == config::StorageType::hybrid) {
       workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
     }
-    must(run, cli_->start_args(names.container), "start the container " + names.container);
+    start_network(ctx, paths, network_program_);
+    try {
+      must(run, cli_->start_args(names.container), "start the container " + names.container);
+    } catch (...) {
+      stop_host_network(paths.state_dir);
+      throw;
+    }
   } else {
     result.created = true;
     // Everything the run needs exists before `run`, so a refusal leaves nothing half made.
@@ -302,7 +408,17 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
     spec.memory = cfg.resources.memory;
     spec.pids = cfg.resources.pids;
     spec.cap_drop = {"ALL"};
-    spec.command = {"sleep", "infinity"};
+    // pid 1 waits and ends on SIGTERM (`sleep` as pid 1 would ignore it and make every stop
+    // wait for the grace period and SIGKILL).
+    spec.command = {"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"};
+    if (spec.no_network) {
+      // The relays inside forward the loopback ports HTTP(S)_PROXY and ANTHROPIC_BASE_URL name
+      // to the host side's sockets; the socket directory is mounted whole, so a restarted host
+      // side's new sockets are seen without recreating the container.
+      spec.command = relay_entrypoint(spec.command, true, true);
+      const fs::path sockets = paths.state_dir / "network" / "sockets";
+      spec.mounts.push_back({MountSpec::Kind::bind, sockets.string(), kContainerSocketDir, true, "", ""});
+    }
     switch (cfg.storage.type) {
       case config::StorageType::bind:
         spec.mounts.push_back({MountSpec::Kind::bind, native::canonical_project(ctx.project_dir).string(),
@@ -420,10 +536,24 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
                              {"storage", storage_name(cfg)},
                              {"project_dir", native::canonical_project(ctx.project_dir).string()},
                              {"name", cfg.name},
+                             {"network", network_kind(cfg)},
                              {"engine", name()}};
     write_file_atomic(paths.created_marker(), marker.dump(2) + "\n", 0600);
     native::write_runtime_file(paths.effective_config(), config::serialize_config(cfg));
-    must(run, cli_->run_args(spec), "run the container " + names.container, spec.env);
+    if (spec.no_network) {
+      // The mount source must exist at `run`, also when no host side runs (`none`).
+      native::ensure_private_dir(paths.state_dir / "network");
+      std::error_code ec;
+      fs::create_directories(paths.state_dir / "network" / "sockets", ec);
+      ::chmod((paths.state_dir / "network" / "sockets").c_str(), 0755);
+    }
+    start_network(ctx, paths, network_program_);
+    try {
+      must(run, cli_->run_args(spec), "run the container " + names.container, spec.env);
+    } catch (...) {
+      stop_host_network(paths.state_dir);
+      throw;
+    }
   }
   if (auto reason = cli_->limits_unavailable_reason(); !reason.empty()) {
     result.notes.push_back("resource limits not enforced (cpus, memory, pids): " + reason);
@@ -436,12 +566,14 @@ int ImageEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
   const ImageNames names = image_names(ctx.config.name, ctx.project_dir);
   auto paths = image_container_paths(name(), ctx.config.name, ctx.project_dir);
   ProjectContext effective;
+  RunRecord record;
   {
     native::StateLock lock(paths, native::StateLock::Mode::shared);
     auto info = find_container(run, *cli_, names.container);
     if (!info) {
       throw not_set_up_error("the container " + ctx.config.name + " has not been created; run `claude-container start`.");
     }
+    record = read_run_record(paths);
     check_owner(*info, names, ctx.project_dir);
     if (!info->running) {
       throw Error("the container " + ctx.config.name + " is not running; start it with `claude-container start`.");
@@ -450,7 +582,7 @@ int ImageEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
   }
   effective.project_dir = ctx.project_dir;
   ExecRequest with_env = req;
-  with_env.extra_env = exec_environment(effective, req);
+  with_env.extra_env = exec_environment(effective, req, gateway_kind_of(record));
   if (!with_env.workdir) with_env.workdir = project::kWorkspaceDir;
   return run.pass_through(cli_->exec_args(names.container, with_env, project::kContainerUser), with_env.extra_env);
 }
@@ -464,6 +596,7 @@ void ImageEngine::stop(const ProjectContext& ctx, const StopOptions& opts) {
   if (!info) return;
   check_owner(*info, names, ctx.project_dir);
   if (info->running) must(run, cli_->stop_args(names.container, opts.grace), "stop the container " + names.container);
+  stop_host_network(paths.state_dir);
 }
 
 Status ImageEngine::status(const ProjectContext& ctx) {
@@ -485,8 +618,22 @@ Status ImageEngine::status(const ProjectContext& ctx) {
     status.started_at = info->started_at;
   }
   const auto& cfg = ctx.config;
-  status.network_mode = cfg.network.policy == config::NetworkPolicy::full ? name() + " network"
-                                                                           : "no network (--network none)";
+  auto paths = image_container_paths(name(), cfg.name, ctx.project_dir);
+  status.network_mode = cfg.network.policy == config::NetworkPolicy::full
+                            ? name() + " network"
+                            : (needs_host_network(cfg) ? "no network; proxy and gateway on host sockets, relayed inside"
+                                                       : "no network (--network none)");
+  if (info->running && needs_host_network(cfg)) {
+    HostNetworkStatus net = host_network_status(paths.state_dir);
+    if (net.stats) status.network_denials = net.stats->denied;
+    if (!net.running || !net.detail.empty()) {
+      status.notes.push_back("the network host side is not running" + (net.detail.empty() ? "" : ": " + net.detail) +
+                             "; nothing inside reaches out until `claude-container restart`");
+    }
+    RunRecord record = read_run_record(paths);
+    status.gateway_kind = record.gateway_kind;
+    status.gateway_origin = record.gateway_origin;
+  }
   status.mounts.push_back({project::kWorkspaceDir,
                            cfg.storage.type == config::StorageType::volume
                                ? "volume " + names.workspace_volume
@@ -517,6 +664,7 @@ void ImageEngine::destroy(const ProjectContext& ctx) {
       check_owner(*info, names, ctx.project_dir);
       must(run, cli_->remove_args(names.container), "remove the container " + names.container);
     }
+    stop_host_network(paths.state_dir);
     // Volumes: only ours, by name and by label.
     for (const auto& volume : {names.home_volume, names.workspace_volume}) {
       CliResult r = run.capture(cli_->volume_remove_args(volume));
@@ -547,21 +695,25 @@ int ImageEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
   if (!info) throw not_set_up_error("the container " + ctx.config.name + " has not been created; there are no logs yet.");
   check_owner(*info, names, ctx.project_dir);
   if (opts.network) {
-    throw Error("the " + name() + " engine keeps no network audit in this build: its containers run with no network "
-                "or with " + name() + "'s own.");
+    auto paths = image_container_paths(name(), ctx.config.name, ctx.project_dir);
+    net::print_audit_log(paths.state_dir / "audit" / "network.jsonl", opts.follow, std::cout);
+    std::cout.flush();
+    return 0;
   }
   return run.pass_through(cli_->logs_args(names.container, opts.follow));
 }
 
 void ImageEngine::reload_network_policy(const ProjectContext& ctx) {
-  // Nothing runs on the host side to reload: `none` has no network and `full` has no policy.
   auto paths = image_container_paths(name(), ctx.config.name, ctx.project_dir);
-  if (!path_exists(paths.effective_config())) return;
+  if (!path_exists(paths.effective_config())) return;  // read again at the next start
   native::StateLock lock(paths, native::StateLock::Mode::exclusive);
   config::Config effective = load_effective_config(paths, ctx.config.name);
   effective.network.allow = ctx.config.network.allow;
   effective.network.deny = ctx.config.network.deny;
   native::write_runtime_file(paths.effective_config(), config::serialize_config(effective));
+  if (needs_host_network(effective) && host_network_status(paths.state_dir).running) {
+    reload_host_network(paths.state_dir, integrations::network_with_git(effective));
+  }
 }
 
 void ImageEngine::with_workspace(const ProjectContext& ctx, bool require_stopped,

@@ -64,11 +64,15 @@ class ImageEngine final : public Engine {
   void remove_image(const ProjectContext& ctx);
 
   const ContainerCli& cli() const { return *cli_; }
+  // The binary the network host side re-executes (host_network.hpp); empty: this one. Tests,
+  // which are not the CLI, name the CLI.
+  void set_network_program(std::filesystem::path program) { network_program_ = std::move(program); }
 
  private:
   CliRunner runner() const;  // throws cc::Error naming how to install the CLI when it is missing
 
   std::unique_ptr<ContainerCli> cli_;
+  std::filesystem::path network_program_;
 };
 
 // State and data directories of this engine's container: the native engine's layout (same

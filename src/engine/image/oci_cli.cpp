@@ -89,7 +89,7 @@ std::vector<std::string> OciCli::build_args(const BuildSpec& spec) const {
     args.push_back(k + "=" + v);
   }
   if (!settings_.build_isolation.empty()) args.push_back("--isolation=" + settings_.build_isolation);
-  for (const auto& u : settings_.ulimits) args.push_back("--ulimit=" + u);
+  for (const auto& u : settings_.build_ulimits) args.push_back("--ulimit=" + u);
   args.push_back(spec.context_dir.string());
   return args;
 }

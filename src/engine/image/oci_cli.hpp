@@ -14,6 +14,7 @@ struct OciHostSettings {
   bool cgroups_disabled = false;             // podman --cgroups=disabled (hybrid cgroup layout)
   std::string cgroups_reason;                // why, for status and doctor
   std::vector<std::string> ulimits;          // "nofile=N:N", ... within this host's hard limits
+  std::vector<std::string> build_ulimits;    // the same for build RUN steps
   std::string build_isolation;               // podman build --isolation, empty: the default
   bool keep_id = false;                      // rootless podman: --userns=keep-id
 };

@@ -61,7 +61,10 @@ OciHostSettings podman_host_settings() {
         "--cgroups=disabled and their cpus, memory and pids limits cannot be set";
     s.build_isolation = "chroot";
   }
-  s.ulimits = {ulimit_at_hard("nofile", RLIMIT_NOFILE, 1048576), ulimit_at_hard("nproc", RLIMIT_NPROC, 4194304)};
+  // podman (4.3) lowers its own nproc to 32768 before it starts the runtime; asking for more
+  // fails without CAP_SYS_RESOURCE.
+  s.ulimits = {ulimit_at_hard("nofile", RLIMIT_NOFILE, 1048576), ulimit_at_hard("nproc", RLIMIT_NPROC, 32768)};
+  s.build_ulimits = s.ulimits;
   s.keep_id = ::geteuid() != 0;
   return s;
 }
