@@ -18,6 +18,7 @@
 
 #include "config/config.hpp"
 #include "engine/apple/apple_engine.hpp"
+#include "engine/image/host_network.hpp"
 #include "engine/image/image_engine.hpp"
 #include "project/container_layout.hpp"
 #include "support/apple_stand_in.hpp"
@@ -197,7 +198,8 @@ Args build_call(AppleProject& p) {
 }
 
 // `container run` for the project as configured, the workspace mount given.
-Args run_call(AppleProject& p, const Args& workspace_mount, bool no_network, const Args& extra_mounts = {}) {
+Args run_call(AppleProject& p, const Args& workspace_mount, bool no_network, const Args& extra_mounts = {},
+              const Args& socket_mounts = {}) {
   const auto names = p.names();
   const auto paths = p.paths();
   Args args{"run", "--detach", "--name", names.container};
@@ -206,11 +208,18 @@ Args run_call(AppleProject& p, const Args& workspace_mount, bool no_network, con
   args.insert(args.end(), {"--workdir", "/workspace", "--user", "claude", "--cpus", "2", "--memory", "4096M",
                            "--ulimit", "nproc=4096:4096", "--cap-drop", "ALL"});
   if (no_network) args.insert(args.end(), {"--network", "none"});
+  // The host side's sockets, one `--volume` each (the directory itself is not shared: a socket on
+  // virtiofs cannot be reached from the VM).
+  args.insert(args.end(), socket_mounts.begin(), socket_mounts.end());
   args.insert(args.end(), workspace_mount.begin(), workspace_mount.end());
   // No home volume: Apple's volumes start empty and root-owned, and Claude Code lives there.
   args.insert(args.end(), {"--volume", (paths.state_dir / "git").string() + ":/run/claude-container-git:ro"});
   args.insert(args.end(), extra_mounts.begin(), extra_mounts.end());
-  args.insert(args.end(), {names.image, "sleep", "infinity"});
+  args.push_back(names.image);
+  // pid 1 waits for SIGTERM; without a network it first starts the relays to the host sockets.
+  const Args wait{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"};
+  const Args command = no_network ? cc::engine::image::relay_entrypoint(wait, true, true) : wait;
+  args.insert(args.end(), command.begin(), command.end());
   return args;
 }
 
@@ -334,6 +343,29 @@ TEST(AppleEngine, BindStorageAndFullNetwork) {
   // The project itself, and Apple's own network (no --network none).
   expected.push_back(run_call(p, {"--volume", p.ctx().project_dir.string() + ":/workspace"}, false));
   EXPECT_EQ(p.take_calls(), expected) << joined(p.stand_in().calls());
+}
+
+TEST(AppleEngine, IsolatedWithTheGatewayRelaysEachHostSocketIn) {
+  AppleProject p("1.2.2");
+  p.engine().set_network_program(CC_BINARY);
+  p.ctx().config.network.policy = cc::config::NetworkPolicy::isolated;
+  p.ctx().config.credentials.api = cc::config::ApiCredentials::gateway;
+  p.env().set("ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(80, 'x'));
+  p.engine().start(p.ctx());
+  const fs::path sockets = p.paths().state_dir / "network" / "sockets";
+  const Calls calls = p.take_calls();
+  ASSERT_FALSE(calls.empty());
+  const Args& run = calls.back();
+  EXPECT_EQ(run, run_call(p, {"--volume", p.paths().volume_dir().string() + ":/workspace"}, true, {},
+                          {"--volume", (sockets / "proxy.sock").string() + ":/run/claude-container/proxy.sock",
+                           "--volume", (sockets / "gateway.sock").string() + ":/run/claude-container/gateway.sock"}))
+      << joined(calls);
+  for (const auto& arg : run) EXPECT_EQ(arg.find("sk-ant-api03-"), std::string::npos) << "the key on a command line";
+  // The values (proxy and gateway addresses) are not in the arguments either: bare --env names.
+  auto status = p.engine().status(p.ctx());
+  EXPECT_EQ(status.state, ContainerState::running);
+  p.engine().destroy(p.ctx());
+  EXPECT_FALSE(fs::exists(sockets / "proxy.sock"));
 }
 
 TEST(AppleEngine, SshAgentGoesInAsASocketVolumeNotPublishSocket) {

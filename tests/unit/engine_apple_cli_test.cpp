@@ -3,11 +3,19 @@
 // the README there).
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "engine/apple/apple_cli.hpp"
+#include "engine/image/host_network.hpp"
+#include "support/temp_dir.hpp"
+#include "util/unique_fd.hpp"
 #include "util/error.hpp"
+#include "util/file_io.hpp"
 
 namespace {
 
@@ -210,6 +218,51 @@ TEST(AppleCli, RefusesHybridStorage) {
   ASSERT_EQ(cli.unsupported(spec).size(), 1u);
   EXPECT_NE(cli.unsupported(spec)[0].find("hybrid"), std::string::npos);
   EXPECT_FALSE(cli.supports_overlay_mounts());
+}
+
+// A listening unix socket at `path`, as the host side makes them.
+cc::UniqueFd listen_at(const std::filesystem::path& path) {
+  cc::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path.string().copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << path;
+  EXPECT_EQ(::listen(fd.get(), 1), 0);
+  return fd;
+}
+
+TEST(AppleCli, TheHostSocketDirectoryGoesInOneSocketAtATime) {
+  // A socket on a virtiofs share cannot be connected to from Apple's VM; a socket as a
+  // `--volume` source is relayed. So the directory docker and podman mount whole becomes one
+  // `--volume` per socket that exists.
+  cc::test::TempDir dir("cc-apple-cli");
+  auto proxy = listen_at(dir.path() / cc::engine::image::kProxySocketName);
+  cc::write_file_atomic(dir.path() / "not-a-socket", "x");
+  RunSpec spec;
+  spec.name = "demo";
+  spec.image = "img";
+  spec.mounts = {{MountSpec::Kind::bind, dir.path().string(), cc::engine::image::kContainerSocketDir, true, "", ""}};
+  AppleCli cli(version_of("1.2.2"));
+  EXPECT_TRUE(cli.unsupported(spec).empty());
+  EXPECT_EQ(cli.run_args(spec),
+            (Args{"run", "--detach", "--name", "demo", "--cpus", "2", "--memory", "4096M", "--volume",
+                  (dir.path() / "proxy.sock").string() + ":/run/claude-container/proxy.sock", "img"}));
+  auto gateway = listen_at(dir.path() / cc::engine::image::kGatewaySocketName);
+  const Args args = cli.run_args(spec);
+  EXPECT_NE(std::find(args.begin(), args.end(),
+                      (dir.path() / "gateway.sock").string() + ":/run/claude-container/gateway.sock"),
+            args.end());
+}
+
+TEST(AppleCli, RefusesAHostSocketPathLongerThanMacOSAllows) {
+  RunSpec spec;
+  spec.name = "demo";
+  spec.image = "img";
+  spec.sockets = {{"/Users/dev/.local/state/claude-container/" + std::string(60, 'n') + ".apple/network/sockets/gateway.sock",
+                   "/run/claude-container/gateway.sock"}};
+  const auto refusals = AppleCli(version_of("1.2.2")).unsupported(spec);
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find("104 bytes"), std::string::npos) << refusals[0];
 }
 
 TEST(AppleCli, RefusesPathsAndNamesItsParserCannotCarry) {

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include <sys/stat.h>
+
 #include "config/config.hpp"
+#include "engine/image/host_network.hpp"
 #include "util/error.hpp"
 
 namespace cc::engine::apple {
@@ -92,6 +95,27 @@ std::string needs(const std::string& what, const AppleVersion& since, const Appl
   return what + " needs Apple's container " + since.text() + " or later, and this Mac has " + have.text() +
          "; " + upgrade_hint() + ".";
 }
+
+// The host side's sockets in `dir` that exist now, one share each. The engine mounts the whole
+// socket directory on docker and podman; a socket on a virtiofs share cannot be connected to
+// from inside Apple's VM, so each goes in as a socket `--volume`, which Apple relays.
+std::vector<image::SocketShare> socket_directory_shares(const std::string& dir) {
+  std::vector<image::SocketShare> out;
+  for (const char* name : {image::kProxySocketName, image::kGatewaySocketName}) {
+    const std::string host = dir + "/" + name;
+    struct stat st {};
+    if (::lstat(host.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+      out.push_back({host, std::string(image::kContainerSocketDir) + "/" + name});
+  }
+  return out;
+}
+
+bool is_socket_directory(const image::MountSpec& mount) {
+  return mount.kind == image::MountSpec::Kind::bind && mount.destination == image::kContainerSocketDir;
+}
+
+// sockaddr_un's sun_path on macOS: 104 bytes with the terminating NUL.
+constexpr std::size_t kMacSocketPathMax = 103;
 
 bool is_root_user(const std::string& user) {
   const std::string name = user.substr(0, user.find(':'));
@@ -193,6 +217,12 @@ std::vector<std::string> AppleCli::run_args(const image::RunSpec& spec) const {
   for (const auto& mount : spec.mounts) {
     switch (mount.kind) {
       case image::MountSpec::Kind::bind:
+        if (is_socket_directory(mount)) {
+          for (const auto& share : socket_directory_shares(mount.source))
+            args.insert(args.end(), {"--volume", share.host.string() + ":" + share.container});
+          break;
+        }
+        [[fallthrough]];
       case image::MountSpec::Kind::volume:
         args.insert(args.end(), {"--volume", mount.source + ":" + mount.destination + (mount.read_only ? ":ro" : "")});
         break;
@@ -346,7 +376,15 @@ std::vector<std::string> AppleCli::unsupported(const image::RunSpec& spec) const
       out.push_back("Apple's container cannot mount " + mount.source + " at " + mount.destination +
                     ": its `--volume` splits paths at ':'; move the project to a path without ':'.");
   }
-  for (const auto& share : spec.sockets) {
+  std::vector<image::SocketShare> shares = spec.sockets;
+  for (const auto& mount : spec.mounts)
+    if (is_socket_directory(mount))
+      for (auto& share : socket_directory_shares(mount.source)) shares.push_back(std::move(share));
+  for (const auto& share : shares) {
+    if (share.host.string().size() > kMacSocketPathMax)
+      out.push_back("The host socket " + share.host.string() + " is longer than the 104 bytes a macOS socket path may "
+                    "have; give the project a shorter \"name\" in .claude-container/config.json, or set "
+                    "XDG_RUNTIME_DIR to a short directory of yours.");
     if (!share.host.is_absolute() || share.container.empty() || share.container.front() != '/')
       out.push_back("Apple's container shares sockets by absolute paths only, not " + share.host.string() + ".");
     if (!volume_safe(share.host.string()) || !volume_safe(share.container))

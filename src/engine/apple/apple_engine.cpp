@@ -34,7 +34,7 @@ std::string missing_cli_sentence() {
 image::CliRunner runner_or_throw() {
   auto program = image::find_program("container");
   if (!program) throw Error(missing_cli_sentence());
-  return image::CliRunner(*program, /*private_cgroup2=*/false);
+  return image::CliRunner(*program, std::nullopt);
 }
 
 AppleVersion read_version(const image::CliRunner& run) {
@@ -99,7 +99,7 @@ Preflight AppleEngine::preflight(const ProjectContext* /*ctx*/) {
                           "install Apple's container (its signed package), then `container system start`"});
     return out;
   }
-  image::CliRunner run(*program, false);
+  image::CliRunner run(*program, std::nullopt);
   AppleVersion version;
   try {
     version = read_version(run);
@@ -151,6 +151,7 @@ image::ImageEngine& AppleEngine::ready(std::vector<std::string>* notes) {
   }
   if (!inner_ || !version_ || *version_ != version) {
     inner_ = std::make_unique<image::ImageEngine>(std::make_unique<AppleCli>(version));
+    inner_->set_network_program(network_program_);
     version_ = version;
   }
   return *inner_;

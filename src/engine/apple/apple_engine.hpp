@@ -8,6 +8,7 @@
 // only, so on Linux `start` stops at the missing `container` with that sentence and `doctor`
 // fails the platform check; the tests run it on Linux against a recording stand-in first on
 // PATH, the same code path a Mac takes.
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,10 @@ class AppleEngine final : public Engine {
   // destroy() keeps the built image, as on docker and podman; this removes it too.
   void remove_image(const ProjectContext& ctx);
 
+  // The binary the network host side re-executes (image_engine.hpp); empty: this one. Tests,
+  // which are not the CLI, name the CLI.
+  void set_network_program(std::filesystem::path program) { network_program_ = std::move(program); }
+
   // The release found by the last command, once one ran.
   std::optional<AppleVersion> version() const { return version_; }
 
@@ -46,6 +51,7 @@ class AppleEngine final : public Engine {
   image::ImageEngine& ready(std::vector<std::string>* notes = nullptr);
 
   std::optional<AppleVersion> version_;
+  std::filesystem::path network_program_;
   std::unique_ptr<image::ImageEngine> inner_;
 };
 

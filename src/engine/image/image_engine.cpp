@@ -527,7 +527,12 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
     if (cfg.storage.type == config::StorageType::volume) {
       auto bound = cli_->volume_create_bound_args(names.workspace_volume, volume_labels, paths.volume_dir());
       if (bound.empty()) {
-        spec.mounts.front() = {MountSpec::Kind::bind, paths.volume_dir().string(), project::kWorkspaceDir, false, "", ""};
+        // The workspace mount by where it goes: the socket directory may come before it.
+        for (auto& mount : spec.mounts) {
+          if (mount.destination == project::kWorkspaceDir) {
+            mount = {MountSpec::Kind::bind, paths.volume_dir().string(), project::kWorkspaceDir, false, "", ""};
+          }
+        }
       } else {
         create_volume(bound, names.workspace_volume);
       }
