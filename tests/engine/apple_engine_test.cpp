@@ -368,6 +368,44 @@ TEST(AppleEngine, IsolatedWithTheGatewayRelaysEachHostSocketIn) {
   EXPECT_FALSE(fs::exists(sockets / "proxy.sock"));
 }
 
+TEST(AppleEngine, EachPolicyAndCredentialModeGetsExactlyItsSockets) {
+  struct Case {
+    cc::config::NetworkPolicy policy;
+    cc::config::ApiCredentials api;
+    bool proxy, gateway;
+  };
+  const std::vector<Case> cases{
+      {cc::config::NetworkPolicy::development, cc::config::ApiCredentials::shared, true, false},
+      {cc::config::NetworkPolicy::none, cc::config::ApiCredentials::gateway, false, true},
+      {cc::config::NetworkPolicy::none, cc::config::ApiCredentials::separate, false, false},
+  };
+  for (const auto& c : cases) {
+    AppleProject p("1.2.2");
+    p.engine().set_network_program(CC_BINARY);
+    p.ctx().config.network.policy = c.policy;
+    p.ctx().config.credentials.api = c.api;
+    p.env().set("ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(80, 'y'));
+    p.engine().start(p.ctx());
+    const fs::path sockets = p.paths().state_dir / "network" / "sockets";
+    Args socket_mounts;
+    if (c.proxy) socket_mounts.insert(socket_mounts.end(), {"--volume", (sockets / "proxy.sock").string() + ":/run/claude-container/proxy.sock"});
+    if (c.gateway) socket_mounts.insert(socket_mounts.end(), {"--volume", (sockets / "gateway.sock").string() + ":/run/claude-container/gateway.sock"});
+    const Calls calls = p.take_calls();
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls.back(), run_call(p, {"--volume", p.paths().volume_dir().string() + ":/workspace"}, true, {}, socket_mounts))
+        << cc::config::to_string(c.policy) << " + " << cc::config::to_string(c.api) << "\n" << joined(calls);
+  }
+}
+
+TEST(AppleEngine, FullNetworkWithTheGatewayIsRefused) {
+  // The gateway is a host socket relayed inside; with the engine's own network there is none.
+  AppleProject p("1.2.2");
+  p.ctx().config.network.policy = cc::config::NetworkPolicy::full;
+  p.ctx().config.credentials.api = cc::config::ApiCredentials::gateway;
+  EXPECT_THROW(p.engine().start(p.ctx()), cc::Error);
+  for (const auto& call : p.take_calls()) EXPECT_NE(call.front(), "run");
+}
+
 TEST(AppleEngine, SshAgentGoesInAsASocketVolumeNotPublishSocket) {
   AppleProject p("1.2.2");
   // An agent: a listening socket is what the engine checks for.

@@ -11,7 +11,9 @@
 // - Host unix sockets go in with `-v host_socket:container_path`: the runtime sees a socket as
 //   the mount source and relays it into the guest (what `--ssh` does for the agent socket).
 //   `--publish-socket` relays the other way, a socket inside the container onto the host, so it
-//   cannot carry the container's connections to the host-side proxy.
+//   cannot carry the container's connections to the host-side proxy. The host side's socket
+//   directory, which docker and podman mount whole, goes in one socket at a time: a socket on a
+//   virtiofs share cannot be connected to from the VM.
 // - `--network none` 0.6+, `--read-only` 0.8+, `--ulimit` 0.9+, `--cap-drop` 0.12+; named
 //   volumes are auto-created (empty, root-owned) from 0.6, so the engine creates and seeds them
 //   itself on every version. An `--internal` network is never used: it NATs to raw IPs
