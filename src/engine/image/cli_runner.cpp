@@ -45,6 +45,12 @@ ExecImage make_exec_image(const fs::path& program, const std::vector<std::string
     if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   for (const auto& [k, v] : env) merged[k] = v;
+  // The CLIs run system tools themselves (podman: mount, the runtime's helpers) and find them
+  // on PATH: the system directories are always on it, after the caller's own.
+  std::string& path = merged["PATH"];
+  for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    if ((":" + path + ":").find(std::string(":") + dir + ":") == std::string::npos) path += (path.empty() ? "" : ":") + std::string(dir);
+  }
   img.strings.reserve(argv_s.size() + merged.size());
   for (auto& a : argv_s) img.strings.push_back(std::move(a));
   const std::size_t argc = img.strings.size();
