@@ -22,6 +22,7 @@
 #include "engine/image/image_engine.hpp"
 #include "project/container_layout.hpp"
 #include "support/apple_stand_in.hpp"
+#include "support/engine_env.hpp"
 #include "support/temp_dir.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
@@ -567,6 +568,46 @@ TEST(AppleEngine, DoctorWarnsWhatAnOlderReleaseLacks) {
     EXPECT_NE(check.detail.find("--cap-drop"), std::string::npos) << check.detail;
   }
   EXPECT_TRUE(found);
+}
+
+// The CLI picks the apple engine from config.json and drives it: start, status, exec, stop,
+// status again (a stopped container is stopped), destroy.
+TEST(AppleEngineCli, TheCommandsReachApplesCliThroughTheEngine) {
+  cc::test::AppleStandIn stand_in("1.2.2");  // outlives env, whose destructor runs destroy
+  cc::test::EngineEnv env(cc::test::EngineUser::root);
+  CC_SKIP_UNLESS_FEATURE(env.usable(), env.feature()) << env.why_unusable();
+  env.write_project_file(".claude-container/Containerfile", "FROM debian:stable-slim\n");
+  env.write_config("volume", "none", "\"engine\": \"apple\", \"image\": {\"base\": \"debian\"}");
+  env.set_env("PATH", stand_in.bin_dir() + ":" + env.environment().at("PATH"));
+
+  auto r = env.cli({"start"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = env.cli({"status", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto status = nlohmann::json::parse(r.out);
+  EXPECT_EQ(status.value("state", ""), "running") << r.out;
+  EXPECT_NE(r.out.find("apple"), std::string::npos) << r.out;
+
+  r = env.exec({"claude", "--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("stand-in exec in cc-"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(": claude --version"), std::string::npos) << r.out;
+
+  r = env.cli({"stop"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = env.cli({"status", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(r.out).value("state", ""), "stopped") << r.out;
+
+  bool ran = false, stopped = false;
+  for (const auto& call : stand_in.calls()) {
+    ran = ran || call.front() == "run";
+    stopped = stopped || call.front() == "stop";
+  }
+  EXPECT_TRUE(ran && stopped) << joined(stand_in.calls());
+
+  r = env.cli({"destroy", "--yes"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(stand_in.state()["containers"].empty());
 }
 
 }  // namespace
