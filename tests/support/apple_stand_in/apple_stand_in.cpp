@@ -179,6 +179,16 @@ int run(const std::vector<std::string>& args) {
   const std::string& name = names.back();
   if (g_state["containers"].contains(name)) fail("exists: \"container with id " + name + " already exists\"");
   if (!g_state["images"].contains(image)) fail("notFound: \"image not found: " + image + "\"");
+  // ArgumentParser's checks: --cpus is an Int64, --memory a number with an optional K/M/G/T/P.
+  for (const auto& cpus : p.all("--cpus"))
+    if (cpus.empty() || cpus.find_first_not_of("0123456789") != std::string::npos)
+      fail("The value '" + cpus + "' is invalid for '--cpus <cpus>'", 64);
+  for (const auto& memory : p.all("--memory")) {
+    const auto digits = memory.find_first_not_of("0123456789");
+    if (digits == 0 || (digits != std::string::npos &&
+                        (digits + 1 != memory.size() || std::string("KMGTPkmgtp").find(memory[digits]) == std::string::npos)))
+      fail("invalidArgument: \"invalid memory value " + memory + "\"");
+  }
   const Version v = version();
   for (const auto& network : p.all("--network"))
     if (network == "none" && !v.at_least(0, 6)) fail("notFound: \"network none not found\"");
