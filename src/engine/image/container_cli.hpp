@@ -37,8 +37,9 @@ struct MountSpec {
   std::string work;
 };
 
-// A host unix socket put into the container: a bind mount on docker and podman,
-// `--publish-socket` on Apple's container.
+// A host unix socket put into the container: a bind mount on docker and podman, a socket
+// `--volume` on Apple's container (which relays it into the VM; its `--publish-socket` relays
+// the other way, out of the container).
 struct SocketShare {
   std::filesystem::path host;
   std::string container;
