@@ -14,10 +14,11 @@
 //   cannot carry the container's connections to the host-side proxy. The host side's socket
 //   directory, which docker and podman mount whole, goes in one socket at a time: a socket on a
 //   virtiofs share cannot be connected to from the VM.
-// - `--network none` 0.6+, `--read-only` 0.8+, `--ulimit` 0.9+, `--cap-drop` 0.12+; named
-//   volumes are auto-created (empty, root-owned) from 0.6, so the engine creates and seeds them
-//   itself on every version. An `--internal` network is never used: it NATs to raw IPs
-//   (apple/container#2062).
+// - `--network none` 0.6+, `--read-only` 0.8+, `--ulimit` 0.9+, `--cap-drop` 0.12+. Named
+//   volumes are ext4 disks that start empty and root-owned (auto-created so from 0.6; an error
+//   before), so the engine uses none: the workspace is a host directory it seeds and binds, the
+//   home stays in the container's own filesystem. An `--internal` network is never used: it
+//   NATs to raw IPs (apple/container#2062).
 // - `--cpus` is a whole number; `--memory` has 1 MiB granularity; without them a container
 //   gets 4 CPUs and 1 GiB, below Claude Code's need, so both are always passed.
 #include <optional>
