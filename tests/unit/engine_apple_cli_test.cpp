@@ -263,6 +263,13 @@ TEST(AppleCli, RefusesAHostSocketPathLongerThanMacOSAllows) {
   const auto refusals = AppleCli(version_of("1.2.2")).unsupported(spec);
   ASSERT_EQ(refusals.size(), 1u);
   EXPECT_NE(refusals[0].find("104 bytes"), std::string::npos) << refusals[0];
+  // The host side's socket directory is judged before the host side has made its sockets.
+  RunSpec with_dir;
+  with_dir.name = "demo";
+  with_dir.image = "img";
+  with_dir.mounts = {{MountSpec::Kind::bind, "/Users/dev/.local/state/claude-container/" + std::string(50, 'n') +
+                          ".apple/network/sockets", cc::engine::image::kContainerSocketDir, true, "", ""}};
+  EXPECT_FALSE(AppleCli(version_of("1.2.2")).unsupported(with_dir).empty());
 }
 
 TEST(AppleCli, RefusesPathsAndNamesItsParserCannotCarry) {

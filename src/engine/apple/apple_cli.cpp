@@ -376,10 +376,13 @@ std::vector<std::string> AppleCli::unsupported(const image::RunSpec& spec) const
       out.push_back("Apple's container cannot mount " + mount.source + " at " + mount.destination +
                     ": its `--volume` splits paths at ':'; move the project to a path without ':'.");
   }
+  // The host side starts after this check: judge the sockets it will make there, not those
+  // that exist now.
   std::vector<image::SocketShare> shares = spec.sockets;
   for (const auto& mount : spec.mounts)
     if (is_socket_directory(mount))
-      for (auto& share : socket_directory_shares(mount.source)) shares.push_back(std::move(share));
+      for (const char* name : {image::kProxySocketName, image::kGatewaySocketName})
+        shares.push_back({mount.source + "/" + name, std::string(image::kContainerSocketDir) + "/" + name});
   for (const auto& share : shares) {
     if (share.host.string().size() > kMacSocketPathMax)
       out.push_back("The host socket " + share.host.string() + " is longer than the 104 bytes a macOS socket path may "
