@@ -119,7 +119,13 @@ Preflight AppleEngine::preflight(const ProjectContext* /*ctx*/) {
                         program->string() + ": release " + version.text() +
                             (missing.empty() ? "" : "; it lacks " + join(missing) + ", so projects needing them are refused"),
                         missing.empty() ? "" : upgrade_hint()});
-  image::CliResult status = run.capture(system_status_args(), {}, kSmallOutput);
+  image::CliResult status;
+  try {
+    status = run.capture(system_status_args(), {}, kSmallOutput);
+  } catch (const Error& e) {
+    out.checks.push_back({"container system service", CheckLevel::fail, e.what(), "container system start"});
+    return out;
+  }
   if (status.status == 0) {
     out.checks.push_back({"container system service", CheckLevel::ok, first_line(status.out), ""});
   } else {
