@@ -113,8 +113,7 @@ class Engine {
   // Everything this engine needs from this machine and has no fallback for, each checked for
   // real (a namespace created, a syscall tried, the CLI asked for its version). `ctx` may be
   // null (doctor outside a project): then only what every project needs is checked.
-  // TODO(issue 14, branch holes): pure once every engine implements it.
-  virtual Preflight preflight(const ProjectContext* ctx);
+  virtual Preflight preflight(const ProjectContext* ctx) = 0;
 
   virtual StartResult start(const ProjectContext& ctx) = 0;                 // idempotent
   virtual int exec(const ProjectContext& ctx, const ExecRequest& req) = 0;  // returns exit status

@@ -23,10 +23,6 @@ std::string to_string(ContainerState state) {
   return "unknown";
 }
 
-Preflight Engine::preflight(const ProjectContext*) {
-  throw Error("doctor has no checks for the " + name() + " engine in this build.", ExitCode::failure);
-}
-
 namespace {
 
 // `auto` on Linux: native, unless its preflight fails here and podman or docker is installed.

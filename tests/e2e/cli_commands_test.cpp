@@ -1,13 +1,9 @@
 // Commands on a set-up project that need no running container: status of a fresh project,
-// destroy's confirmation rules, allow/deny, sync-skills, doctor, completion and the man page.
+// destroy's confirmation rules, allow/deny, sync-skills, completion and the man page (doctor:
+// doctor_test.cpp).
 #include <gtest/gtest.h>
 
-#include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <sstream>
 
 #include "cli_test_env.hpp"
 #include "support/pty_session.hpp"
@@ -122,85 +118,6 @@ TEST_F(CliCommands, SyncSkillsSaysSoWhenTheHostHasNone) {
   EXPECT_NE(result.out.find((env.home() / ".claude").string() + " has no skills, commands, agents or CLAUDE.md"),
             std::string::npos)
       << result.out;
-}
-
-// Whether this process may create a user namespace: the one doctor check whose answer depends
-// on the machine and, for this project, decides doctor's exit status.
-bool user_namespaces_work() {
-  pid_t child = ::fork();
-  if (child == 0) _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-bool has_line(const std::vector<std::string>& lines, const std::string& wanted) {
-  return std::find(lines.begin(), lines.end(), wanted) != lines.end();
-}
-
-TEST_F(CliCommands, DoctorReportsEachCheckAndFailsForAMissingEngineCli) {
-  // PATH decides two checks: pasta is there (a stand-in: doctor only looks for it), tar is not.
-  const auto bin = env.root() / "doctor-bin";
-  std::filesystem::create_directories(bin);
-  std::ofstream(bin / "pasta") << "#!/bin/sh\nexit 0\n";
-  std::filesystem::permissions(bin / "pasta", std::filesystem::perms::owner_all);
-  CommandOptions options;
-  options.cwd = env.project();
-  options.env = env.env();
-  options.env["PATH"] = bin.string();
-
-  const bool userns = user_namespaces_work();
-  auto native = run_cli({"doctor", "--engine", "native"}, options);
-  EXPECT_EQ(native.exit_code, userns ? 0 : 1) << native.out << native.err;
-  auto lines = lines_of(native.out);
-  ASSERT_GE(lines.size(), 2u) << native.out;
-  EXPECT_EQ(lines.front(), "Checking what the native engine needs for myapp-playground:");
-  if (userns) {
-    EXPECT_TRUE(has_line(lines, "OK   user namespaces: a user namespace can be created")) << native.out;
-  } else {
-    EXPECT_NE(native.out.find("FAIL user namespaces: creating a user namespace failed: "), std::string::npos) << native.out;
-  }
-  EXPECT_TRUE(has_line(lines, "OK   seccomp: seccomp filters are supported")) << native.out;
-  EXPECT_TRUE(has_line(lines, "OK   pasta: " + (bin / "pasta").string())) << native.out;
-  EXPECT_TRUE(has_line(lines, "WARN tar: not found on PATH (sync-skills copies the skills with it on engines that copy)")) << native.out;
-  EXPECT_TRUE(has_line(lines, "     fix: sudo apt-get install tar")) << native.out;
-  EXPECT_NE(native.out.find("cgroup"), std::string::npos) << native.out;
-  // The tar warning is always there, so without failures the verdict is "usable".
-  if (userns) {
-    EXPECT_EQ(lines.back(), "Usable; the warnings above limit what is enforced.");
-  }
-
-  // The same checks for machines.
-  auto json = nlohmann::json::parse(run_cli({"--json", "doctor", "--engine", "native"}, options).out);
-  EXPECT_EQ(json["engine"], "native");
-  int fails = 0;
-  for (const auto& check : json["checks"]) {
-    fails += check["status"] == "FAIL";
-    if (check["name"] == "pasta") {
-      EXPECT_EQ(check["status"], "OK");
-    }
-    if (check["name"] == "tar") {
-      EXPECT_EQ(check["status"], "WARN");
-    }
-  }
-  EXPECT_EQ(json["failures"], fails);
-  EXPECT_EQ(fails, userns ? 0 : 1) << json.dump(2);
-
-  options.env["PATH"] = (env.root() / "empty-bin").string();
-  auto docker = run_cli({"doctor", "--engine", "docker"}, options);
-  EXPECT_EQ(docker.exit_code, 1);
-  lines = lines_of(docker.out);
-  EXPECT_TRUE(has_line(lines, "FAIL docker: not found on PATH (the Docker CLI)")) << docker.out;
-  EXPECT_TRUE(has_line(lines, "     fix: install Docker Engine or Docker Desktop")) << docker.out;
-  ASSERT_FALSE(lines.empty());
-  EXPECT_EQ(lines.back(), "1 check(s) failed; fix them before `claude-container start`.");
 }
 
 // Colour only on a terminal, never with NO_COLOR set to something, and an empty NO_COLOR counts

@@ -1,6 +1,7 @@
 // A program inside must not reach the caller's terminal or processes (issue 9, part 1): a
 // process left behind by a non-terminal `exec` cannot open the host terminal, make itself its
-// foreground group, or write to it, and `kill 0` inside signals nothing outside.
+// foreground group, or write to it, and `kill 0` inside signals nothing outside; TIOCSTI is
+// refused on both exec paths (issue 14).
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,6 +10,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -213,6 +215,99 @@ TEST_P(TerminalEscapeTest, KillZeroInsideSignalsNothingOutside) {
   // The container itself survived its own `kill -1`.
   auto r = env_->exec({"true"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// TIOCSTI pushes bytes into a terminal's input queue: from the caller's terminal they would
+// be run by the caller's shell once `exec` returns. Without a terminal (stdin not a tty) the
+// command holds none of the caller's terminal descriptors and has no controlling terminal
+// (setsid), and the seccomp filter refuses TIOCSTI whatever the descriptor: EPERM on each.
+TEST_P(TerminalEscapeTest, TiocstiWithoutAPtyIsDeniedAndInjectsNothing) {
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  // Non-canonical, so anything pushed into the caller's input queue is readable at once.
+  termios mode{};
+  ASSERT_EQ(::tcgetattr(slave, &mode), 0);
+  mode.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+  mode.c_cc[VMIN] = 0;
+  mode.c_cc[VTIME] = 0;
+  ASSERT_EQ(::tcsetattr(slave, TCSANOW, &mode), 0);
+  int out_pipe[2];
+  ASSERT_EQ(::pipe(out_pipe), 0);
+  const std::string code =
+      "import fcntl, os, termios\n"
+      "def attempt(fn):\n"
+      "    try:\n"
+      "        fn(); return 0\n"
+      "    except OSError as e:\n"
+      "        return e.errno\n"
+      "out = []\n"
+      "for fd in (0, 1, 2):\n"
+      "    out.append('tiocsti%d=%d' % (fd, attempt(lambda: fcntl.ioctl(fd, termios.TIOCSTI, b'Q'))))\n"
+      "out.append('open_tty=%d' % attempt(lambda: os.open('/dev/tty', os.O_RDWR)))\n"
+      "print(' '.join(out))\n";
+  pid_t cli = ::fork();
+  ASSERT_GE(cli, 0);
+  if (cli == 0) {
+    ::setsid();
+    if (::ioctl(slave, TIOCSCTTY, 0) != 0) ::_exit(125);
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_fd, 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(slave, 2);
+    ::close(master);
+    ::close(out_pipe[0]);
+    exec_cli(*env_, {"exec", "--", "python3", "-c", code});
+  }
+  ::close(out_pipe[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out_pipe[0], buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(out_pipe[0]);
+  EXPECT_EQ(wait_status(cli), 0);
+  EXPECT_EQ(out, "tiocsti0=1 tiocsti1=1 tiocsti2=1 open_tty=6\n");
+  // Nothing waits in the caller's input queue.
+  EXPECT_EQ(read_available(slave), "");
+  ::close(slave);
+  ::close(master);
+}
+
+// With a pty (`shell`, or `exec` on a terminal) the command's terminal is the container's own
+// pty, and the seccomp filter refuses TIOCSTI on it too: EPERM, where the kernel would push the
+// bytes into the pty and the shell inside would read them.
+TEST_P(TerminalEscapeTest, TiocstiOnThePtyPathIsDeniedBySeccomp) {
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  const std::string code =
+      "import fcntl, os, termios\n"
+      "try:\n"
+      "    for c in b'ZQJ':\n"
+      "        fcntl.ioctl(0, termios.TIOCSTI, bytes([c]))\n"
+      "    print('tiocsti=0')\n"
+      "except OSError as e:\n"
+      "    print('tiocsti=%d tty=%d' % (e.errno, int(os.isatty(0))))\n";
+  pid_t cli = ::fork();
+  ASSERT_GE(cli, 0);
+  if (cli == 0) {
+    ::setsid();
+    if (::ioctl(slave, TIOCSCTTY, 0) != 0) ::_exit(125);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
+    ::close(master);
+    exec_cli(*env_, {"exec", "--", "python3", "-c", code});
+  }
+  ::close(slave);
+  std::string seen;
+  char buf[4096];
+  for (;;) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 30000) <= 0) break;  // a safety net against a hang, not a measurement
+    ssize_t n = ::read(master, buf, sizeof(buf));
+    if (n <= 0) break;  // EIO: the CLI closed the terminal
+    seen.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(wait_status(cli), 0);
+  EXPECT_NE(seen.find("tiocsti=1 tty=1"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("ZQJ"), std::string::npos) << seen;
+  ::close(master);
 }
 
 INSTANTIATE_TEST_SUITE_P(Users, TerminalEscapeTest, ::testing::Values(EngineUser::root, EngineUser::unprivileged),

@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -15,9 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <sched.h>
 
@@ -43,7 +42,8 @@ namespace {
 //    whose flags a filter can inspect;
 //  - host-wide state: clock setting, swap, reboot, acct, quotas, syslog, iopl/ioperm;
 //  - known exploitation helpers: userfaultfd, perf_event_open, open_by_handle_at,
-//    TIOCSTI/TIOCLINUX (typing into the terminal of the `shell` caller).
+//    TIOCSTI/TIOCLINUX (typing into the terminal of the `shell` caller), io_uring (a second
+//    syscall path that bypasses this very filter, and a steady source of kernel bugs).
 // ptrace stays allowed: debuggers and strace are normal tools; CAP_SYS_PTRACE is dropped and
 // every process inside is the same user, so it reaches nothing outside.
 const char* const kDenied[] = {
@@ -53,6 +53,7 @@ const char* const kDenied[] = {
     "clock_settime", "clock_adjtime", "adjtimex", "swapon", "swapoff", "reboot", "acct",
     "quotactl", "quotactl_fd", "syslog", "iopl", "ioperm", "userfaultfd", "perf_event_open",
     "open_by_handle_at", "lookup_dcookie", "vhangup", "nfsservctl", "uselib", "_sysctl",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
 };
 
 struct SeccompCtx {
@@ -60,13 +61,14 @@ struct SeccompCtx {
   ~SeccompCtx() { seccomp_release(ctx); }
 };
 
-// Capabilities the container's root keeps (the usual container default set): enough to own
-// files, change to other ids, bind low ports, use ping; not SYS_ADMIN, NET_ADMIN, SYS_PTRACE,
-// SYS_MODULE, DAC_READ_SEARCH, ...
+// Capabilities the container's root keeps (the usual container default set less NET_RAW, as
+// podman does): enough to own files, change to other ids, bind low ports; not SYS_ADMIN,
+// NET_ADMIN, NET_RAW (raw sockets forge packets past the proxy's view on a shared network;
+// ping uses ICMP datagram sockets instead), SYS_PTRACE, SYS_MODULE, DAC_READ_SEARCH, ...
 // CAP_SETFCAP is not kept: a file capability written into the project (bind storage) would
 // be effective on the host.
 constexpr int kKeptCaps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FSETID,   CAP_FOWNER,      CAP_MKNOD,
-                             CAP_NET_RAW, CAP_SETGID,          CAP_SETUID,   CAP_SETPCAP,
+                             CAP_SETGID,          CAP_SETUID,   CAP_SETPCAP,
                              CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE};
 
 int landlock_abi_version() {
@@ -92,36 +94,34 @@ unsigned long long landlock_write_rights(int abi) {
 }  // namespace
 
 
-std::string ContainerPaths::seccomp_key() {
-  static const std::string key = [] {
-    std::string definition = std::to_string(SCMP_VER_MAJOR) + "." + std::to_string(SCMP_VER_MINOR) + ":" +
-                             std::to_string(seccomp_arch_native()) + ":clone-newuser,clone3,tiocsti,tioclinux,suid-modes";
-    for (const char* name : kDenied) definition += std::string(",") + name;
-    char hex[17];
-    std::snprintf(hex, sizeof(hex), "%016zx", std::hash<std::string>{}(definition));
-    return std::string(hex);
-  }();
-  return key;
-}
+namespace {
 
+// One rule of the filter: `action` when syscall `nr` is called with arguments matching every
+// comparison. The filter is built from this list alone, and the cache key is a hash of it.
+struct SeccompRule {
+  uint32_t action;
+  int nr;
+  std::vector<scmp_arg_cmp> args;
+};
 
-
-std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes) {
-  SeccompCtx c{seccomp_init(SCMP_ACT_ALLOW)};
-  if (c.ctx == nullptr) throw Error("cannot initialise libseccomp");
-  auto add = [&](uint32_t action, int nr, unsigned count, const scmp_arg_cmp* args) {
-    int rc = seccomp_rule_add_array(c.ctx, action, nr, count, args);
-    if (rc < 0 && rc != -EEXIST) throw Error(errno_message("cannot add a seccomp rule", -rc));
+std::vector<SeccompRule> seccomp_rules(bool refuse_suid_modes) {
+  std::vector<SeccompRule> rules;
+  auto add = [&](uint32_t action, int nr, std::vector<scmp_arg_cmp> args = {}) {
+    rules.push_back({action, nr, std::move(args)});
   };
   for (const char* name : kDenied) {
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
-    add(SCMP_ACT_ERRNO(EPERM), nr, 0, nullptr);
+    add(SCMP_ACT_ERRNO(EPERM), nr);
   }
   scmp_arg_cmp newuser_unshare = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
-  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &newuser_unshare);
-  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &newuser_unshare);  // x86-64: flags are arg 0
-  add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, nullptr);
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), {newuser_unshare});
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), {newuser_unshare});  // x86-64: flags are arg 0
+  add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3));
+  // A virtual machine's channel to its host (vsock) is no business of the sandbox: on a VM
+  // it reaches the hypervisor's services past every network namespace and proxy.
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, AF_VSOCK)});
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair), {SCMP_A0(SCMP_CMP_EQ, AF_VSOCK)});
   // No setuid or setgid bits: in bind storage such a file lands in the host project, where
   // anyone who runs it would become its owner (the project owner; as root, root). The mount
   // is nosuid too, but that protects only the container's view.
@@ -130,25 +130,59 @@ std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes) {
     scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit);
     scmp_arg_cmp a2 = SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit);
     scmp_arg_cmp a3 = SCMP_A3(SCMP_CMP_MASKED_EQ, bit, bit);
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(chmod), 1, &a1);
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmod), 1, &a1);
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmodat), 1, &a2);
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(chmod), {a1});
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmod), {a1});
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmodat), {a2});
     int fchmodat2 = seccomp_syscall_resolve_name("fchmodat2");
-    if (fchmodat2 != __NR_SCMP_ERROR) add(SCMP_ACT_ERRNO(EPERM), fchmodat2, 1, &a2);
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(creat), 1, &a1);
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknod), 1, &a1);
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknodat), 1, &a2);
-    scmp_arg_cmp open_create[2] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), a2};
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(open), 2, open_create);
-    scmp_arg_cmp openat_create[2] = {SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), a3};
-    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 2, openat_create);
+    if (fchmodat2 != __NR_SCMP_ERROR) add(SCMP_ACT_ERRNO(EPERM), fchmodat2, {a2});
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(creat), {a1});
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknod), {a1});
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mknodat), {a2});
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(open), {SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), a2});
+    add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), {SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), a3});
   }
   // openat2 carries its mode in a struct the filter cannot read; libc falls back to openat.
-  if (refuse_suid_modes) add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, nullptr);
-  scmp_arg_cmp tiocsti = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI);
-  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &tiocsti);
-  scmp_arg_cmp tioclinux = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX);
-  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &tioclinux);
+  if (refuse_suid_modes) add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2));
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI)});
+  add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX)});
+  return rules;
+}
+
+// Everything the exported program depends on, in a fixed text form: libseccomp's version, the
+// architecture, the default action and every rule with its comparisons.
+std::string describe_rules(const std::vector<SeccompRule>& rules) {
+  std::string text = "libseccomp " + std::to_string(SCMP_VER_MAJOR) + "." + std::to_string(SCMP_VER_MINOR) + "." +
+                     std::to_string(SCMP_VER_MICRO) + " arch " + std::to_string(seccomp_arch_native()) +
+                     " default allow\n";
+  for (const auto& rule : rules) {
+    text += std::to_string(rule.action) + " " + std::to_string(rule.nr);
+    for (const auto& cmp : rule.args) {
+      text += " [" + std::to_string(cmp.arg) + " " + std::to_string(cmp.op) + " " + std::to_string(cmp.datum_a) + " " +
+              std::to_string(cmp.datum_b) + "]";
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string describe_seccomp_rules(bool refuse_suid_modes) { return describe_rules(seccomp_rules(refuse_suid_modes)); }
+
+std::string ContainerPaths::seccomp_key() {
+  // Both variants: the cache file name adds "-nosuid" for the second.
+  static const std::string key = sha256_hex(describe_seccomp_rules(false) + describe_seccomp_rules(true)).substr(0, 16);
+  return key;
+}
+
+std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes) {
+  SeccompCtx c{seccomp_init(SCMP_ACT_ALLOW)};
+  if (c.ctx == nullptr) throw Error("cannot initialise libseccomp");
+  for (const auto& rule : seccomp_rules(refuse_suid_modes)) {
+    int rc = seccomp_rule_add_array(c.ctx, rule.action, rule.nr, static_cast<unsigned>(rule.args.size()),
+                                    rule.args.empty() ? nullptr : rule.args.data());
+    if (rc < 0 && rc != -EEXIST) throw Error(errno_message("cannot add a seccomp rule", -rc));
+  }
 
   UniqueFd mem(::memfd_create("cc-seccomp", MFD_CLOEXEC));
   if (!mem) throw_errno("memfd_create");
@@ -248,9 +282,11 @@ std::vector<LimitStatus> hardening_status(const HardeningPlan& plan) {
   out.push_back({"no_new_privs", "on", true, "prctl(PR_SET_NO_NEW_PRIVS)"});
   out.push_back({"seccomp", std::to_string(plan.seccomp.size()) + " BPF instructions", !plan.seccomp.empty(),
                  "denylist returning EPERM: keyrings, bpf, modules, kexec, mount API, setns, nested user namespaces, "
-                 "clocks, TIOCSTI, userfaultfd, perf_event_open, and with bind storage setuid/setgid file modes"});
+                 "clocks, TIOCSTI, userfaultfd, perf_event_open, io_uring, AF_VSOCK sockets, and with bind storage "
+                 "setuid/setgid file modes"});
   out.push_back({"capabilities", std::to_string(sizeof(kKeptCaps) / sizeof(kKeptCaps[0])) + " kept", true,
-                 "container default set; no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE, CAP_SETFCAP"});
+                 "container default set; no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_PTRACE, CAP_SYS_MODULE, "
+                 "CAP_SETFCAP"});
   if (plan.landlock_abi > 0) {
     out.push_back({"landlock", "ABI " + std::to_string(plan.landlock_abi), true,
                    "writes only under /workspace, /root, /tmp, /var/tmp, /dev, /run, /proc"});

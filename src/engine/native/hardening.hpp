@@ -26,6 +26,10 @@ struct HardeningPlan {
 // setuid/setgid file modes are refused too. Elsewhere such files stay in the container's own
 // data, and `apply` strips the bits.
 std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes);
+// Everything the program built for this variant depends on, as text: libseccomp's version,
+// the architecture and every rule. ContainerPaths::seccomp_key hashes it, so a changed rule
+// names another cache file and can never load a stale program.
+std::string describe_seccomp_rules(bool refuse_suid_modes);
 void save_seccomp_filter(const std::filesystem::path& file, const std::vector<sock_filter>& filter);
 std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file);  // empty when absent
 

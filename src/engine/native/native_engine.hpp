@@ -8,6 +8,7 @@ namespace cc::engine::native {
 class NativeEngine final : public Engine {
  public:
   std::string name() const override { return "native"; }
+  Preflight preflight(const ProjectContext* ctx) override;  // preflight.cpp
 
   StartResult start(const ProjectContext& ctx) override;
   int exec(const ProjectContext& ctx, const ExecRequest& req) override;

@@ -39,7 +39,7 @@ struct ContainerPaths {
   std::filesystem::path seccomp_cache(bool refuse_suid_modes) const {
     return state_dir / ("seccomp-" + seccomp_key() + (refuse_suid_modes ? "-nosuid" : "") + ".bpf");
   }
-  static std::string seccomp_key();  // changes whenever the filter's definition changes
+  static std::string seccomp_key();  // a hash of the filter's rules (hardening.hpp describe_seccomp_rules)
   std::filesystem::path root_mountpoint() const { return state_dir / "root"; }
 
   std::filesystem::path created_marker() const { return data_dir / "created.json"; }

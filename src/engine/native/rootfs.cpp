@@ -36,6 +36,16 @@ const char* const kSecretFiles[] = {"shadow", "gshadow", "shadow-", "gshadow-", 
 const char* const kSecretDirs[] = {"sudoers.d", "ssl/private", "NetworkManager/system-connections", "wireguard",
                                    "ipsec.d/private", "letsencrypt"};
 
+// The /proc entries runc and crun hide from containers (their default maskedPaths, plus
+// /proc/interrupts as Docker does): kernel memory, the keys of every user, timer and scheduler
+// internals that leak host activity or help exploits. Files get /dev/null over them,
+// directories an empty read-only tmpfs; an entry this kernel lacks is skipped in the child.
+const char* const kMaskedProc[] = {"/proc/acpi",        "/proc/asound",     "/proc/interrupts", "/proc/kcore",
+                                   "/proc/keys",        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                   "/proc/sched_debug", "/proc/scsi"};
+// And the ones they leave visible but read-only (the kernel's tunables and triggers).
+const char* const kReadOnlyProc[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+
 bool below(const std::string& path, const std::string& dir) {
   return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
 }
@@ -128,8 +138,12 @@ RootfsPlan plan_rootfs(const ContainerPaths& paths, const fs::path& project_dir,
   }
 
   add(Kind::proc, "", "/proc");
-  describe("/proc", "proc", false);
-  for (const char* p : {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"}) add(Kind::make_ro, "", p);
+  describe("/proc",
+           "proc (kcore, keys, timer_list and the rest runc masks read as empty; sys, sysrq-trigger, irq, bus, fs "
+           "read-only)",
+           false);
+  for (const char* p : kMaskedProc) add(Kind::mask_proc, "", p);
+  for (const char* p : kReadOnlyProc) add(Kind::make_ro, "", p);
 
   add(Kind::tmpfs, "mode=755,size=1m,uid=0,gid=0", "/dev");
   describe("/dev", "tmpfs (null zero full random urandom tty, devpts)", false);
@@ -376,6 +390,17 @@ int run_step(const MountStep& s, const char** what) noexcept {
     case Kind::bind_beneath:
       *what = "read-only bind mount of the host's skills into /root/.claude (no link followed)";
       return mount_skill_item(s.source.c_str(), target, s.relative.c_str());
+    case Kind::mask_proc: {
+      *what = "masking a /proc entry";
+      struct stat st {};
+      if (::lstat(target, &st) != 0) return errno == ENOENT ? 0 : errno;  // absent on this kernel
+      if (S_ISDIR(st.st_mode)) {
+        return ::mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=555,size=4k") == 0
+                   ? 0
+                   : errno;
+      }
+      return attach_clone("/dev/null", target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    }
     case Kind::make_ro: {
       *what = "making a /proc subtree read-only";
       if (::access(target, F_OK) != 0) return 0;  // absent on this kernel

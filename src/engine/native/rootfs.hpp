@@ -1,7 +1,8 @@
 #pragma once
 // The container's root filesystem for the `host` image, as a list of mount steps computed in
 // the supervisor (allocating, may throw) and executed in the sandbox child (noexcept):
-// the host's system directories read-only with secrets masked, fresh /proc, a minimal /dev,
+// the host's system directories read-only with secrets masked, fresh /proc (the entries runc
+// masks hidden, the kernel's tunables read-only), a minimal /dev,
 // tmpfs /tmp /run /var, the persistent home at /root and the workspace at /workspace. Then
 // pivot_root, so nothing of the host outside these mounts is reachable.
 #include <sys/types.h>
@@ -18,7 +19,8 @@ namespace cc::engine::native {
 
 struct MountStep {
   enum class Kind { bind_ro, bind_rw, dev_node, tmpfs, proc, devpts, mask_file, mask_dir, overlay, symlink, mkdir, make_ro,
-                    protect, attach, detach, bind_beneath };
+                    protect, attach, detach, bind_beneath, mask_proc };  // new kinds go last: supervisor_spec_io.cpp
+                                                                       // bounds the kinds a spec may name by it
   Kind kind;
   std::string source;       // host path (bind, overlay lower), symlink target, or mount data
   std::string target;       // absolute, below the new root

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <initializer_list>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -60,6 +61,20 @@ int bring_up_loopback() noexcept {
   }
   ::close(sock);
   return err;
+}
+
+// CAP_NET_RAW is dropped (hardening.cpp), so ping needs ICMP datagram sockets, which the
+// kernel allows only to the groups in this sysctl (none in a new network namespace). Open it
+// to every group mapped into the container: the widest range this user namespace maps (root:
+// its subordinate range; rootless: one id). Best effort: without it ping alone fails.
+void allow_icmp_sockets() noexcept {
+  for (const char* range : {"0 2147483647", "0 65535", "0 0"}) {
+    int fd = ::open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    bool ok = ::write(fd, range, std::strlen(range)) == static_cast<ssize_t>(std::strlen(range));
+    ::close(fd);
+    if (ok) return;
+  }
 }
 
 // The sandbox child. Allocation-free and noexcept: every failure is one report to the parent.
@@ -113,6 +128,8 @@ int bring_up_loopback() noexcept {
   if (::setresuid(0, 0, 0) != 0) fail(errno, "switching to uid 0 inside the user namespace", nullptr);
   if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) fail(errno, "setting the hostname", nullptr);
 
+  // Before the new /proc makes /proc/sys read-only; the host's /proc shows our own netns here.
+  if (plan.own_netns) allow_icmp_sockets();
   if (int err = build_rootfs(plan.rootfs, &what, &detail); err != 0) fail(err, what, detail);
 
   int fds[kMaxPassedFds] = {-1, -1, -1, -1};

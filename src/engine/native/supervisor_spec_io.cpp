@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kLastMountKind = static_cast<int>(MountStep::Kind::bind_beneath);
+constexpr int kLastMountKind = static_cast<int>(MountStep::Kind::mask_proc);
 
 json mount_step_json(const MountStep& s) {
   return {{"kind", static_cast<int>(s.kind)}, {"source", s.source},     {"target", s.target},
