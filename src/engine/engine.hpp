@@ -120,6 +120,9 @@ class Engine {
   virtual void stop(const ProjectContext& ctx, const StopOptions& opts) = 0;
   virtual Status status(const ProjectContext& ctx) = 0;
   virtual void destroy(const ProjectContext& ctx) = 0;    // container, volumes, state; not project files
+  // `destroy --image`: also the image built for this project (image engines keep it across
+  // destroy, a rebuild costs minutes). False when this engine builds none or there is none.
+  virtual bool remove_image(const ProjectContext& /*ctx*/) { return false; }
   virtual int logs(const ProjectContext& ctx, const LogOptions& opts) = 0;  // writes to stdout
   // The config's network allow/deny lists changed: apply them to a running container now.
   virtual void reload_network_policy(const ProjectContext& ctx) = 0;

@@ -16,7 +16,9 @@
 #include "support/engine_env.hpp"
 #include "support/messages_stand_in.hpp"
 #include "support/net_upstream.hpp"
+#include "engine/image/podman_cli.hpp"
 #include "support/podman_base_image.hpp"
+#include "support/pty_session.hpp"
 #include "support/required_feature.hpp"
 #include "support/run_command.hpp"
 
@@ -317,6 +319,47 @@ TEST_F(PodmanEngineTest, ImageRebuiltOnlyWhenTheContainerfileChanges) {
   auto rebuilt = cli({"start"});
   ASSERT_EQ(rebuilt.exit_code, 0) << describe(rebuilt);
   EXPECT_NE(rebuilt.err.find("rebuilt the image"), std::string::npos) << describe(rebuilt);
+  // destroy keeps the image unless asked; --image removes it (and only it: the base stays).
+  ASSERT_EQ(cli({"destroy", "--yes"}).exit_code, 0);
+  EXPECT_EQ(podman({"image", "exists", names().image}).exit_code, 0);
+  auto removed = cli({"destroy", "--yes", "--image"});
+  ASSERT_EQ(removed.exit_code, 0) << describe(removed);
+  EXPECT_NE(podman({"image", "exists", names().image}).exit_code, 0);
+  EXPECT_EQ(podman({"image", "exists", kPodmanBaseImage}).exit_code, 0);
+}
+
+// shell: `exec -it` on a terminal; the shell inside has a terminal of its own and its exit
+// status comes back.
+TEST_F(PodmanEngineTest, ShellHasATerminal) {
+  make_project("volume", "none");
+  ASSERT_EQ(cli({"start"}).exit_code, 0);
+  PtyOptions options;
+  options.cwd = env_->project();
+  options.env = env_->environment();
+  options.env["TERM"] = "xterm";
+  PtySession session({CC_BINARY, "--project", env_->project().string(), "shell"}, options);
+  try {
+    session.send("test -t 0 && echo tty-$((6 * 7))\r");
+    session.expect("tty-42", 60);
+    session.send("exit 3\r");
+    EXPECT_EQ(session.wait_exit(60), 3) << session.transcript();
+  } catch (const std::exception& error) {
+    FAIL() << error.what() << "\n" << session.transcript();
+  }
+}
+
+// doctor's checks for podman (Engine::preflight): installed, answers, and this host's cgroups.
+TEST_F(PodmanEngineTest, PreflightFindsPodmanAndNamesTheCgroupLayout) {
+  engine::image::ImageEngine engine(engine::image::make_podman_cli());
+  auto pre = engine.preflight(nullptr);
+  EXPECT_EQ(pre.engine, "podman");
+  EXPECT_TRUE(pre.ready());
+  bool version = false, cgroups = false;
+  for (const auto& c : pre.checks) {
+    if (c.name == "podman") version = c.detail.find("podman version") != std::string::npos;
+    if (c.name == "cgroups") cgroups = c.detail.find(to_string(engine::image::detect_cgroup_layout())) == 0;
+  }
+  EXPECT_TRUE(version && cgroups);
 }
 
 }  // namespace

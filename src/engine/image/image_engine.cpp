@@ -680,17 +680,18 @@ void ImageEngine::destroy(const ProjectContext& ctx) {
   workspace::remove_tree(paths.state_dir);
 }
 
-void ImageEngine::remove_image(const ProjectContext& ctx) {
+bool ImageEngine::remove_image(const ProjectContext& ctx) {
   CliRunner run = runner();
   const ImageNames names = image_names(ctx.config.name, ctx.project_dir);
   CliResult image = run.capture(cli_->image_inspect_args(names.image));
   auto labels = cli_->parse_image_inspect(image.out, image.status);
-  if (!labels) return;
+  if (!labels) return false;
   auto it = labels->find(kProjectLabel);
   if (it == labels->end() || it->second != native::canonical_project(ctx.project_dir).string()) {
     throw Error("refused to remove the image " + names.image + ": it was not built for this project.");
   }
   must(run, cli_->image_remove_args(names.image), "remove the image " + names.image);
+  return true;
 }
 
 int ImageEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {

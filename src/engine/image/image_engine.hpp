@@ -60,8 +60,9 @@ class ImageEngine final : public Engine {
   void with_workspace(const ProjectContext& ctx, bool require_stopped,
                       const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) override;
 
-  // destroy() keeps the built image (a rebuild costs minutes); this removes it too.
-  void remove_image(const ProjectContext& ctx);
+  // destroy() keeps the built image (a rebuild costs minutes); this removes it, when it was
+  // built for this project (its label), never another's.
+  bool remove_image(const ProjectContext& ctx) override;
 
   const ContainerCli& cli() const { return *cli_; }
   // The binary the network host side re-executes (host_network.hpp); empty: this one. Tests,
