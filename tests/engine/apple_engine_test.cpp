@@ -327,7 +327,7 @@ TEST(AppleEngine, WholeLifecycleOnTheNewestReleaseWithVolumeStorage) {
   EXPECT_EQ(p.engine().status(p.ctx()).state, ContainerState::not_created);
   p.take_calls();
   // The image only when asked, and only this project's.
-  p.engine().remove_image(p.ctx());
+  EXPECT_TRUE(p.engine().remove_image(p.ctx()));
   EXPECT_EQ(p.take_calls(), with_prologue({{"image", "inspect", names.image}, {"image", "delete", names.image}}));
   EXPECT_FALSE(fs::exists(paths.state_dir));
   EXPECT_FALSE(fs::exists(paths.data_dir));

@@ -204,7 +204,7 @@ Status AppleEngine::status(const ProjectContext& ctx) {
 
 void AppleEngine::destroy(const ProjectContext& ctx) { ready().destroy(ctx); }
 
-void AppleEngine::remove_image(const ProjectContext& ctx) { ready().remove_image(ctx); }
+bool AppleEngine::remove_image(const ProjectContext& ctx) { return ready().remove_image(ctx); }
 
 int AppleEngine::logs(const ProjectContext& ctx, const LogOptions& opts) { return ready().logs(ctx, opts); }
 

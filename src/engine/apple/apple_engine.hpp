@@ -34,8 +34,8 @@ class AppleEngine final : public Engine {
   void with_workspace(const ProjectContext& ctx, bool require_stopped,
                       const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) override;
 
-  // destroy() keeps the built image, as on docker and podman; this removes it too.
-  void remove_image(const ProjectContext& ctx);
+  // `destroy --image`: destroy() keeps the built image, as on docker and podman.
+  bool remove_image(const ProjectContext& ctx) override;
 
   // The binary the network host side re-executes (image_engine.hpp); empty: this one. Tests,
   // which are not the CLI, name the CLI.
