@@ -32,8 +32,11 @@ constexpr V4Range kBlockedV4[] = {
     {ip4(169, 254, 0, 0), 16, "link-local"},
     {ip4(172, 16, 0, 0), 12, "private"},
     {ip4(192, 0, 0, 0), 24, "reserved"},
+    {ip4(192, 0, 2, 0), 24, "documentation"},     // TEST-NET-1 (RFC 5737)
     {ip4(192, 168, 0, 0), 16, "private"},
-    {ip4(198, 18, 0, 0), 15, "reserved"},
+    {ip4(198, 18, 0, 0), 15, "benchmarking"},     // RFC 2544
+    {ip4(198, 51, 100, 0), 24, "documentation"},  // TEST-NET-2
+    {ip4(203, 0, 113, 0), 24, "documentation"},   // TEST-NET-3
     {ip4(224, 0, 0, 0), 4, "multicast"},
     {ip4(240, 0, 0, 0), 4, "reserved"},  // includes 255.255.255.255 broadcast
 };
@@ -76,7 +79,7 @@ std::string classify_v6(const unsigned char* b) {
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "site-local";
   if ((b[0] & 0xfe) == 0xfc) return "private";  // ULA fc00::/7
   // 2001:db8::/32 documentation, 100::/64 discard
-  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return "reserved";
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return "documentation";
   if (b[0] == 0x01 && b[1] == 0x00 && std::memcmp(b + 2, zero, 6) == 0) return "reserved";
   return "";
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unordered_map>
 
 #include "util/error.hpp"
 
@@ -71,6 +72,7 @@ std::string readable(const std::string& line) {
                     pad(human_bytes(num("bytes_in")), 8) + " " + std::to_string(num("duration_ms")) + "ms";
   std::string error = str("error");
   if (!error.empty()) out += "  " + error;
+  if (num("count") > 1) out += "  (" + std::to_string(num("count")) + " times, the last at this time)";
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
@@ -118,11 +120,36 @@ std::string to_json_line(const AuditRecord& r) {
   j["bytes_in"] = r.bytes_in;
   j["duration_ms"] = r.duration_ms;
   j["error"] = r.error;
+  if (!gateway && r.count > 1) j["count"] = r.count;
   // Hosts and paths come from the network: never let invalid UTF-8 make the line unwritable.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-AuditWriter::AuditWriter(const std::filesystem::path& path) : path_(path), mutex_(std::make_unique<std::mutex>()) {
+struct AuditWriter::State {
+  struct Pending {
+    std::chrono::steady_clock::time_point since;
+    std::uint64_t repeats = 0;  // identical denials after the one written at `since`
+    AuditRecord last;
+  };
+  std::mutex mutex;
+  std::unordered_map<std::string, Pending> pending;
+};
+
+namespace {
+
+std::string denial_kind(const AuditRecord& r) {
+  return r.host + '\n' + std::to_string(r.port) + '\n' + r.method + '\n' + r.rule + '\n' + r.error;
+}
+
+std::string line_for(AuditRecord record, std::uint64_t count) {
+  record.count = count;
+  return to_json_line(record);
+}
+
+}  // namespace
+
+AuditWriter::AuditWriter(const std::filesystem::path& path, std::chrono::milliseconds repeat_window)
+    : path_(path), window_(repeat_window), state_(std::make_unique<State>()) {
   if (path.empty()) return;
   fd_ = UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd_) throw_errno("cannot open the network audit log " + path.string());
@@ -139,19 +166,62 @@ void AuditWriter::rotate_if_needed(std::size_t adding) {
   if (fresh) ::dup3(fresh.get(), fd_.get(), O_CLOEXEC);
 }
 
-void AuditWriter::write(const AuditRecord& record) {
-  if (!fd_) return;
-  std::string line;
-  try {
-    line = to_json_line(record);
-  } catch (...) {
-    return;
-  }
-  std::lock_guard lock(*mutex_);
+AuditWriter::~AuditWriter() {
+  if (state_) flush_repeats(true);
+}
+
+void AuditWriter::write_line(const std::string& line) {
   rotate_if_needed(line.size());
   ssize_t n;
   do n = ::write(fd_.get(), line.data(), line.size());
   while (n < 0 && errno == EINTR);
+}
+
+void AuditWriter::write(const AuditRecord& record) {
+  if (!fd_) return;
+  try {
+    std::lock_guard lock(state_->mutex);
+    if (record.kind.empty() && !record.allowed) {
+      const auto now = std::chrono::steady_clock::now();
+      auto key = denial_kind(record);
+      auto it = state_->pending.find(key);
+      if (it != state_->pending.end()) {
+        if (now - it->second.since < window_) {
+          ++it->second.repeats;
+          it->second.last = record;
+          return;
+        }
+        if (it->second.repeats > 0) write_line(line_for(it->second.last, it->second.repeats));
+        state_->pending.erase(it);
+      }
+      if (state_->pending.size() >= kMaxPendingDenialKinds) {
+        for (auto& [k, p] : state_->pending)
+          if (p.repeats > 0) write_line(line_for(p.last, p.repeats));
+        state_->pending.clear();
+      }
+      state_->pending.emplace(std::move(key), State::Pending{now, 0, record});
+    }
+    write_line(line_for(record, 1));
+  } catch (...) {
+    // Out of memory or an unencodable record: the audit loses a line, the proxy keeps serving.
+  }
+}
+
+void AuditWriter::flush_repeats(bool all) {
+  if (!fd_) return;
+  try {
+    std::lock_guard lock(state_->mutex);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = state_->pending.begin(); it != state_->pending.end();) {
+      if (!all && now - it->second.since < window_) {
+        ++it;
+        continue;
+      }
+      if (it->second.repeats > 0) write_line(line_for(it->second.last, it->second.repeats));
+      it = state_->pending.erase(it);
+    }
+  } catch (...) {
+  }
 }
 
 namespace {
@@ -222,7 +292,10 @@ std::uint64_t count_denials(const std::filesystem::path& path) {
     // Cheap pre-filter, then a real parse so a host named "denied" cannot inflate the count.
     if (line.find("\"denied\"") == std::string::npos) continue;
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.value("decision", "") == "denied") ++count;
+    if (j.is_discarded() || !j.is_object() || j.value("decision", "") != "denied") continue;
+    // An aggregated record stands for `count` denials (AuditWriter).
+    const auto it = j.find("count");
+    count += it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 1;
   }
   return count;
 }

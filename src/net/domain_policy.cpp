@@ -8,8 +8,9 @@
 namespace cc::net {
 namespace {
 
-bool matches(const DomainRule& rule, const std::string& host, std::uint16_t port) {
+bool matches(const DomainRule& rule, const std::string& host, std::uint16_t port, bool web_ports_only = false) {
   if (rule.port && *rule.port != port) return false;
+  if (!rule.port && web_ports_only && port != 80 && port != 443) return false;
   if (!rule.subdomains_only) return host == rule.host;
   return host.size() > rule.host.size() + 1 &&
          host.compare(host.size() - rule.host.size(), rule.host.size(), rule.host) == 0 &&
@@ -53,8 +54,10 @@ Decision DomainPolicy::decide(const std::string& raw_host, std::uint16_t port) c
   for (const auto& rule : allow_)
     if (matches(rule, host, port)) return {true, "allow:" + rule.pattern};
   if (policy_ == config::NetworkPolicy::full) return {true, "policy:full"};
+  // A built-in host without a port is a web server (the distribution archives): HTTP and
+  // HTTPS only, never a tunnel to whatever else listens on that machine.
   for (const auto& rule : builtin_)
-    if (matches(rule, host, port)) return {true, std::string("policy:") + policy_name(policy_)};
+    if (matches(rule, host, port, true)) return {true, std::string("policy:") + policy_name(policy_)};
   return {false, "default-deny"};
 }
 

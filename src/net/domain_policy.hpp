@@ -47,6 +47,7 @@ class DomainPolicy {
 };
 
 // Hosts each policy allows before user entries (from Claude Code's documented requirements).
+// An entry without a port allows ports 80 and 443 only (a user's entry without one: every port).
 std::vector<std::string> builtin_allow_list(config::NetworkPolicy policy);
 
 }  // namespace cc::net

@@ -28,6 +28,26 @@ constexpr std::uint64_t kListenerSide = 3;
 constexpr int kTickMs = 250;
 constexpr int kAcceptsPerEvent = 64;
 
+// Per-client limits key on the client's address, or on its process for unix sockets (an image
+// engine's container): every process of a native sandbox shares 127.0.0.1, so the overall
+// limit and eviction of the longest waiting head are what keep the proxy available there.
+std::string peer_key(int fd, const sockaddr_storage& address, socklen_t length) {
+  if (address.ss_family == AF_INET && length >= sizeof(sockaddr_in)) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(address);
+    return std::string("4:") + std::string(reinterpret_cast<const char*>(&in.sin_addr), sizeof in.sin_addr);
+  }
+  if (address.ss_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
+    return std::string("6:") + std::string(reinterpret_cast<const char*>(&in6.sin6_addr), sizeof in6.sin6_addr);
+  }
+  if (address.ss_family == AF_UNIX) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) return "u:" + std::to_string(cred.pid);
+  }
+  return "?";
+}
+
 // Each tunnel holds two sockets and two pipes: lift the soft fd limit to the hard one so the
 // connection limit, not the fd table, is what bounds the proxy.
 void raise_fd_limit() {
@@ -88,9 +108,53 @@ struct EgressProxy::Impl final : ConnectionHost {
   const ProxyLimits& limits() const override { return limits_; }
   bool resolver_overridden() const override { return overridden; }
 
+  struct HeadCount {
+    std::size_t all = 0, of_peer = 0;
+    std::uint64_t oldest = 0, oldest_of_peer = 0;  // 0: none
+  };
+  HeadCount count_heads(const std::string& peer) const {
+    HeadCount c;
+    for (const auto& [id, conn] : connections) {
+      if (!conn->awaiting_head()) continue;
+      ++c.all;
+      if (c.oldest == 0 || id < c.oldest) c.oldest = id;
+      if (conn->peer() != peer) continue;
+      ++c.of_peer;
+      if (c.oldest_of_peer == 0 || id < c.oldest_of_peer) c.oldest_of_peer = id;
+    }
+    return c;
+  }
+
+  void evict(std::uint64_t id) {
+    auto it = connections.find(id);
+    if (it == connections.end()) return;
+    static const std::string busy =
+        simple_response(503, "claude-container proxy: too many unfinished request heads; yours waited longest\n");
+    // Best effort: the head never finished, so nothing was decided or audited.
+    [[maybe_unused]] auto n = ::send(it->second->client_fd(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    connections.erase(it);
+    ++evicted;
+  }
+
+  // Before a new client from `peer` joins: the longest waiting head of that peer goes when the
+  // peer is at its limit, and the longest waiting head of all when the heads or the
+  // connections are at theirs.
+  void make_room_for(const std::string& peer) {
+    auto heads = count_heads(peer);
+    if (heads.of_peer >= limits_.max_pending_heads_per_peer && heads.oldest_of_peer != 0) {
+      evict(heads.oldest_of_peer);
+      heads = count_heads(peer);
+    }
+    if ((heads.all >= limits_.max_pending_heads || connections.size() >= limits_.max_connections) && heads.oldest != 0)
+      evict(heads.oldest);
+  }
+
   void accept_from(std::size_t index) {
     for (int i = 0; i < kAcceptsPerEvent; ++i) {
-      int fd = ::accept4(listeners[index].get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage address{};
+      socklen_t length = sizeof address;
+      int fd = ::accept4(listeners[index].get(), reinterpret_cast<sockaddr*>(&address), &length,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -103,6 +167,8 @@ struct EgressProxy::Impl final : ConnectionHost {
         return;
       }
       UniqueFd client(fd);
+      std::string peer = peer_key(client.get(), address, length);
+      make_room_for(peer);
       if (connections.size() >= limits_.max_connections) {
         static const std::string busy = simple_response(503, "claude-container proxy: too many connections\n");
         [[maybe_unused]] auto n = ::send(client.get(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -111,7 +177,9 @@ struct EgressProxy::Impl final : ConnectionHost {
       int one = 1;
       ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       std::uint64_t id = next_id++;
-      connections.emplace(id, std::make_unique<ProxyConnection>(id, std::move(client), *this));
+      auto connection = std::make_unique<ProxyConnection>(id, std::move(client), *this);
+      connection->set_peer(std::move(peer));
+      connections.emplace(id, std::move(connection));
       active.store(connections.size());
     }
   }
@@ -135,6 +203,7 @@ struct EgressProxy::Impl final : ConnectionHost {
       if (it->second->closed()) it = connections.erase(it);
       else ++it;
     }
+    audit.flush_repeats();
     for (std::size_t i = 0; i < listeners.size(); ++i) {
       if (!paused[i]) continue;
       epoll_event ev{};
@@ -175,6 +244,7 @@ struct EgressProxy::Impl final : ConnectionHost {
       }
     }
     connections.clear();  // each records its audit line as it closes
+    audit.flush_repeats(true);
     active.store(0);
   }
 
@@ -190,7 +260,7 @@ struct EgressProxy::Impl final : ConnectionHost {
   std::unordered_map<std::uint64_t, std::unique_ptr<ProxyConnection>> connections;
   std::uint64_t next_id = 1;
   std::atomic<bool> stopping{false};
-  std::atomic<std::uint64_t> allowed{0}, denied{0}, active{0};
+  std::atomic<std::uint64_t> allowed{0}, denied{0}, active{0}, evicted{0};
 };
 
 EgressProxy::EgressProxy(ProxyOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -216,6 +286,7 @@ ProxyStats EgressProxy::stats() const {
   s.allowed = impl_->allowed.load();
   s.denied = impl_->denied.load();
   s.active_connections = impl_->active.load();
+  s.evicted_heads = impl_->evicted.load();
   return s;
 }
 

@@ -27,6 +27,11 @@ struct ProxyLimits {
   int idle_timeout_seconds = 300;
   int connect_timeout_seconds = 15;        // resolution plus connect, else 504
   int header_timeout_seconds = 20;         // whole request head must arrive by then (slowloris)
+  // Connections still sending their request head, overall and per client (address; pid for
+  // unix sockets). Past either, or at max_connections, the one that waited longest goes (503)
+  // so that a new client always gets its turn: slow heads cannot starve the others.
+  std::size_t max_pending_heads = 256;
+  std::size_t max_pending_heads_per_peer = 64;
   bool zero_copy = true;                   // splice(2) through pipes; false: copy through buffers
 };
 
@@ -34,6 +39,7 @@ struct ProxyStats {
   std::uint64_t allowed = 0;
   std::uint64_t denied = 0;
   std::uint64_t active_connections = 0;
+  std::uint64_t evicted_heads = 0;  // unfinished heads closed to make room (max_pending_heads*)
 };
 
 struct ProxyOptions {

@@ -346,7 +346,7 @@ class Service {
       options.credential.value = g.at("credential").get<std::string>();
       wipe(g["credential"].get_ref<std::string&>());
       options.audit_log = audit;
-      gateway_ = std::make_unique<CredentialGateway>(std::move(options));  // loads the trust store
+      gateway_options_ = std::move(options);
     }
     if (proxies > 0) {
       ProxyOptions options;
@@ -354,14 +354,26 @@ class Service {
       options.policy = DomainPolicy::from_config(network);
       options.audit_log = audit;
       proxy_ = std::make_unique<EgressProxy>(std::move(options));
-      // Name resolution loads its configuration and NSS modules on first use: now, while
-      // the filesystem is still reachable.
-      (void)system_resolve("localhost", 0);
     }
+    audit_ = audit;
+  }
+
+  // After the caller was told the settings are good: loading the system trust store takes tens
+  // of milliseconds, which the container's start need not wait for (connections wait in the
+  // listen backlog). Nothing from the sandbox is read before the confinement.
+  void confine_and_serve() {
+    if (gateway_options_) gateway_ = std::make_unique<CredentialGateway>(std::move(*gateway_options_));
+    gateway_options_.reset();
+    // Name resolution (the proxy's destinations, the gateway's upstream) loads its
+    // configuration and NSS modules on first use: now, while the filesystem is reachable.
+    (void)system_resolve("localhost", 0);
     ServiceConfinement confinement;
-    if (!audit.empty()) confinement.audit_dir = audit.parent_path();
+    if (!audit_.empty()) confinement.audit_dir = audit_.parent_path();
     confinement.readable_files = name_resolution_files();
     confine_network_service(confinement);
+    if (!landlock_enforced())
+      service_log("the kernel has no Landlock: the service runs without capabilities and under its seccomp filter, "
+                  "but may read files its user can read");
 
     if (proxy_) proxy_thread_ = std::thread([this] { serve("the egress proxy", [this] { proxy_->run(); }); });
     if (gateway_) gateway_thread_ = std::thread([this] { serve("the credential gateway", [this] { gateway_->run(); }); });
@@ -442,6 +454,8 @@ class Service {
     }
   }
 
+  std::filesystem::path audit_;
+  std::optional<GatewayOptions> gateway_options_;
   std::unique_ptr<EgressProxy> proxy_;
   std::unique_ptr<CredentialGateway> gateway_;
   std::thread proxy_thread_, gateway_thread_;
@@ -470,6 +484,7 @@ int run_service() {
   }
   spec.clear();
   if (!write_all(kChannelFd, "{\"ready\":true}\n")) return 1;
+  service.confine_and_serve();
   service.answer_requests(signal_fd.get());
   service.stop();
   return 0;

@@ -2,7 +2,8 @@
 // The egress proxy and the credential gateway parse hostile input from the sandbox, so they run
 // in a process of their own (DESIGN.md section 5): this binary re-executed with the internal
 // verb `__network-service`, with no capabilities, no_new_privs, a seccomp allowlist and Landlock
-// that allows nothing on the filesystem beyond appending to its audit log.
+// that allows nothing on the filesystem beyond its audit log's directory and reading the name
+// resolver's configuration (service_confinement.hpp).
 //
 // The caller (the native supervisor, or the image engines' host side) hands it listening
 // sockets: TCP sockets made inside the sandbox's network namespace, or unix sockets that an
@@ -55,8 +56,11 @@ struct NetworkServiceStats {
 // (the supervisor's log); it ends by itself when the caller's end of the channel closes.
 class NetworkService {
  public:
-  // Re-executes this binary, confines it, hands over the listeners and settings, and returns
-  // once the service reports it serves. Throws cc::Error with the service's explanation.
+  // Re-executes this binary, hands over the listeners and settings, and returns once the
+  // service has checked them (the policy's rules, the listeners). It then loads the trust
+  // store (with a gateway) and confines itself before it reads any connection, which wait in
+  // the listen backlog meanwhile; a failure there ends the service (in the caller's log, and
+  // pidfd() becomes readable). Throws cc::Error with the service's explanation.
   static NetworkService launch(NetworkServiceSpec spec);
 
   NetworkService(NetworkService&&) noexcept;
@@ -64,7 +68,8 @@ class NetworkService {
   ~NetworkService();
 
   void set_network(const config::Network& network);  // live allow/deny; throws cc::Error
-  NetworkServiceStats stats();                        // throws cc::Error when it does not answer
+  // Answered once the service is confined and serving; throws cc::Error when it does not answer.
+  NetworkServiceStats stats();
   pid_t pid() const;
   int pidfd() const;                                  // readable when the service exited
   void stop();                                        // SIGTERM, up to 2 s, SIGKILL; reaps

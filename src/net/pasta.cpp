@@ -8,7 +8,9 @@
 #include "net/pasta.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -73,10 +76,10 @@ void close_other_fds(const int* keep, int count) {
 // The keeper: starts pasta, reports its pid (or 0) on `status_fd`, then stops pasta when the
 // sandbox exits. Only async-signal-safe calls: the supervisor that forked us has threads.
 [[noreturn]] void keeper(char* const* argv, pid_t sandbox_pid, int status_fd, int error_fd, int pid_read_fd,
-                         int pid_write_fd, int netns_fd) {
-  int keep[5] = {status_fd, error_fd, pid_read_fd, pid_write_fd, netns_fd};
-  const int kept = netns_fd >= 0 ? 5 : 4;
-  for (int i = 0; i < kept; ++i)  // tiny sort: at most five elements
+                         int pid_write_fd, int netns_fd, int userns_fd) {
+  int keep[6] = {status_fd, error_fd, pid_read_fd, pid_write_fd, netns_fd, userns_fd};
+  const int kept = userns_fd >= 0 ? 6 : netns_fd >= 0 ? 5 : 4;
+  for (int i = 0; i < kept; ++i)  // tiny sort: at most six elements
     for (int j = i + 1; j < kept; ++j)
       if (keep[j] < keep[i]) { int t = keep[i]; keep[i] = keep[j]; keep[j] = t; }
   close_other_fds(keep, kept);
@@ -109,6 +112,20 @@ void close_other_fds(const int* keep, int count) {
     ::dup2(null, 0);
     ::dup2(null, 1);
     ::dup2(error_fd, 2);
+    if (userns_fd >= 0) {
+      // As root: become the sandbox's root, i.e. the container root's host ids, with
+      // capabilities only in the sandbox's user namespace (which owns its network namespace).
+      // pasta's `--runas 0:0` then means that same user, never the host's root.
+      if (::setns(userns_fd, CLONE_NEWUSER) != 0) {
+        write_all(2, "cannot enter the sandbox's user namespace", 41);
+        _exit(126);
+      }
+      ::setgroups(0, nullptr);  // refused when the namespace denies setgroups: root's groups then stay unmapped
+      if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
+        write_all(2, "cannot become the sandbox's root", 32);
+        _exit(126);
+      }
+    }
     ::execv(argv[0], argv);
     write_all(2, "cannot run pasta", 16);
     _exit(127);
@@ -137,7 +154,24 @@ void close_other_fds(const int* keep, int count) {
   }
 }
 
+// The host id that is 0 inside the sandbox's user namespace (the first line of its map); 0
+// when root is root's own or the map cannot be read.
+unsigned host_id_of_root(pid_t pid, const char* map) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + map;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[256] = {};
+  ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+  unsigned inside = 1, outside = 0, count = 0;
+  if (n <= 0 || std::sscanf(buf, "%u %u %u", &inside, &outside, &count) != 3 || inside != 0 || count == 0) return 0;
+  return outside;
+}
+
 }  // namespace
+
+bool tun_open_to_everyone() {
+  struct stat st {};
+  return ::stat("/dev/net/tun", &st) == 0 && S_ISCHR(st.st_mode) && (st.st_mode & 0006) == 0006;
+}
 
 std::optional<std::string> find_pasta() {
   std::vector<std::string> dirs;
@@ -176,13 +210,24 @@ pid_t attach_pasta(const std::string& pasta_path, pid_t sandbox_pid) {
   std::vector<std::string> args = {pasta_path, "--config-net", "--quiet", "--no-map-gw",
                                    "-t", "none", "-u", "none", "-T", "none", "-U", "none",
                                    "-P", "/proc/self/fd/" + std::to_string(pid_write.get())};
-  // As root pasta would switch to "nobody", which may not enter the sandbox's namespaces. The
-  // sandbox runs as a subordinate id then, whose /proc files pasta (dropping its capabilities)
-  // may not open: it gets the network namespace as a descriptor we opened, and stays in ours.
-  UniqueFd netns;
+  // As root pasta would switch to "nobody", which may not enter the sandbox's namespaces. Where
+  // it can open /dev/net/tun as anybody (the usual 0666), it is started inside the sandbox's
+  // user namespace as its root instead: the container root's host ids, with capabilities in
+  // that namespace only, and `--runas 0:0` keeps it there. Where the device is root's alone,
+  // it stays the host's root (without capabilities: pasta drops them). Either way it gets the
+  // network namespace as a descriptor we opened (--netns-only implied).
+  UniqueFd netns, userns;
   if (::geteuid() == 0) {
-    netns.reset(::open(("/proc/" + std::to_string(sandbox_pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    const std::string proc = "/proc/" + std::to_string(sandbox_pid) + "/ns/";
+    netns.reset(::open((proc + "net").c_str(), O_RDONLY | O_CLOEXEC));
     if (!netns) throw_errno("cannot open the sandbox's network namespace for pasta");
+    const unsigned uid = host_id_of_root(sandbox_pid, "uid_map"), gid = host_id_of_root(sandbox_pid, "gid_map");
+    if (tun_open_to_everyone() && uid != 0 && gid != 0) {
+      userns.reset(::open((proc + "user").c_str(), O_RDONLY | O_CLOEXEC));
+      if (!userns) throw_errno("cannot open the sandbox's user namespace for pasta");
+      // pasta reopens the pid pipe through /proc/self/fd as the sandbox's root: make it theirs.
+      if (::fchown(pid_write.get(), uid, gid) != 0) throw_errno("cannot hand pasta its pid pipe");
+    }
     args.insert(args.end(), {"--runas", "0:0", "--netns", "/proc/self/fd/" + std::to_string(netns.get())});
   } else {
     args.push_back(std::to_string(sandbox_pid));  // joins the pid's user and network namespaces
@@ -197,11 +242,12 @@ pid_t attach_pasta(const std::string& pasta_path, pid_t sandbox_pid) {
     // Double fork: the keeper is re-parented away from the supervisor, which never reaps it.
     ::fcntl(pid_write.get(), F_SETFD, 0);
     if (netns) ::fcntl(netns.get(), F_SETFD, 0);
+    if (userns) ::fcntl(userns.get(), F_SETFD, 0);
     pid_t k = ::fork();
     if (k == 0) {
       ::setsid();
       keeper(argv.data(), sandbox_pid, status_write.get(), error_write.get(), pid_read.get(), pid_write.get(),
-             netns ? netns.get() : -1);
+             netns ? netns.get() : -1, userns ? userns.get() : -1);
     }
     _exit(k < 0 ? 1 : 0);
   }

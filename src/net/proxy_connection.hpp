@@ -51,6 +51,11 @@ class ProxyConnection {
   void on_resolved(ResolveResult result);
   void on_tick(ProxyClock::time_point now);
   bool closed() const { return state_ == State::closed; }
+  bool awaiting_head() const { return state_ == State::head; }
+  // Who connected (the event loop's key for per-client limits).
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
+  const std::string& peer() const { return peer_; }
+  int client_fd() const { return client_.get(); }
 
  private:
   enum class State { head, resolving, connecting, relaying, responding, draining, closed };
@@ -69,6 +74,7 @@ class ProxyConnection {
   void set_deadline(int seconds);
 
   std::uint64_t id_;
+  std::string peer_;
   UniqueFd client_;
   UniqueFd upstream_;
   ConnectionHost& host_;

@@ -160,7 +160,10 @@ void apply_seccomp() {
   allow(f.ctx, "tgkill", 1, &self);
   // clone3 hides its flags behind a pointer: ENOSYS makes libc fall back to clone.
   allow(f.ctx, "clone3", 0, nullptr, SCMP_ACT_ERRNO(ENOSYS));
-  for (int family : {AF_UNIX, AF_INET, AF_INET6}) {
+  // No new unix sockets: a pathname socket on the host (a container engine's API, a session
+  // bus) is out of Landlock's reach, so the filter keeps the service from dialing one. Unix
+  // listeners handed over still accept, and glibc's nscd probe falls back.
+  for (int family : {AF_INET, AF_INET6}) {
     scmp_arg_cmp domain = SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family));
     allow(f.ctx, "socket", 1, &domain);
   }
@@ -168,7 +171,7 @@ void apply_seccomp() {
   scmp_arg_cmp netlink[2] = {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, 0 /* NETLINK_ROUTE */)};
   allow(f.ctx, "socket", 2, netlink);
   // Other families are refused, not fatal: libc probes some.
-  for (int family : {AF_NETLINK, AF_PACKET, AF_VSOCK, AF_ALG, AF_BLUETOOTH, AF_KEY, AF_CAN, AF_XDP}) {
+  for (int family : {AF_UNIX, AF_NETLINK, AF_PACKET, AF_VSOCK, AF_ALG, AF_BLUETOOTH, AF_KEY, AF_CAN, AF_XDP}) {
     scmp_arg_cmp domain = SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family));
     if (family == AF_NETLINK) {
       scmp_arg_cmp other[2] = {domain, SCMP_A2(SCMP_CMP_NE, 0)};
@@ -177,6 +180,7 @@ void apply_seccomp() {
       allow(f.ctx, "socket", 1, &domain, SCMP_ACT_ERRNO(EAFNOSUPPORT));
     }
   }
+  allow(f.ctx, "socketpair", 0, nullptr, SCMP_ACT_ERRNO(EAFNOSUPPORT));
   // Naming threads and memory maps (glibc, the sanitizers); every other prctl is refused.
   for (int option : {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE}) {
     scmp_arg_cmp op = SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(option));

@@ -10,7 +10,8 @@
 //    resolution re-reads, and in the audit log's directory only writing, creating and removing
 //    regular files (AuditWriter's rotation renames within it); signals and abstract unix
 //    sockets scoped to the service (ABI 6);
-//  - a seccomp allowlist: event loop, sockets, splice, memory, threads (clone with
+//  - a seccomp allowlist: event loop, TCP/UDP sockets (no new unix, packet or vsock ones),
+//    splice, memory, threads (clone with
 //    CLONE_THREAD only), time and randomness. execve, ptrace, fork and everything else kill
 //    the process.
 #include <filesystem>

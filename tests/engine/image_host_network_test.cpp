@@ -15,6 +15,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <thread>
 
 #include "engine/image/host_network.hpp"
@@ -44,11 +46,19 @@ constexpr const char* kNsenter = "/usr/bin/nsenter";
 bool tools_present() { return fs::exists(kSocat) && fs::exists(kCurl) && fs::exists(kNsenter); }
 
 // The relay entrypoint (with `sleep` as the container's command) running in the namespace, in
-// a process group of its own so the socat loops go with it.
+// a process group of its own so the socat loops go with it. With `read_only_mount` (host
+// directory, path inside), it runs in a mount namespace of its own where the socket directory
+// is bind-mounted read-only, as an engine mounts it.
 class RelayInNetns {
  public:
-  RelayInNetns(const NetnsChild& ns, const std::vector<std::string>& entrypoint) {
+  RelayInNetns(const NetnsChild& ns, const std::vector<std::string>& entrypoint,
+               std::optional<std::pair<fs::path, fs::path>> read_only_mount = std::nullopt) {
     std::vector<std::string> args = {kNsenter, "--net=/proc/" + std::to_string(ns.pid()) + "/ns/net", "--"};
+    if (read_only_mount) {
+      args.insert(args.end(), {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                               "/usr/bin/mount --bind -r \"$1\" \"$2\" && shift 2 && exec \"$@\"", "sh",
+                               read_only_mount->first.string(), read_only_mount->second.string()});
+    }
     args.insert(args.end(), entrypoint.begin(), entrypoint.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -79,7 +89,7 @@ class RelayInNetns {
 // Waits (bounded) until something inside the namespace accepts on 127.0.0.1:port.
 bool wait_for_port(const NetnsChild& ns, std::uint16_t port) {
   for (int i = 0; i < 200; ++i) {
-    if (ns.run_inside([port] { return tcp_connect_errno("127.0.0.1", port, 1000); }) == 0) return true;
+    if (ns.run_inside([port] { return tcp_connect_errno("127.0.0.1", port, 200); }, 5) == 0) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return false;
@@ -141,6 +151,7 @@ class ImageHostNetwork : public ::testing::Test {
  protected:
   void SetUp() override {
     CC_SKIP_UNLESS_FEATURE(tools_present(), "socat") << "socat, curl and nsenter are needed for the relay tests";
+    CC_SKIP_UNLESS_FEATURE(::geteuid() == 0, "root-engine") << "entering the namespace (nsenter) and the read-only mount need root";
     ns_ = std::make_unique<NetnsChild>();
     CC_SKIP_UNLESS_FEATURE(ns_->ok(), "root-engine") << ns_->error();
     state_ = dir_ / "state";
@@ -155,11 +166,11 @@ class ImageHostNetwork : public ::testing::Test {
     image::HostNetworkSpec s;
     s.state_dir = state_;
     s.network = std::move(network);
-    s.audit_log = dir_ / "audit" / "network.jsonl";
     s.program = CC_BINARY;
     return s;
   }
-  fs::path audit_log() const { return dir_ / "audit" / "network.jsonl"; }
+  // Where the host side puts it by default (spec() leaves audit_log empty).
+  fs::path audit_log() const { return state_ / "network" / "network.jsonl"; }
 
   TempDir dir_{"cc-imgnet"};
   fs::path state_;
@@ -237,13 +248,19 @@ TEST_F(ImageHostNetwork, ProxyAllowsDeniesAndReloadsThroughTheRelay) {
   EXPECT_FALSE(host.gateway_socket.has_value());
   EXPECT_EQ(host.env.at("HTTPS_PROXY"), "http://127.0.0.1:3128");
   EXPECT_EQ(host.env.count("ANTHROPIC_BASE_URL"), 0u);
+  EXPECT_EQ(host.socket_dir, image::host_network_socket_dir(state_));
   ASSERT_EQ(host.shares.size(), 1u);
   EXPECT_EQ(host.shares[0].container, "/run/claude-container/proxy.sock");
   EXPECT_EQ(fs::status(*host.proxy_socket).permissions() & fs::perms::all, static_cast<fs::perms>(0666));
   EXPECT_EQ(fs::status(host.socket_dir).permissions() & fs::perms::all, static_cast<fs::perms>(0755));
-  EXPECT_EQ(fs::status(state_ / "network").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(state_ / "host-network").permissions() & fs::perms::all, fs::perms::owner_all);
 
-  RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, true, false, host.socket_dir.string()));
+  // The socket directory read-only at another path, as docker/podman mount it: connecting
+  // needs no write access to the mount, and the inside cannot replace the sockets.
+  fs::path inside = dir_ / "run-claude-container";
+  fs::create_directory(inside);
+  RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, true, false, inside.string()),
+                     std::make_pair(host.socket_dir, inside));
   ASSERT_TRUE(wait_for_port(*ns_, net::kProxyPort));
   auto env = proxy_env_reaching_host_loopback(host.env);
   const std::vector<std::string> https_get = {"--cacert", ca_file.string(), "https://" + target + "/"};
@@ -290,8 +307,8 @@ TEST_F(ImageHostNetwork, ProxyAllowsDeniesAndReloadsThroughTheRelay) {
   image::stop_host_network(state_);
   EXPECT_TRUE(eventually([&] { return !process_exists(pid); }));
   EXPECT_FALSE(fs::exists(*host.proxy_socket));
-  EXPECT_FALSE(fs::exists(state_ / "network" / "control.sock"));
-  EXPECT_FALSE(fs::exists(state_ / "network" / "host.json"));
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "control.sock"));
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "host.json"));
   auto after = image::host_network_status(state_);
   EXPECT_FALSE(after.running);
   EXPECT_FALSE(after.stale);
@@ -342,7 +359,7 @@ TEST_F(ImageHostNetwork, GatewayAddsTheRealKeyBehindTheRelay) {
 // stop (or the next start) cleans what it left.
 TEST_F(ImageHostNetwork, AKilledHostSideIsDetectedAndCleaned) {
   auto host = image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
-  auto record = read_file_if_exists(state_ / "network" / "host.json");
+  auto record = read_file_if_exists(state_ / "host-network" / "host.json");
   ASSERT_TRUE(record.has_value());
   const pid_t service = nlohmann::json::parse(*record).at("service_pid").get<pid_t>();
   EXPECT_TRUE(process_exists(service));
@@ -360,7 +377,7 @@ TEST_F(ImageHostNetwork, AKilledHostSideIsDetectedAndCleaned) {
   auto status = image::host_network_status(state_);
   EXPECT_FALSE(status.running);
   EXPECT_TRUE(status.stale);
-  EXPECT_NE(status.detail.find("ended without stopping"), std::string::npos) << status.detail;
+  EXPECT_NE(status.detail.find("killed or crashed"), std::string::npos) << status.detail;
 
   image::stop_host_network(state_);
   EXPECT_FALSE(fs::exists(*host.proxy_socket));
@@ -375,5 +392,42 @@ TEST_F(ImageHostNetwork, AKilledHostSideIsDetectedAndCleaned) {
 TEST_F(ImageHostNetwork, FullAndNothingToServeAreRefused) {
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::full))), Error);
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::none))), Error);
-  EXPECT_FALSE(fs::exists(state_ / "network" / "host.json"));
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "host.json"));
+}
+
+// The host side's directories are its own: a symlink planted for the socket directory is
+// refused, and nothing is created where it points.
+TEST_F(ImageHostNetwork, APlantedSocketDirectorySymlinkIsRefused) {
+  fs::path elsewhere = dir_ / "elsewhere";
+  fs::create_directory(elsewhere);
+  fs::create_directory(state_ / "host-network");
+  fs::permissions(state_ / "host-network", fs::perms::owner_all, fs::perm_options::replace);
+  fs::create_directory_symlink(elsewhere, state_ / "host-network" / "sockets");
+  try {
+    image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
+    ADD_FAILURE() << "the host side served through a planted symlink";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("symlink"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_empty(elsewhere));
+  EXPECT_FALSE(image::host_network_status(state_).running);
+  EXPECT_FALSE(fs::exists(state_ / "host-network" / "control.sock"));
+}
+
+// The network service dying (killed, crashed) ends its host side, which says why in its log;
+// the next status reports it, with those last words.
+TEST_F(ImageHostNetwork, AServiceThatDiesIsReportedByTheNextStatus) {
+  auto host = image::start_host_network(spec(network_config(NetworkPolicy::isolated)));
+  auto record = read_file_if_exists(state_ / "host-network" / "host.json");
+  ASSERT_TRUE(record.has_value());
+  const pid_t service = nlohmann::json::parse(*record).at("service_pid").get<pid_t>();
+  ASSERT_EQ(::kill(service, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return !process_exists(host.pid); })) << "the host side outlived its service";
+  auto status = image::host_network_status(state_);
+  EXPECT_FALSE(status.running);
+  EXPECT_TRUE(status.stale);
+  EXPECT_NE(status.detail.find("network service ended"), std::string::npos) << status.detail;
+  EXPECT_FALSE(fs::exists(*host.proxy_socket)) << "a dead host side's socket was left for the relay";
+  image::stop_host_network(state_);
+  EXPECT_FALSE(image::host_network_status(state_).stale);
 }

@@ -7,8 +7,12 @@
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +29,7 @@
 #include "support/required_feature.hpp"
 #include "support/net_proxy_harness.hpp"
 #include "support/net_upstream.hpp"
+#include "support/temp_dir.hpp"
 #include "util/error.hpp"
 
 using namespace cc;
@@ -235,4 +240,65 @@ TEST(NetPasta, AttachToAMissingProcessFailsWithAnExplanation) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("pasta"), std::string::npos) << e.what();
   }
+}
+
+// As root, pasta must not keep the host's root where it can run as the container root's host
+// ids. This machine's /dev/net/tun may be root's alone: the test gives itself (in a mount
+// namespace of its own) a device node open to everyone, as most distributions ship it, and a
+// sandbox-like user namespace whose root is a subordinate id.
+TEST(NetPasta, AsRootRunsAsTheSandboxRootsHostIds) {
+  auto pasta = net::find_pasta();
+  CC_SKIP_UNLESS_FEATURE(pasta.has_value(), "pasta") << "pasta (passt) is not installed";
+  if (::geteuid() != 0) GTEST_SKIP() << "rootless pasta runs as the invoking user anyway";
+  TempDir dir("cc-pasta-tun");
+  const auto node = dir / "tun";
+  ASSERT_EQ(::unshare(CLONE_NEWNS), 0) << std::strerror(errno);  // this test's process only
+  ASSERT_EQ(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0);
+  ASSERT_EQ(::mknod(node.c_str(), S_IFCHR | 0666, makedev(10, 200)), 0) << std::strerror(errno);
+  ASSERT_EQ(::chmod(node.c_str(), 0666), 0);
+  ASSERT_EQ(::mount(node.c_str(), "/dev/net/tun", nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+  ASSERT_TRUE(net::tun_open_to_everyone());
+
+  constexpr unsigned kHostRoot = 231072;  // the sandbox's root on the host
+  int ready[2], release[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(release, O_CLOEXEC), 0);
+  pid_t sandbox = ::fork();
+  if (sandbox == 0) {
+    ::close(ready[0]);
+    ::close(release[1]);
+    char c = ::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 ? 'y' : 'n';
+    [[maybe_unused]] auto w = ::write(ready[1], &c, 1);
+    [[maybe_unused]] auto r = ::read(release[0], &c, 1);  // parked until the test ends
+    _exit(0);
+  }
+  ::close(ready[1]);
+  ::close(release[0]);
+  UniqueFd release_fd(release[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(c, 'y');
+  const std::string proc = "/proc/" + std::to_string(sandbox) + "/";
+  const std::string map = "0 " + std::to_string(kHostRoot) + " 65536\n";
+  { std::ofstream(proc + "uid_map") << map; }
+  { std::ofstream(proc + "gid_map") << map; }
+
+  pid_t pasta_pid = net::attach_pasta(*pasta, sandbox);
+  std::string uids, gids;
+  {
+    std::ifstream status("/proc/" + std::to_string(pasta_pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("Uid:", 0) == 0) uids = line;
+      if (line.rfind("Gid:", 0) == 0) gids = line;
+    }
+  }
+  const std::string ids = std::to_string(kHostRoot);
+  EXPECT_EQ(uids, "Uid:\t" + ids + "\t" + ids + "\t" + ids + "\t" + ids);
+  EXPECT_EQ(gids, "Gid:\t" + ids + "\t" + ids + "\t" + ids + "\t" + ids);
+  release_fd.reset();
+  ::waitpid(sandbox, nullptr, 0);
+  for (int i = 0; i < 500 && ::kill(pasta_pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_NE(::kill(pasta_pid, 0), 0) << "pasta outlived its namespace";
 }

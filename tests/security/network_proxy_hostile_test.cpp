@@ -1,6 +1,7 @@
 // Hostile clients against the egress proxy: garbage, oversized heads, slowloris, half-open
 // connections, resets and connection floods must never crash or stall it. Each test ends by
 // checking that an ordinary allowed request is still served.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -41,7 +42,7 @@ TEST(ProxyHostile, GarbageFloodGets400AndProxyKeepsServing) {
   ProxyHarness proxy(network_config(NetworkPolicy::none, {target}));
   std::mt19937 rng(7);
   std::vector<std::string> payloads = {
-      "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  // a TLS ClientHello sent to a proxy
+      std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11),  // a TLS ClientHello sent to a proxy
       "GET / HTTP/1.1\r\n\r\n",
       "CONNECT :443 HTTP/1.1\r\n\r\n",
       "CONNECT [::1 HTTP/1.1\r\n\r\n",
@@ -101,7 +102,7 @@ TEST(ProxyHostile, SlowlorisClosedAtHeaderDeadlineWhileOthersAreServed) {
   expect_serving(proxy, target);
 }
 
-TEST(ProxyHostile, HalfOpenConnectionsBeyondTheLimitGet503AndAreReaped) {
+TEST(ProxyHostile, HalfOpenConnectionsAtTheLimitMakeRoomForANewClient) {
   LoopbackServer upstream(echo_handler());
   std::string target = "127.0.0.1:" + std::to_string(upstream.port());
   net::ProxyLimits limits;
@@ -114,13 +115,88 @@ TEST(ProxyHostile, HalfOpenConnectionsBeyondTheLimitGet503AndAreReaped) {
   for (int i = 0; i < 200 && proxy.proxy().stats().active_connections < 20; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(proxy.proxy().stats().active_connections, 20u);
-  std::string reply = proxy.exchange(connect_request(target));
-  EXPECT_EQ(status_of(reply), 503) << reply;
+  // At the connection limit the newcomer is served and the head that waited longest goes.
+  expect_serving(proxy, target);
+  EXPECT_EQ(status_of(read_until_close(idle.front().get(), 5000)), 503);
+  EXPECT_GE(proxy.proxy().stats().evicted_heads, 1u);
   for (auto& fd : idle) EXPECT_TRUE(closed_by_peer(fd.get(), 10000));
   idle.clear();
   for (int i = 0; i < 500 && proxy.proxy().stats().active_connections > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   expect_serving(proxy, target);
+}
+
+TEST(ProxyHostile, ConnectionsBeyondTheLimitThatAreNotHeadsGet503) {
+  LoopbackServer upstream(echo_handler());
+  std::string target = "127.0.0.1:" + std::to_string(upstream.port());
+  net::ProxyLimits limits;
+  limits.max_connections = 4;
+  ProxyHarness proxy(network_config(NetworkPolicy::none, {target}), limits);
+  std::vector<UniqueFd> tunnels;
+  for (int i = 0; i < 4; ++i) {
+    tunnels.push_back(proxy.connect());
+    send_all(tunnels.back().get(), connect_request(target));
+    ASSERT_EQ(status_of(read_head(tunnels.back().get(), 5000)), 200);
+  }
+  // Established tunnels are never evicted for a newcomer.
+  EXPECT_EQ(status_of(proxy.exchange(connect_request(target))), 503);
+  tunnels.clear();
+  for (int i = 0; i < 500 && proxy.proxy().stats().active_connections > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  expect_serving(proxy, target);
+}
+
+// Slow clients hold request heads open, from another address and from the good client's own;
+// the good client's CONNECT is still answered at once, long before the header deadline.
+TEST(ProxyHostile, SlowHeadsFromOneClientCannotStarveAnother) {
+  LoopbackServer upstream(echo_handler());
+  std::string target = "127.0.0.1:" + std::to_string(upstream.port());
+  net::ProxyLimits limits;
+  limits.max_connections = 16;
+  limits.max_pending_heads = 8;
+  limits.max_pending_heads_per_peer = 4;
+  limits.header_timeout_seconds = 60;  // the deadline is not what saves the good client
+  ProxyHarness proxy(network_config(NetworkPolicy::none, {target}), limits);
+  auto slow_from = [&](const char* source) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &from.sin_addr);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(proxy.port());
+    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+        ::connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
+      return UniqueFd();
+    send_all(fd.get(), "CONNECT ");  // and never the rest
+    return fd;
+  };
+  std::vector<UniqueFd> slow;
+  for (int i = 0; i < 30; ++i) {
+    slow.push_back(slow_from("127.0.0.2"));
+    ASSERT_TRUE(slow.back()) << "cannot connect from 127.0.0.2";
+  }
+  expect_serving(proxy, target);
+  for (int i = 0; i < 30; ++i) {
+    slow.push_back(slow_from("127.0.0.1"));
+    ASSERT_TRUE(slow.back());
+  }
+  expect_serving(proxy, target);
+  EXPECT_GE(proxy.proxy().stats().evicted_heads, 40u);
+  EXPECT_LE(proxy.proxy().stats().active_connections, 16u);
+}
+
+// A loop of identical refused requests is one audit line plus one with the count, not a line
+// per attempt (the file lives in a small tmpfs).
+TEST(ProxyHostile, DenialLoopIsAggregatedInTheAudit) {
+  ProxyHarness proxy(network_config(NetworkPolicy::none));
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(status_of(proxy.exchange(connect_request("denied.example:443"))), 403);
+  EXPECT_EQ(proxy.proxy().stats().denied, 300u);
+  auto records = proxy.audit_records(1);
+  ASSERT_EQ(records.size(), 1u) << "repeats within the window are counted, not written";
+  EXPECT_EQ(records[0]["decision"], "denied");
+  EXPECT_FALSE(records[0].contains("count"));
 }
 
 TEST(ProxyHostile, IdleTunnelIsClosed) {

@@ -86,6 +86,7 @@ TEST(NetworkServiceConfinement, RunningServiceHasNoCapabilitiesAndAFilter) {
   std::uint16_t port = 0;
   spec.proxy_listeners.push_back(listen_on_loopback(&port, "proxy"));
   auto service = net::NetworkService::launch(std::move(spec));
+  (void)service.stats();  // answered once the service is confined and serving
   auto status = status_of_process(service.pid());
   EXPECT_EQ(status["CapEff"], "0000000000000000");
   EXPECT_EQ(status["CapPrm"], "0000000000000000");
@@ -187,14 +188,19 @@ TEST(NetworkServiceConfinement, CannotForkOrSignalOthers) {
   EXPECT_TRUE(killed_by_sigsys(signalled)) << "status " << signalled;
 }
 
-// Mechanism: socket() is filtered by family: no raw packets, no VM host channel.
-TEST(NetworkServiceConfinement, CannotOpenPacketOrVsockSockets) {
+// Mechanism: socket() is filtered by family: no raw packets, no VM host channel, no unix
+// sockets (socketpair is not on the allowlist).
+TEST(NetworkServiceConfinement, CannotOpenPacketVsockOrUnixSockets) {
   TempDir dir("cc-net-confined");
   std::filesystem::create_directories(dir / "audit");
   int status = confined_child(dir / "audit", [] {
     if (::socket(AF_PACKET, SOCK_RAW, 0) >= 0 || errno != EAFNOSUPPORT) return 1;
     if (::socket(AF_VSOCK, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT) return 2;
     if (::socket(AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */) >= 0 || errno != EAFNOSUPPORT) return 3;
+    // A host's unix sockets (a container engine's API socket) are beyond Landlock's reach.
+    if (::socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT) return 5;
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0) return 6;
     int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (tcp < 0) return 4;  // what the proxy needs still works
     ::close(tcp);

@@ -31,6 +31,24 @@ TEST(NetAddressFilter, BlocksNonPublicIPv4) {
   EXPECT_EQ(cls("255.255.255.255"), "reserved");
 }
 
+// Nothing real lives there: a name resolving into them is a test or a trick, never a service.
+TEST(NetAddressFilter, BlocksDocumentationAndBenchmarkRanges) {
+  EXPECT_EQ(cls("192.0.2.1"), "documentation");
+  EXPECT_EQ(cls("198.51.100.255"), "documentation");
+  EXPECT_EQ(cls("203.0.113.7"), "documentation");
+  EXPECT_EQ(cls("198.18.0.1"), "benchmarking");
+  EXPECT_EQ(cls("198.19.255.254"), "benchmarking");
+  EXPECT_EQ(cls("2001:db8::1"), "documentation");
+  EXPECT_EQ(cls("2001:db8:ffff::1"), "documentation");
+  EXPECT_EQ(cls("::ffff:203.0.113.7"), "documentation");
+  // Their neighbours are public.
+  EXPECT_EQ(cls("192.0.3.1"), "");
+  EXPECT_EQ(cls("198.20.0.1"), "");
+  EXPECT_EQ(cls("198.51.101.1"), "");
+  EXPECT_EQ(cls("203.0.114.1"), "");
+  EXPECT_EQ(cls("2001:db9::1"), "");
+}
+
 TEST(NetAddressFilter, AllowsPublicAddresses) {
   EXPECT_EQ(cls("8.8.8.8"), "");
   EXPECT_EQ(cls("172.32.0.1"), "");

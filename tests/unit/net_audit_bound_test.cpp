@@ -9,6 +9,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "net/audit_log.hpp"
 #include "support/temp_dir.hpp"
@@ -96,4 +100,70 @@ TEST(AuditLogBound, LogsShowTheRotatedRecordsBeforeTheCurrentOnes) {
   ASSERT_NE(newer, std::string::npos) << text;
   EXPECT_LT(older, newer) << text;
   EXPECT_EQ(text.find("TIME (UTC)"), text.rfind("TIME (UTC)")) << "one header: " << text;
+}
+
+namespace {
+
+cc::net::AuditRecord denial(const std::string& host, std::uint16_t port) {
+  cc::net::AuditRecord r;
+  r.host = host;
+  r.port = port;
+  r.method = "CONNECT";
+  r.rule = "default-deny";
+  return r;
+}
+
+std::vector<nlohmann::json> records_in(const std::filesystem::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+}  // namespace
+
+// A denial loop writes the first denial and then one record that counts the repeats.
+TEST(AuditLogBound, RepeatedDenialsAreOneRecordWithACount) {
+  cc::test::TempDir dir("cc-audit");
+  const auto path = dir / "network.jsonl";
+  cc::net::AuditWriter writer(path);
+  for (int i = 0; i < 100000; ++i) writer.write(denial("denied.example", 443));
+  writer.write(denial("denied.example", 80));   // another port: a kind of its own
+  cc::net::AuditRecord allowed = denial("allowed.example", 443);
+  allowed.allowed = true;
+  allowed.rule = "allow:allowed.example";
+  writer.write(allowed);
+  writer.write(allowed);                         // allowed requests are never aggregated
+  EXPECT_EQ(records_in(path).size(), 4u);
+  EXPECT_LT(size_of(path), 2048u) << "a denial loop still writes a line per attempt";
+  writer.flush_repeats(true);
+  auto records = records_in(path);
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[4]["host"], "denied.example");
+  EXPECT_EQ(records[4]["port"], 443);
+  EXPECT_EQ(records[4]["count"], 99999);
+  EXPECT_EQ(cc::net::count_denials(path), 100001u);
+  std::ostringstream shown;
+  cc::net::print_audit_log(path, false, shown);
+  EXPECT_NE(shown.str().find("99999 times"), std::string::npos) << shown.str();
+}
+
+// When the window has passed, the count is written by the periodic flush and the next denial
+// of the kind starts a new window with a record of its own.
+TEST(AuditLogBound, ACountIsWrittenWhenItsWindowEnds) {
+  cc::test::TempDir dir("cc-audit");
+  const auto path = dir / "network.jsonl";
+  cc::net::AuditWriter writer(path, std::chrono::milliseconds(1));
+  for (int i = 0; i < 3; ++i) writer.write(denial("denied.example", 443));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  writer.flush_repeats();
+  writer.write(denial("denied.example", 443));
+  auto records = records_in(path);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_FALSE(records[0].contains("count"));
+  EXPECT_EQ(records[1]["count"], 2);
+  EXPECT_FALSE(records[2].contains("count"));
+  EXPECT_EQ(cc::net::count_denials(path), 4u);
 }

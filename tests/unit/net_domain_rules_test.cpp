@@ -193,6 +193,29 @@ TEST(DomainPolicy, BuiltinLists) {
   EXPECT_FALSE(nothing.decide("api.anthropic.com", 443).allowed);
 }
 
+// A built-in entry without a port (the distribution archives, served over plain HTTP too)
+// is a web server: the proxy must not tunnel to its other ports.
+TEST(DomainPolicy, BuiltinHostsWithoutAPortMeanWebPortsOnly) {
+  auto dev = DomainPolicy::from_config(netcfg(NetworkPolicy::development));
+  int portless = 0;
+  for (const auto& entry : builtin_allow_list(NetworkPolicy::development)) {
+    auto rule = parse_domain_rule(entry);
+    if (rule.port) {
+      EXPECT_FALSE(dev.decide(rule.host, 80).allowed && *rule.port != 80) << entry;
+      continue;
+    }
+    ++portless;
+    EXPECT_TRUE(dev.decide(rule.host, 80).allowed) << entry;
+    EXPECT_TRUE(dev.decide(rule.host, 443).allowed) << entry;
+    for (std::uint16_t other : {22, 25, 8080, 9418, 6379})
+      EXPECT_FALSE(dev.decide(rule.host, other).allowed) << entry << ":" << other;
+  }
+  EXPECT_GT(portless, 0) << "the test covers no entry without a port";
+  // A user's entry without a port still means every port.
+  auto user = DomainPolicy::from_config(netcfg(NetworkPolicy::none, {"example.com"}));
+  EXPECT_TRUE(user.decide("example.com", 8080).allowed);
+}
+
 TEST(DomainPolicy, UserEntriesAddToEveryPolicy) {
   auto p = DomainPolicy::from_config(netcfg(NetworkPolicy::none, {"example.com"}));
   EXPECT_TRUE(p.decide("example.com", 443).allowed);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -100,10 +101,14 @@ bool kill_recorded(pid_t pid, std::uint64_t start_time) {
   return ::kill(pid, SIGKILL) == 0;
 }
 
+// The last line of host.log (read from its last 4 KiB: the log only grows).
 std::string log_tail(const HostNetworkFiles& files) {
-  auto text = read_file_if_exists(files.log());
-  if (!text || text->empty()) return "";
-  std::string tail = *text;
+  UniqueFd fd(::open(files.log().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return "";
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size <= 0 || ::lseek(fd.get(), std::max<off_t>(0, size - 4096), SEEK_SET) < 0) return "";
+  std::string tail;
+  if (!read_all_bounded(fd.get(), 8192, tail)) return "";
   while (!tail.empty() && tail.back() == '\n') tail.pop_back();
   auto cut = tail.rfind('\n');
   return cut == std::string::npos ? tail : tail.substr(cut + 1);
@@ -138,6 +143,18 @@ bool wait_until_gone(const HostNetworkFiles& files, std::chrono::milliseconds li
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;
+}
+
+// Until `pid` is gone or a zombie (a detached process is reaped by init, not by us).
+void wait_for_exit(pid_t pid, std::chrono::milliseconds limit) {
+  if (pid <= 0) return;
+  auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    auto stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat ? stat->rfind(')') : std::string::npos;
+    if (!stat || close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] == 'Z') return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 std::string settings_message(const HostNetworkSpec& spec, const fs::path& audit_log) {
@@ -190,6 +207,8 @@ void launch_detached(const fs::path& program, int channel, int log_fd) {
 
 }  // namespace
 
+fs::path host_network_socket_dir(const fs::path& state_dir) { return HostNetworkFiles(state_dir).sockets(); }
+
 HostNetwork start_host_network(const HostNetworkSpec& spec) {
   if (spec.network.policy == config::NetworkPolicy::full) {
     throw usage_error("the network host side serves the policies none, isolated and development; `full` uses the engine's own network.");
@@ -204,7 +223,9 @@ HostNetwork start_host_network(const HostNetworkSpec& spec) {
 
   // The service may create and rotate files in the audit log's directory (Landlock), so that
   // directory holds the log and nothing else.
-  const fs::path audit_log = spec.audit_log.empty() ? spec.state_dir / "audit" / "network.jsonl" : spec.audit_log;
+  // The default is where the native engine keeps it (ContainerPaths::audit_log), so `logs
+  // --network` reads the same place on every engine.
+  const fs::path audit_log = spec.audit_log.empty() ? spec.state_dir / "network" / "network.jsonl" : spec.audit_log;
   native::ensure_private_dir(audit_log.parent_path());
   UniqueFd log(::open(files.log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!log) throw_errno("cannot open " + files.log().string());
@@ -228,6 +249,11 @@ HostNetwork start_host_network(const HostNetworkSpec& spec) {
     std::string why = reply.is_object() && reply.contains("error") && reply["error"].is_string()
                           ? reply["error"].get<std::string>()
                           : "it ended or did not answer within 30 seconds (" + log_tail(files) + ")";
+    // A failed host side cleans up and ends on its own; wait (bounded) for that, so a failed
+    // start leaves no process behind.
+    if (reply.is_object() && reply.contains("pid") && reply["pid"].is_number_integer()) {
+      wait_for_exit(reply["pid"].get<pid_t>(), std::chrono::seconds(10));
+    }
     throw Error("cannot start the container's network host side: " + why + " See " + files.log().string() + ".");
   }
 
@@ -283,10 +309,13 @@ HostNetworkStatus host_network_status(const fs::path& state_dir) {
   } else if (record) {
     status.stale = true;
     status.pid = record->pid;
+    // The log's last line says why, unless the process was killed (then it ends with "serving").
     std::string last = log_tail(files);
-    status.detail = "the container's network host side (pid " + std::to_string(record->pid) +
-                    ") ended without stopping (killed or crashed), so nothing inside reaches the network; "
-                    "restart the container" + (last.empty() ? "." : " (its last words: " + last + ").");
+    const std::string prefix = "[claude-container network] ";
+    if (last.rfind(prefix, 0) == 0) last.erase(0, prefix.size());
+    if (last.empty() || last.rfind("serving", 0) == 0) last = "killed or crashed";
+    status.detail = "the container's network host side (pid " + std::to_string(record->pid) + ") ended while the container ran (" +
+                    last + "), so nothing inside reaches the network; restart the container.";
   }
   return status;
 }

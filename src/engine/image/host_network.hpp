@@ -14,7 +14,7 @@
 // lives (so a crash is seen by the next command, whatever pids were reused) and answers JSON
 // lines on a control socket in the state directory. Later CLI invocations find it there.
 //
-// Layout under `<state_dir>/network/` (0700, ours): lock, control.sock, host.json (pid and
+// Layout under `<state_dir>/host-network/` (0700, ours): lock, control.sock, host.json (pid and
 // socket paths), and `sockets/` (0755, so the container's non-root user can reach the sockets,
 // which are 0666; the 0700 state directory above keeps other host users out).
 #include <sys/types.h>
@@ -44,8 +44,9 @@ inline constexpr const char* kGatewaySocketName = "gateway.sock";
 struct HostNetworkSpec {
   std::filesystem::path state_dir;   // the container's state directory (exists, 0700, ours)
   config::Network network;           // effective policy with allow/deny; never `full`
-  // Empty: <state_dir>/audit/network.jsonl. Its directory is created 0700 and must hold nothing
-  // else (the confined service may create and rotate files there, and nowhere else).
+  // Empty: <state_dir>/network/network.jsonl, as native::ContainerPaths::audit_log. Its
+  // directory is created 0700 and must hold nothing else (the confined service may create and
+  // rotate files there, and nowhere else).
   std::filesystem::path audit_log;
   // credentials.api "gateway": upstream, extra CA and the real credential (sent to the host
   // side over a private socketpair, never argv or the environment). nullopt: no gateway.
@@ -63,13 +64,19 @@ struct HostNetwork {
   std::optional<std::filesystem::path> proxy_socket;
   std::optional<std::filesystem::path> gateway_socket;  // <socket_dir>/gateway.sock
   // The sockets one by one, host path -> path inside (Apple mounts each with -v). Docker and
-  // podman bind-mount `socket_dir` at kContainerSocketDir instead, so a restarted host side's
-  // new sockets are seen without restarting the container.
+  // podman bind-mount `socket_dir` at kContainerSocketDir instead, read-only (connecting needs
+  // no write access to the mount, and the inside then cannot replace the sockets), so a
+  // restarted host side's new sockets are seen without restarting the container.
   std::vector<SocketShare> shares;
   // HTTP(S)_PROXY, NO_PROXY etc. for net::kProxyPort, plus ANTHROPIC_BASE_URL when the gateway
   // runs (the placeholder credential variable comes from integrations::credential_environment).
   std::map<std::string, std::string> env;
 };
+
+// The host directory holding the sockets (HostNetwork::socket_dir) for a container's state
+// directory, for engines that mount it before or without a start_host_network result. It
+// exists once start_host_network has run.
+std::filesystem::path host_network_socket_dir(const std::filesystem::path& state_dir);
 
 // Starts the host side for the container whose state lives in spec.state_dir, or throws
 // cc::Error (exit 1) with the reason (a host side already running for it is an error: stop it

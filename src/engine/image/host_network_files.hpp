@@ -14,7 +14,7 @@
 namespace cc::engine::image {
 
 struct HostNetworkFiles {
-  explicit HostNetworkFiles(const std::filesystem::path& state_dir) : dir(state_dir / "network") {}
+  explicit HostNetworkFiles(const std::filesystem::path& state_dir) : dir(state_dir / "host-network") {}
   std::filesystem::path dir;  // 0700
   std::filesystem::path lock() const { return dir / "lock"; }  // flock'd while the host side lives
   std::filesystem::path control() const { return dir / "control.sock"; }

@@ -165,9 +165,11 @@ class HostSide {
   }
 
   void report_failure(const std::string& message) {
-    if (channel_ >= 0) send_line(channel_, {{"error", message}});
     log_line(message);
     if (lock_) finish(!recorded_);  // never remove what another host side, holding the lock, made
+    // After the clean-up, so the launcher sees the sockets gone; with our pid, so it can wait
+    // for us to end.
+    if (channel_ >= 0) send_line(channel_, {{"error", message}, {"pid", ::getpid()}});
   }
 
  private:
@@ -263,7 +265,7 @@ class HostSide {
     fs::remove(files_.sockets() / kGatewaySocketName, ec);
     fs::remove(files_.control(), ec);
     if (clean) fs::remove(files_.record(), ec);
-    log_line(clean ? "stopped" : "ended after a failure");
+    if (clean) log_line("stopped");  // after a failure, the reason stays the log's last line
   }
 
   Settings settings_;
@@ -302,7 +304,7 @@ int host_network_main(int argc, char** argv) {
     if (side) {
       side->report_failure(e.what());
     } else {
-      send_line(channel, {{"error", e.what()}});
+      send_line(channel, {{"error", e.what()}, {"pid", ::getpid()}});
       log_line(e.what());
     }
     return 1;

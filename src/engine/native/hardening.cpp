@@ -224,9 +224,8 @@ HardeningPlan base_hardening_plan() {
 }
 
 int apply_hardening(const HardeningPlan& plan, const char** what) noexcept {
-  // Core dumps could land in the workspace with secrets from memory; none.
-  struct rlimit no_core = {0, 0};
-  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) { *what = "setrlimit(RLIMIT_CORE)"; return errno; }
+  // No core dumps (secrets from memory in the workspace); NPROC, NOFILE, FSIZE (resource_limits.hpp).
+  if (int err = apply_rlimits(plan.rlimits, what); err != 0) return err;
 
   for (int cap = 0; cap <= plan.last_cap && cap < 64; ++cap) {
     if (plan.keep_caps & (1ull << cap)) continue;
@@ -293,7 +292,7 @@ std::vector<LimitStatus> hardening_status(const HardeningPlan& plan) {
   } else {
     out.push_back({"landlock", "", false, "not enforced: the kernel has no Landlock (or it is disabled at boot)"});
   }
-  out.push_back({"rlimits", "core=0", true, "no core dumps"});
+  for (auto& limit : rlimit_status(plan.rlimits)) out.push_back(std::move(limit));
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/native/resource_limits.hpp"
 
 namespace cc::engine::native {
 
@@ -19,6 +20,7 @@ struct HardeningPlan {
   int last_cap = 40;                         // /proc/sys/kernel/cap_last_cap
   int landlock_abi = 0;                      // 0 = not available
   std::vector<std::string> landlock_writable;  // paths (inside) where writes stay allowed
+  RlimitPlan rlimits;                        // resource_limits.hpp
 };
 
 // libseccomp -> BPF for the native architecture. Throws cc::Error.

@@ -31,7 +31,9 @@
 #include "engine/native/exec.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "engine/native/oom_watch.hpp"
 #include "engine/native/paths.hpp"
+#include "engine/native/resource_limits.hpp"
 #include "engine/native/rootfs.hpp"
 #include "engine/native/sandbox.hpp"
 #include "engine/native/skills_mount.hpp"
@@ -224,6 +226,12 @@ workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const Container
   return layout;
 }
 
+// A cgroup limit counts as enforced only while pid 1 is in that cgroup (resource_limits.hpp).
+void verify_limits(RunState& state) {
+  verify_cgroup_limits(read_cgroup_file("/proc/" + std::to_string(state.init_pid) + "/cgroup"), state.cgroup_dirs,
+                       state.limits);
+}
+
 // `development` trusts the code it runs: git inside may change hooks and .git/config.
 bool relax_git(const config::Config& config) { return config.mode == config::Mode::development; }
 
@@ -399,7 +407,9 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   spec.project_dir = ctx.project_dir;
   spec.config = ctx.config;
   spec.sandbox.rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config));
+  size_tmpfs_mounts(spec.sandbox.rootfs, ctx.config.resources);
   spec.sandbox.hardening = base_hardening_plan();
+  spec.sandbox.hardening.rlimits = plan_rlimits(ctx.config.resources);
   spec.sandbox.hostname = ctx.config.name;
   add_git_directory(paths, ctx.config, spec.sandbox.rootfs);
   if (auto note = plan_id_maps(spec.sandbox); !note.empty()) result.notes.push_back(note);
@@ -410,7 +420,9 @@ StartResult NativeEngine::start(const ProjectContext& ctx) {
   prepare_agent(ctx, paths, spec, result.notes);
   prepare_skills(ctx, paths, spec, result.notes);
   make_private_dir(paths.root_mountpoint());
+  spec.launcher_pid = ::getpid();
   RunState state = launch_supervisor(spec);
+  verify_limits(state);
   for (const auto& note : state.notes) result.notes.push_back(note);
   std::string unenforced, first_reason;
   for (const auto& limit : state.limits) {
@@ -453,6 +465,7 @@ int NativeEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
     effective.config = load_effective_config(paths, ctx.config.name);
     const bool refuse_suid = effective.config.storage.type == config::StorageType::bind;
     plan.hardening = make_hardening_plan(paths.seccomp_cache(refuse_suid), refuse_suid);
+    plan.hardening.rlimits = plan_rlimits(effective.config.resources);
   }
   effective.project_dir = ctx.project_dir;
   plan.argv = req.argv.empty() ? login_shell_argv() : req.argv;
@@ -500,10 +513,18 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   }
   if (!found.running) {
     status.state = created ? ContainerState::stopped : ContainerState::not_created;
-    if (created) status.mounts = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config)).described;
+    if (auto oom = read_private_file(oom_record(paths.state_dir), 4096)) {
+      status.notes.push_back("in its last run, " + oom->substr(0, oom->find('\n')));
+    }
+    if (created) {
+      RootfsPlan rootfs = plan_rootfs(paths, ctx.project_dir, ctx.config.storage.type, relax_git(ctx.config));
+      size_tmpfs_mounts(rootfs, ctx.config.resources);
+      status.mounts = rootfs.described;
+    }
     return status;
   }
-  const RunState& state = *found.state;
+  RunState state = *found.state;
+  verify_limits(state);
   status.state = ContainerState::running;
   status.pid = state.init_pid;
   status.supervisor_pid = state.supervisor_pid;
@@ -514,6 +535,12 @@ Status NativeEngine::status(const ProjectContext& ctx) {
   status.gateway_kind = state.credential_kind;
   status.gateway_origin = state.credential_origin;
   for (const auto& note : state.notes) status.notes.push_back(note);
+  const std::string memory_dir = memory_cgroup_of(state.cgroup_dirs);
+  if (auto kills = read_oom_kills(memory_dir); kills && *kills > 0) {
+    std::string limit;
+    for (const auto& l : state.limits) limit = l.name == "memory" ? l.value : limit;
+    status.notes.push_back("since start, " + oom_sentence(*kills, limit, memory_dir));
+  }
   if (auto reply = control_request(paths.state_dir, "status", 2000)) {
     auto pos = reply->find("denials ");
     if (pos != std::string::npos) status.network_denials = std::stoull(reply->substr(pos + 8));

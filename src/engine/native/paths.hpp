@@ -30,7 +30,8 @@ struct ContainerPaths {
   std::filesystem::path state_file() const { return state_dir / "state.json"; }
   std::filesystem::path control_socket() const { return state_dir / "control.sock"; }
   std::filesystem::path log_file() const { return state_dir / "container.log"; }
-  std::filesystem::path audit_log() const { return state_dir / "network.jsonl"; }
+  // In a directory of its own: the confined network service may write only there.
+  std::filesystem::path audit_log() const { return state_dir / "network" / "network.jsonl"; }
   // The config the CLI validated at start (and `allow`/`deny` updated): what the supervisor
   // enforces and `reload` reads, never the project's file, which the container may rewrite.
   std::filesystem::path effective_config() const { return state_dir / "config.json"; }

@@ -21,7 +21,6 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -31,12 +30,14 @@
 #include "engine/native/cgroups.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "engine/native/oom_watch.hpp"
+#include "engine/native/resource_limits.hpp"
 #include "engine/native/supervisor_spec_io.hpp"
 #include "integrations/git_broker.hpp"
 #include "integrations/git_setup.hpp"
+#include "net/audit_log.hpp"
 #include "net/credential_gateway.hpp"
-#include "net/domain_policy.hpp"
-#include "net/egress_proxy.hpp"
+#include "net/network_service.hpp"
 #include "net/pasta.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
@@ -129,7 +130,10 @@ class Supervisor {
     }
 
     SandboxPlan plan = spec_.sandbox;
-    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources);
+    ::unlink(oom_record(paths.state_dir).c_str());  // a new run
+    // The CLI that launched us leaves a cgroup v2 parent with us (cgroups.hpp); it exits soon.
+    CgroupSetup cgroups = create_cgroups(paths.key, spec_.config.resources, {::getpid(), spec_.launcher_pid});
+    oom_ = OomWatch(cgroups.memory_dir, cgroups.memory_v2, spec_.config.resources.memory_text);
     plan.cgroup_dirs = cgroups.dirs;
     cgroup_dirs_ = cgroups.dirs;
     const bool refuse_suid = spec_.config.storage.type == config::StorageType::bind;
@@ -192,16 +196,10 @@ class Supervisor {
       state.network_mode = "none (loopback only)";
     } else {
       state.network_mode = "proxy";
-      net::ProxyOptions options;
-      options.listeners = std::move(sandbox_.listeners);
-      options.policy = net::DomainPolicy::from_config(integrations::network_with_git(spec_.config));
-      options.audit_log = paths.audit_log();
-      proxy_ = std::make_unique<net::EgressProxy>(std::move(options));
-      proxy_thread_ = std::thread([this] { proxy_->run(); });
     }
+    if (plan.proxy_listeners || gateway) start_network_service();
     if (git_broker_) git_thread_ = std::thread([this] { git_broker_->run(); });
     if (gateway) {
-      start_gateway();
       state.credential_kind =
           spec_.gateway_credential->kind == net::CredentialKind::api_key ? "api_key" : "oauth_token";
       state.credential_origin = spec_.gateway_origin;
@@ -219,39 +217,37 @@ class Supervisor {
     state.mounts = plan.rootfs.described;
     state.limits = cgroups.limits;
     for (auto& l : hardening_status(plan.hardening)) state.limits.push_back(l);
+    for (auto& l : tmpfs_status(spec_.config.resources)) state.limits.push_back(l);
     write_runtime_file(paths.state_file(), serialize_run_state(state));
   }
 
-  // The gateway parses what the sandbox sends: whatever it throws ends the gateway, logged, never
-  // the supervisor (the container keeps running; its requests to the gateway then fail). It is
-  // built on its own thread, after the container is reported running: loading the system trust
-  // store takes tens of milliseconds, and connections wait in the listen backlog meanwhile. The
-  // CLI checked what could make building it fail (the upstream URL, the CA file).
-  void start_gateway() {
-    net::GatewayOptions options;
-    options.listeners = std::move(sandbox_.gateway_listeners);
-    options.upstream = spec_.config.credentials.upstream;
-    options.extra_ca_pem = spec_.gateway_ca_pem;
-    options.credential = *spec_.gateway_credential;
-    options.audit_log = spec_.paths.audit_log();
-    gateway_thread_ = std::thread([this, options = std::move(options)]() mutable {
-      try {
-        auto gateway = std::make_unique<net::CredentialGateway>(std::move(options));
-        {
-          std::lock_guard<std::mutex> lock(gateway_mutex_);
-          if (gateway_stopping_) return;
-          gateway_ = std::move(gateway);
-        }
-        log("credential gateway listening on 127.0.0.1:" + std::to_string(net::kGatewayPort) + " inside, " +
-            (spec_.gateway_credential->kind == net::CredentialKind::api_key ? "an API key" : "an OAuth token") +
-            " from " + spec_.gateway_origin + ", forwarding to " + spec_.config.credentials.upstream);
-        gateway_->run();
-      } catch (const std::exception& e) {
-        log(std::string("the credential gateway stopped: ") + e.what());
-      } catch (...) {
-        log("the credential gateway stopped on an unknown error");
-      }
-    });
+  // The proxy and the gateway parse what the sandbox sends: they run in a confined process of
+  // their own (net/network_service.hpp), whatever they throw ends at most that process, and
+  // reap_helpers logs it. They get the listeners the sandbox made; ours are closed.
+  void start_network_service() {
+    net::NetworkServiceSpec service;
+    service.proxy_listeners = std::move(sandbox_.listeners);
+    service.gateway_listeners = std::move(sandbox_.gateway_listeners);
+    service.network = integrations::network_with_git(spec_.config);
+    // The service may write only in the audit log's directory, so that holds nothing else.
+    const auto audit = spec_.paths.audit_log();
+    if (::mkdir(audit.parent_path().c_str(), 0700) != 0 && errno != EEXIST)
+      throw_errno("cannot create the network audit directory " + audit.parent_path().string());
+    service.audit_log = audit;
+    if (spec_.gateway_credential) {
+      service.gateway = net::NetworkServiceGateway{spec_.config.credentials.upstream, spec_.gateway_ca_pem,
+                                                   *spec_.gateway_credential};
+    }
+    const auto before = Clock::now();
+    network_ = net::NetworkService::launch(std::move(service));
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f", std::chrono::duration<double, std::milli>(Clock::now() - before).count());
+    log("network service started as pid " + std::to_string(network_->pid()) + " (" + took + " ms)");
+    if (spec_.gateway_credential) {
+      log("credential gateway listening on 127.0.0.1:" + std::to_string(net::kGatewayPort) + " inside, " +
+          (spec_.gateway_credential->kind == net::CredentialKind::api_key ? "an API key" : "an OAuth token") +
+          " from " + spec_.gateway_origin + ", forwarding to " + spec_.config.credentials.upstream);
+    }
   }
 
   // git.credentials: the sockets the container's git directory offers are made before pid 1
@@ -315,8 +311,15 @@ class Supervisor {
       (void)ignored;
     };
     if (line == "status") {
-      net::ProxyStats stats;
-      if (proxy_) stats = proxy_->stats();
+      net::NetworkServiceStats stats;
+      if (network_) {
+        try {
+          stats = network_->stats();
+        } catch (const std::exception& e) {
+          log(std::string("no statistics from the network service: ") + e.what());
+          stats.denied = net::count_denials(spec_.paths.audit_log());
+        }
+      }
       reply("denials " + std::to_string(stats.denied) + "\nallowed " + std::to_string(stats.allowed) + "\n");
     } else if (line == "reload") {
       try {
@@ -324,7 +327,7 @@ class Supervisor {
         auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
         if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
         config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
-        if (proxy_) proxy_->set_policy(net::DomainPolicy::from_config(integrations::network_with_git(cfg)));
+        if (network_) network_->set_network(integrations::network_with_git(cfg));
         log("network policy reloaded");
         reply("ok\n");
       } catch (const std::exception& e) {
@@ -347,14 +350,16 @@ class Supervisor {
     sigprocmask(SIG_BLOCK, &set, nullptr);
     UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     for (;;) {
-      int timeout = -1;
+      int timeout = oom_.poll_timeout_ms();
       if (kill_at_) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at_ - Clock::now()).count();
-        timeout = left < 0 ? 0 : static_cast<int>(left) + 1;
+        timeout = left < 0 ? 0 : std::min(static_cast<int>(left) + 1, timeout < 0 ? INT32_MAX : timeout);
       }
-      pollfd fds[3] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-      int rc = ::poll(fds, 3, timeout);
+      pollfd fds[4] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0},
+                       {oom_.fd(), oom_.events(), 0}};
+      int rc = ::poll(fds, 4, timeout);
       if (rc < 0 && errno != EINTR) break;
+      report_oom();  // one small read; the eventfd (v1) misses some kills
       if (fds[0].revents & POLLIN) break;  // pid 1 exited
       if (fds[2].revents & POLLIN) {
         signalfd_siginfo info;
@@ -375,31 +380,30 @@ class Supervisor {
     }
   }
 
+  void report_oom() {
+    if (auto sentence = oom_.check()) log(*sentence);
+  }
+
   void reap_helpers() {
     int status;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
       if (pid == sandbox_.pid) init_status_ = status;
       if (pid == pasta_pid_) pasta_pid_ = -1;
+      if (network_ && pid == network_->pid()) {
+        log(WIFEXITED(status) ? "the network service exited with status " + std::to_string(WEXITSTATUS(status)) +
+                                    "; the container's proxy and gateway no longer answer"
+                              : "the network service was killed by signal " + std::to_string(WTERMSIG(status)) +
+                                    "; the container's proxy and gateway no longer answer");
+      }
     }
   }
 
   void cleanup() {
-    {
-      std::lock_guard<std::mutex> lock(gateway_mutex_);
-      gateway_stopping_ = true;
-      if (gateway_) gateway_->stop();
-    }
-    if (gateway_thread_.joinable()) gateway_thread_.join();
-    gateway_.reset();
+    network_.reset();  // stops and reaps the network service
     if (git_broker_) git_broker_->stop();
     if (git_thread_.joinable()) git_thread_.join();
     git_broker_.reset();
-    if (proxy_) {
-      proxy_->stop();
-      if (proxy_thread_.joinable()) proxy_thread_.join();
-      proxy_.reset();
-    }
     if (sandbox_.pid > 0) {
       ::syscall(SYS_pidfd_send_signal, sandbox_.pidfd.get(), SIGKILL, nullptr, 0);
       int status = 0;
@@ -413,6 +417,14 @@ class Supervisor {
     if (pasta_pid_ > 0) {
       ::kill(pasta_pid_, SIGTERM);
       ::waitpid(pasta_pid_, nullptr, 0);
+    }
+    report_oom();  // pid 1 itself may have been the one killed
+    if (auto summary = oom_.summary()) {
+      try {
+        write_runtime_file(oom_record(spec_.paths.state_dir), *summary + "\n");
+      } catch (const std::exception& e) {
+        log(std::string("cannot record the OOM kills for status: ") + e.what());
+      }
     }
     // Processes that joined by exec die with the pid namespace; their cgroup empties shortly after.
     for (const auto& dir : cgroup_dirs_) {
@@ -431,6 +443,7 @@ class Supervisor {
 
   const SupervisorSpec& spec_;
   int ready_fd_;
+  OomWatch oom_;
   Clock::time_point started_ = Clock::now();
   UniqueFd alive_;
   UniqueFd listener_;
@@ -438,12 +451,7 @@ class Supervisor {
   std::vector<std::string> cgroup_dirs_;
   std::vector<UniqueFd> idmapped_;
   pid_t pasta_pid_ = -1;
-  std::unique_ptr<net::EgressProxy> proxy_;
-  std::thread proxy_thread_;
-  std::mutex gateway_mutex_;         // guards gateway_ while its thread builds it
-  bool gateway_stopping_ = false;
-  std::unique_ptr<net::CredentialGateway> gateway_;
-  std::thread gateway_thread_;
+  std::optional<net::NetworkService> network_;
   std::unique_ptr<integrations::GitBroker> git_broker_;
   std::thread git_thread_;
   bool stopping_ = false;

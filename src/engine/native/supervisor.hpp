@@ -1,8 +1,8 @@
 #pragma once
 // The per-container supervisor (DESIGN.md section 5): a detached process in its own session,
-// with stdio on the container log, that creates the sandbox, runs the egress proxy on a
-// thread (and the credential gateway on another), answers the control socket, stops the container on request and cleans up after
-// pid 1 exits. It holds supervisor.lock for its whole life, so a crash is detectable.
+// with stdio on the container log, that creates the sandbox, starts the egress proxy and the
+// credential gateway in their confined process (net/network_service.hpp), answers the control
+// socket, stops the container on request and cleans up after pid 1 exits. It holds supervisor.lock for its whole life, so a crash is detectable.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,6 +32,9 @@ struct SupervisorSpec {
   std::string gateway_ca_pem;
   // git.credentials: the PAT (supervisor memory only) or the host's agent socket (git_setup.hpp).
   integrations::GitHostCredentials git;
+  // The CLI that starts the supervisor: on cgroup v2 it leaves its cgroup for the supervisor's
+  // leaf too when it sits in the same one (cgroups.hpp). 0: none.
+  pid_t launcher_pid = 0;
 };
 
 // Caller side: starts the detached supervisor (this binary re-executed with the internal verb

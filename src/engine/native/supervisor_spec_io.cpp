@@ -70,7 +70,8 @@ json hardening_json(const HardeningPlan& h) {
           {"keep_caps", h.keep_caps},
           {"last_cap", h.last_cap},
           {"landlock_abi", h.landlock_abi},
-          {"landlock_writable", h.landlock_writable}};
+          {"landlock_writable", h.landlock_writable},
+          {"rlimits", {h.rlimits.nproc, h.rlimits.nofile, h.rlimits.fsize}}};
 }
 
 HardeningPlan hardening_from(const json& j) {
@@ -83,6 +84,8 @@ HardeningPlan hardening_from(const json& j) {
   h.last_cap = j.at("last_cap").get<int>();
   h.landlock_abi = j.at("landlock_abi").get<int>();
   h.landlock_writable = j.at("landlock_writable").get<std::vector<std::string>>();
+  const auto& rl = j.at("rlimits");
+  h.rlimits = RlimitPlan{rl.at(0).get<rlim_t>(), rl.at(1).get<rlim_t>(), rl.at(2).get<rlim_t>()};
   return h;
 }
 
@@ -99,6 +102,7 @@ std::string serialize_supervisor_spec(const SupervisorSpec& spec) {
         {"state_dir", p.state_dir.string()},
         {"data_dir", p.data_dir.string()}}},
       {"project_dir", spec.project_dir.string()},
+      {"launcher_pid", spec.launcher_pid},
       {"config", config::serialize_config(spec.config)},
       {"sandbox",
        {{"rootfs", rootfs_json(sb.rootfs)},
@@ -138,6 +142,7 @@ SupervisorSpec parse_supervisor_spec(const std::string& text) {
     spec.paths.state_dir = p.at("state_dir").get<std::string>();
     spec.paths.data_dir = p.at("data_dir").get<std::string>();
     spec.project_dir = j.at("project_dir").get<std::string>();
+    spec.launcher_pid = j.at("launcher_pid").get<pid_t>();
     spec.config = config::parse_config(j.at("config").get<std::string>(), "the supervisor's spec");
     const auto& sb = j.at("sandbox");
     spec.sandbox.rootfs = rootfs_from(sb.at("rootfs"));

@@ -306,8 +306,15 @@ std::vector<std::string> isolated_items(const Config& c, const FeatureStatus& fe
                     "project from inside, and the project is mounted nosuid.");
   if (c.engine == EngineKind::apple)
     items.push_back("Kernel: the container runs its own Linux kernel in a lightweight virtual machine.");
-  items.push_back("Resources: at most " + limits_text(c.resources) +
-                  "; `claude-container status` says which limits the system enforces.");
+  if (c.engine == EngineKind::native || c.engine == EngineKind::automatic) {
+    items.push_back("Resources: at most " + limits_text(c.resources) +
+                    " where a cgroup is available (cgroup v1 as root, or a delegated cgroup v2); everywhere the "
+                    "processes per user (RLIMIT_NPROC), the size of one file and the tmpfs mounts (/tmp half the "
+                    "memory) are bounded. `claude-container status` says which limits the system enforces.");
+  } else {
+    items.push_back("Resources: at most " + limits_text(c.resources) +
+                    "; `claude-container status` says which limits the system enforces.");
+  }
   switch (c.network.policy) {
     case NetworkPolicy::none:
       items.push_back(c.credentials.api == ApiCredentials::gateway && features.credential_gateway
