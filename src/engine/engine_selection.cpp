@@ -39,7 +39,7 @@ std::unique_ptr<Engine> automatic_engine() {
       }
     }
   } catch (const Error&) {
-    return native_engine;  // no checks in this build: assume it runs, as before
+    return native_engine;  // the checks themselves failed: its own errors say what to fix
   }
   for (const char* program : {"podman", "docker"}) {
     if (!image::find_program(program)) continue;

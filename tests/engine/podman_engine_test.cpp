@@ -3,8 +3,13 @@
 // machine, with a base image made from the Debian archive (support/podman_base_image.hpp).
 // Every CLI call has its own timeout, so a hung podman fails a test instead of the suite.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/image/host_network.hpp"
 #include "engine/image/image_engine.hpp"
 #include "support/engine_env.hpp"
 #include "support/messages_stand_in.hpp"
@@ -243,6 +249,19 @@ TEST_F(PodmanEngineTest, IsolatedProxyDeniesAndAllowsLive) {
   ASSERT_EQ(cli({"stop"}).exit_code, 0);
   ASSERT_EQ(cli({"start"}).exit_code, 0);
   EXPECT_EQ(sh(fetch).out, "403");
+  // A host side killed under a running container: `start` sees it and starts it again.
+  const auto state_dir = engine::image::image_container_paths("podman", env_->name(), env_->project()).state_dir;
+  auto host = engine::image::host_network_status(state_dir);
+  ASSERT_TRUE(host.running);
+  ASSERT_EQ(::kill(host.pid, SIGKILL), 0);
+  for (int i = 0; i < 100 && engine::image::host_network_status(state_dir).running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(sh(fetch).out, "000") << "nothing behind the relay";
+  auto restarted = cli({"start"});
+  ASSERT_EQ(restarted.exit_code, 0) << describe(restarted);
+  EXPECT_NE(restarted.err.find("started it again"), std::string::npos) << describe(restarted);
+  EXPECT_EQ(sh(fetch).out, "403");
 }
 
 // development reaches what isolated does through the same proxy (the lists differ, not the path).
@@ -346,6 +365,55 @@ TEST_F(PodmanEngineTest, ShellHasATerminal) {
   } catch (const std::exception& error) {
     FAIL() << error.what() << "\n" << session.transcript();
   }
+}
+
+// git.credentials "ssh": the host's agent socket is mounted where SSH_AUTH_SOCK points inside;
+// the agent answers (its identities request) and no key is inside.
+TEST_F(PodmanEngineTest, SshAgentSocketForGit) {
+  CC_SKIP_UNLESS_FEATURE(::access("/usr/bin/ssh-agent", X_OK) == 0, "openssh-client") << "ssh-agent is not installed";
+  make_project("volume", "none", R"("credentials": {"api": "separate"}, "git": {"credentials": "ssh"})");
+  // The agent runs as the project's owner, as the user's own agent would: the image's user
+  // has that uid, so it may connect.
+  const fs::path dir = env_->root() / "agent";
+  fs::create_directories(dir);
+  give_tree(dir, kOwner);
+  const std::string sock = (dir / "agent.sock").string();
+  pid_t agent = ::fork();
+  if (agent == 0) {
+    if (::setgid(kOwner) != 0 || ::setuid(kOwner) != 0) ::_exit(126);
+    ::execl("/usr/bin/ssh-agent", "ssh-agent", "-D", "-a", sock.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(agent, 0);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{agent};
+  for (int i = 0; i < 100 && !fs::exists(sock); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(sock));
+  env_->set_env("SSH_AUTH_SOCK", sock);
+  auto start = cli({"start"});
+  ASSERT_EQ(start.exit_code, 0) << describe(start);
+  // SSH2_AGENTC_REQUEST_IDENTITIES (11); the answer is SSH2_AGENT_IDENTITIES_ANSWER (12), none.
+  // stdin stays open a moment: the agent drops a reply to a client that already half-closed.
+  auto ask = sh("(printf '\\0\\0\\0\\1\\13'; sleep 1) | socat -t 5 - UNIX-CONNECT:\"$SSH_AUTH_SOCK\" | od -An -tx1");
+  EXPECT_EQ(ask.out, " 00 00 00 05 0c 00 00 00 00\n") << describe(ask);
+}
+
+// A start that cannot finish (here: the gateway has no credential) leaves nothing behind, so
+// there is never a volume that `destroy`, seeing no container, could not remove.
+TEST_F(PodmanEngineTest, RefusedStartLeavesNothing) {
+  make_project("volume", "isolated", R"("credentials": {"api": "gateway"})");
+  auto start = cli({"start"});
+  EXPECT_EQ(start.exit_code, 1) << describe(start);
+  EXPECT_NE(start.err.find("ANTHROPIC_API_KEY"), std::string::npos) << describe(start);
+  EXPECT_NE(podman({"volume", "exists", names().home_volume}).exit_code, 0);
+  EXPECT_NE(podman({"volume", "exists", names().workspace_volume}).exit_code, 0);
+  EXPECT_NE(podman({"container", "exists", names().container}).exit_code, 0);
+  EXPECT_EQ(state(), "not-created");
 }
 
 // doctor's checks for podman (Engine::preflight): installed, answers, and this host's cgroups.

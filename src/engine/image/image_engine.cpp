@@ -244,37 +244,42 @@ bool needs_host_network(const config::Config& c) {
 
 constexpr std::size_t kMaxCaFileBytes = 1 << 20;
 
-// Starts the host side with the credential found now; records what exec and status need.
-void start_network(const ProjectContext& ctx, const native::ContainerPaths& paths, const fs::path& program) {
+// credentials.api "gateway": the real credential and the extra CA, found before anything is
+// created or started, so a start without them changes nothing. nullopt for other modes.
+std::optional<net::NetworkServiceGateway> find_gateway(const ProjectContext& ctx, RunRecord& record) {
+  if (ctx.config.credentials.api != config::ApiCredentials::gateway) return std::nullopt;
+  auto found = integrations::find_api_credential(config::host_environment());
+  if (!found) {
+    throw Error(integrations::no_credential_sentence("cannot start " + ctx.config.name +
+                                                     " with credentials.api \"gateway\""));
+  }
+  net::NetworkServiceGateway gateway;
+  gateway.upstream = ctx.config.credentials.upstream;
+  if (!ctx.config.credentials.ca_file.empty()) {
+    auto pem = config::read_config_path(ctx.project_dir, "credentials.ca_file", ctx.config.credentials.ca_file,
+                                        kMaxCaFileBytes);
+    if (!pem) {
+      throw usage_error("credentials.ca_file names " + ctx.config.credentials.ca_file +
+                        ", which does not exist; fix the path in .claude-container/config.json or set it to \"\".");
+    }
+    gateway.extra_ca_pem = *pem;
+  }
+  gateway.credential = found->credential;
+  record.gateway_kind = found->credential.kind == net::CredentialKind::api_key ? "api_key" : "oauth_token";
+  record.gateway_origin = integrations::describe_origin(*found);
+  return gateway;
+}
+
+// Starts the host side (find_gateway's result); records what exec and status need.
+void start_network(const ProjectContext& ctx, const native::ContainerPaths& paths, const fs::path& program,
+                   std::optional<net::NetworkServiceGateway> gateway, const RunRecord& record) {
   stop_host_network(paths.state_dir);  // what a killed one left
-  RunRecord record;
   if (needs_host_network(ctx.config)) {
     HostNetworkSpec spec;
     spec.state_dir = paths.state_dir;
     spec.network = integrations::network_with_git(ctx.config);
     spec.program = program;
-    if (ctx.config.credentials.api == config::ApiCredentials::gateway) {
-      auto found = integrations::find_api_credential(config::host_environment());
-      if (!found) {
-        throw Error(integrations::no_credential_sentence("cannot start " + ctx.config.name +
-                                                         " with credentials.api \"gateway\""));
-      }
-      net::NetworkServiceGateway gateway;
-      gateway.upstream = ctx.config.credentials.upstream;
-      if (!ctx.config.credentials.ca_file.empty()) {
-        auto pem = config::read_config_path(ctx.project_dir, "credentials.ca_file", ctx.config.credentials.ca_file,
-                                            kMaxCaFileBytes);
-        if (!pem) {
-          throw usage_error("credentials.ca_file names " + ctx.config.credentials.ca_file +
-                            ", which does not exist; fix the path in .claude-container/config.json or set it to \"\".");
-        }
-        gateway.extra_ca_pem = *pem;
-      }
-      gateway.credential = found->credential;
-      record.gateway_kind = found->credential.kind == net::CredentialKind::api_key ? "api_key" : "oauth_token";
-      record.gateway_origin = integrations::describe_origin(*found);
-      spec.gateway = std::move(gateway);
-    }
+    spec.gateway = std::move(gateway);
     start_host_network(spec);
   }
   nlohmann::json j = {{"gateway_kind", record.gateway_kind}, {"gateway_origin", record.gateway_origin}};
@@ -376,6 +381,17 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
   if (auto info = find_container(run, *cli_, names.container)) {
     check_owner(*info, names, ctx.project_dir);
     if (info->running) {
+      // A host side that died (killed, crashed) leaves the relays inside with nothing behind
+      // them: start it again with the config the container runs with.
+      if (path_exists(paths.effective_config())) {
+        ProjectContext effective{ctx.project_dir, load_effective_config(paths, cfg.name)};
+        if (needs_host_network(effective.config) && !host_network_status(paths.state_dir).running) {
+          RunRecord record;
+          auto gateway = find_gateway(effective, record);
+          start_network(effective, paths, network_program_, std::move(gateway), record);
+          result.notes.push_back("the network host side was not running; started it again");
+        }
+      }
       result.already_running = true;
       return result;
     }
@@ -383,7 +399,9 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
     if (cfg.storage.type == config::StorageType::hybrid) {
       workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
     }
-    start_network(ctx, paths, network_program_);
+    RunRecord record;
+    auto gateway = find_gateway(ctx, record);
+    start_network(ctx, paths, network_program_, std::move(gateway), record);
     try {
       must(run, cli_->start_args(names.container), "start the container " + names.container);
     } catch (...) {
@@ -392,7 +410,9 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
     }
   } else {
     result.created = true;
-    // Everything the run needs exists before `run`, so a refusal leaves nothing half made.
+    // Everything that can refuse is checked before anything is made.
+    RunRecord record;
+    auto gateway = find_gateway(ctx, record);
     const uid_t uid = workspace_uid(ctx.project_dir);
     RunSpec spec;
     spec.name = names.container;
@@ -485,78 +505,86 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
                              log.string() + ")");
     }
 
-    // Storage and git files on the host, then the volumes, then the container.
+    // Storage and git files on the host, then the volumes, then the container. Data of a
+    // container removed behind our back (its marker) is the user's work: kept and used again.
     native::ensure_private_dir(paths.data_base);
-    if (path_exists(paths.data_dir) && !read_created(paths)) workspace::remove_tree(paths.data_dir);
-    native::ensure_private_dir(paths.data_dir);
-    integrations::write_git_files(git_dir, cfg);
-    if (!git.agent_socket.empty()) write_file_atomic(git_dir / integrations::kGitAgentSocketName, "", 0644);
-    std::map<std::string, std::string> volume_labels = spec.labels;
-    if (cfg.storage.type == config::StorageType::volume && !path_exists(paths.volume_dir())) {
-      fs::path partial = paths.data_dir / "workspace.partial";
-      workspace::remove_tree(partial);
-      workspace::copy_tree(ctx.project_dir, partial);
-      workspace::record_seed_base(partial, paths.seed_base());
-      give_to(partial, uid);
-      std::error_code ec;
-      fs::rename(partial, paths.volume_dir(), ec);
-      if (ec) throw Error("cannot create the workspace volume " + paths.volume_dir().string() + ": " + ec.message());
-    }
-    if (cfg.storage.type == config::StorageType::hybrid) {
-      // The overlay's root takes the upper directory's owner and mode: the image's user's, as
-      // the project's own directory would be.
-      native::ensure_private_dir(paths.work_dir());
-      std::error_code ec;
-      fs::create_directory(paths.upper_dir(), ec);
-      if (ec) throw Error("cannot create " + paths.upper_dir().string() + ": " + ec.message());
-      if (::chmod(paths.upper_dir().c_str(), 0755) != 0) throw_errno("cannot set the mode of " + paths.upper_dir().string());
-      if (::geteuid() == 0 && ::lchown(paths.upper_dir().c_str(), uid, uid) != 0) {
-        throw_errno("cannot give " + paths.upper_dir().string() + " to uid " + std::to_string(uid));
-      }
-      workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
-    }
-    auto create_volume = [&](const std::vector<std::string>& args, const std::string& volume) {
-      CliResult r = run.capture(args);
-      if (r.status != 0 && r.err.find("exists") == std::string::npos) {
-        throw Error("cannot create the volume " + volume + ": " + first_line(r.err) + "; run `claude-container doctor`.");
-      }
-    };
-    if (cli_->volumes_start_with_image_content()) {
-      create_volume(cli_->volume_create_args(names.home_volume, volume_labels), names.home_volume);
-    }
-    if (cfg.storage.type == config::StorageType::volume) {
-      auto bound = cli_->volume_create_bound_args(names.workspace_volume, volume_labels, paths.volume_dir());
-      if (bound.empty()) {
-        // The workspace mount by where it goes: the socket directory may come before it.
-        for (auto& mount : spec.mounts) {
-          if (mount.destination == project::kWorkspaceDir) {
-            mount = {MountSpec::Kind::bind, paths.volume_dir().string(), project::kWorkspaceDir, false, "", ""};
-          }
-        }
-      } else {
-        create_volume(bound, names.workspace_volume);
-      }
-    }
-    nlohmann::json marker = {{"created_at", static_cast<std::int64_t>(std::time(nullptr))},
-                             {"storage", storage_name(cfg)},
-                             {"project_dir", native::canonical_project(ctx.project_dir).string()},
-                             {"name", cfg.name},
-                             {"network", network_kind(cfg)},
-                             {"engine", name()}};
-    write_file_atomic(paths.created_marker(), marker.dump(2) + "\n", 0600);
-    native::write_runtime_file(paths.effective_config(), config::serialize_config(cfg));
-    if (spec.no_network) {
-      // The mount source must exist at `run`, also when no host side runs (`none`).
-      native::ensure_private_dir(paths.state_dir / "network");
-      std::error_code ec;
-      fs::create_directories(paths.state_dir / "network" / "sockets", ec);
-      ::chmod((paths.state_dir / "network" / "sockets").c_str(), 0755);
-    }
-    start_network(ctx, paths, network_program_);
+    const bool fresh = !read_created(paths);
+    if (path_exists(paths.data_dir) && fresh) workspace::remove_tree(paths.data_dir);
     try {
+      native::ensure_private_dir(paths.data_dir);
+      integrations::write_git_files(git_dir, cfg);
+      if (!git.agent_socket.empty()) write_file_atomic(git_dir / integrations::kGitAgentSocketName, "", 0644);
+      std::map<std::string, std::string> volume_labels = spec.labels;
+      if (cfg.storage.type == config::StorageType::volume && !path_exists(paths.volume_dir())) {
+        fs::path partial = paths.data_dir / "workspace.partial";
+        workspace::remove_tree(partial);
+        workspace::copy_tree(ctx.project_dir, partial);
+        workspace::record_seed_base(partial, paths.seed_base());
+        give_to(partial, uid);
+        std::error_code ec;
+        fs::rename(partial, paths.volume_dir(), ec);
+        if (ec) throw Error("cannot create the workspace volume " + paths.volume_dir().string() + ": " + ec.message());
+      }
+      if (cfg.storage.type == config::StorageType::hybrid) {
+        // The overlay's root takes the upper directory's owner and mode: the image's user's, as
+        // the project's own directory would be.
+        native::ensure_private_dir(paths.work_dir());
+        std::error_code ec;
+        fs::create_directory(paths.upper_dir(), ec);
+        if (ec) throw Error("cannot create " + paths.upper_dir().string() + ": " + ec.message());
+        if (::chmod(paths.upper_dir().c_str(), 0755) != 0) throw_errno("cannot set the mode of " + paths.upper_dir().string());
+        if (::geteuid() == 0 && ::lchown(paths.upper_dir().c_str(), uid, uid) != 0) {
+          throw_errno("cannot give " + paths.upper_dir().string() + " to uid " + std::to_string(uid));
+        }
+        workspace::record_hybrid_base(ctx.project_dir, paths.upper_dir(), paths.hybrid_base());
+      }
+      auto create_volume = [&](const std::vector<std::string>& args, const std::string& volume) {
+        CliResult r = run.capture(args);
+        if (r.status != 0 && r.err.find("exists") == std::string::npos) {
+          throw Error("cannot create the volume " + volume + ": " + first_line(r.err) + "; run `claude-container doctor`.");
+        }
+      };
+      if (cli_->volumes_start_with_image_content()) {
+        create_volume(cli_->volume_create_args(names.home_volume, volume_labels), names.home_volume);
+      }
+      if (cfg.storage.type == config::StorageType::volume) {
+        auto bound = cli_->volume_create_bound_args(names.workspace_volume, volume_labels, paths.volume_dir());
+        if (bound.empty()) {
+          // The workspace mount by where it goes: the socket directory may come before it.
+          for (auto& mount : spec.mounts) {
+            if (mount.destination == project::kWorkspaceDir) {
+              mount = {MountSpec::Kind::bind, paths.volume_dir().string(), project::kWorkspaceDir, false, "", ""};
+            }
+          }
+        } else {
+          create_volume(bound, names.workspace_volume);
+        }
+      }
+      nlohmann::json marker = {{"created_at", static_cast<std::int64_t>(std::time(nullptr))},
+                               {"storage", storage_name(cfg)},
+                               {"project_dir", native::canonical_project(ctx.project_dir).string()},
+                               {"name", cfg.name},
+                               {"network", network_kind(cfg)},
+                               {"engine", name()}};
+      write_file_atomic(paths.created_marker(), marker.dump(2) + "\n", 0600);
+      native::write_runtime_file(paths.effective_config(), config::serialize_config(cfg));
+      if (spec.no_network) {
+        // The mount source must exist at `run`, also when no host side runs (`none`).
+        native::ensure_private_dir(paths.state_dir / "network");
+        std::error_code ec;
+        fs::create_directories(paths.state_dir / "network" / "sockets", ec);
+        ::chmod((paths.state_dir / "network" / "sockets").c_str(), 0755);
+      }
+      start_network(ctx, paths, network_program_, std::move(gateway), record);
       must(run, cli_->run_args(spec), "run the container " + names.container, spec.env);
     } catch (...) {
+      // No container: what this start made may not stay, or `destroy` (which sees no
+      // container) could never remove it.
       stop_host_network(paths.state_dir);
+      if (fresh) {
+        for (const auto& volume : {names.home_volume, names.workspace_volume}) run.capture(cli_->volume_remove_args(volume));
+        workspace::remove_tree(paths.data_dir);
+      }
       throw;
     }
   }
