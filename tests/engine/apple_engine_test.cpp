@@ -353,7 +353,7 @@ TEST(AppleEngine, IsolatedWithTheGatewayRelaysEachHostSocketIn) {
   p.ctx().config.credentials.api = cc::config::ApiCredentials::gateway;
   p.env().set("ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(80, 'x'));
   p.engine().start(p.ctx());
-  const fs::path sockets = p.paths().state_dir / "network" / "sockets";
+  const fs::path sockets = cc::engine::image::host_network_socket_dir(p.paths().state_dir);
   const Calls calls = p.take_calls();
   ASSERT_FALSE(calls.empty());
   const Args& run = calls.back();
@@ -387,7 +387,7 @@ TEST(AppleEngine, EachPolicyAndCredentialModeGetsExactlyItsSockets) {
     p.ctx().config.credentials.api = c.api;
     p.env().set("ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(80, 'y'));
     p.engine().start(p.ctx());
-    const fs::path sockets = p.paths().state_dir / "network" / "sockets";
+    const fs::path sockets = cc::engine::image::host_network_socket_dir(p.paths().state_dir);
     Args socket_mounts;
     if (c.proxy) socket_mounts.insert(socket_mounts.end(), {"--volume", (sockets / "proxy.sock").string() + ":/run/claude-container/proxy.sock"});
     if (c.gateway) socket_mounts.insert(socket_mounts.end(), {"--volume", (sockets / "gateway.sock").string() + ":/run/claude-container/gateway.sock"});

@@ -60,7 +60,7 @@ RunSpec full_spec() {
   spec.mounts = {{MountSpec::Kind::volume, "demo-1a2b3c4d5e6f-workspace", "/workspace", false},
                  {MountSpec::Kind::bind, "/Users/dev/.claude-skills", "/home/claude/.claude/skills", true},
                  {MountSpec::Kind::tmpfs, "", "/tmp", false}};
-  spec.sockets = {{"/Users/dev/state/network/sockets/proxy.sock", "/run/claude-container/proxy.sock"}};
+  spec.sockets = {{"/Users/dev/state/host-network/sockets/proxy.sock", "/run/claude-container/proxy.sock"}};
   spec.no_network = true;
   spec.cpus = 1.5;
   spec.memory = 4ull << 30;
@@ -158,7 +158,7 @@ TEST(AppleCli, RunArgumentsOnTheNewestRelease) {
                   "--volume", "/Users/dev/.claude-skills:/home/claude/.claude/skills:ro",
                   "--tmpfs", "/tmp",
                   // the host socket goes in by --volume: --publish-socket relays the other way
-                  "--volume", "/Users/dev/state/network/sockets/proxy.sock:/run/claude-container/proxy.sock",
+                  "--volume", "/Users/dev/state/host-network/sockets/proxy.sock:/run/claude-container/proxy.sock",
                   "claude-container-demo:3f1c7a0b", "/bin/sh", "-c", "exec sleep infinity"}));
 }
 
@@ -258,7 +258,7 @@ TEST(AppleCli, RefusesAHostSocketPathLongerThanMacOSAllows) {
   RunSpec spec;
   spec.name = "demo";
   spec.image = "img";
-  spec.sockets = {{"/Users/dev/.local/state/claude-container/" + std::string(60, 'n') + ".apple/network/sockets/gateway.sock",
+  spec.sockets = {{"/Users/dev/.local/state/claude-container/" + std::string(60, 'n') + ".apple/host-network/sockets/gateway.sock",
                    "/run/claude-container/gateway.sock"}};
   const auto refusals = AppleCli(version_of("1.2.2")).unsupported(spec);
   ASSERT_EQ(refusals.size(), 1u);
@@ -268,7 +268,7 @@ TEST(AppleCli, RefusesAHostSocketPathLongerThanMacOSAllows) {
   with_dir.name = "demo";
   with_dir.image = "img";
   with_dir.mounts = {{MountSpec::Kind::bind, "/Users/dev/.local/state/claude-container/" + std::string(50, 'n') +
-                          ".apple/network/sockets", cc::engine::image::kContainerSocketDir, true, "", ""}};
+                          ".apple/host-network/sockets", cc::engine::image::kContainerSocketDir, true, "", ""}};
   EXPECT_FALSE(AppleCli(version_of("1.2.2")).unsupported(with_dir).empty());
 }
 

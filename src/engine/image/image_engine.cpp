@@ -436,7 +436,7 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
       // to the host side's sockets; the socket directory is mounted whole, so a restarted host
       // side's new sockets are seen without recreating the container.
       spec.command = relay_entrypoint(spec.command, true, true);
-      const fs::path sockets = paths.state_dir / "network" / "sockets";
+      const fs::path sockets = host_network_socket_dir(paths.state_dir);
       spec.mounts.push_back({MountSpec::Kind::bind, sockets.string(), kContainerSocketDir, true, "", ""});
     }
     switch (cfg.storage.type) {
@@ -570,10 +570,11 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
       native::write_runtime_file(paths.effective_config(), config::serialize_config(cfg));
       if (spec.no_network) {
         // The mount source must exist at `run`, also when no host side runs (`none`).
-        native::ensure_private_dir(paths.state_dir / "network");
+        const fs::path sockets = host_network_socket_dir(paths.state_dir);
+        native::ensure_private_dir(sockets.parent_path());
         std::error_code ec;
-        fs::create_directories(paths.state_dir / "network" / "sockets", ec);
-        ::chmod((paths.state_dir / "network" / "sockets").c_str(), 0755);
+        fs::create_directories(sockets, ec);
+        ::chmod(sockets.c_str(), 0755);
       }
       start_network(ctx, paths, network_program_, std::move(gateway), record);
       must(run, cli_->run_args(spec), "run the container " + names.container, spec.env);
