@@ -731,7 +731,7 @@ int ImageEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
   check_owner(*info, names, ctx.project_dir);
   if (opts.network) {
     auto paths = image_container_paths(name(), ctx.config.name, ctx.project_dir);
-    net::print_audit_log(paths.state_dir / "audit" / "network.jsonl", opts.follow, std::cout);
+    net::print_audit_log(paths.audit_log(), opts.follow, std::cout);  // where the host side writes it
     std::cout.flush();
     return 0;
   }
