@@ -141,7 +141,7 @@ class Engine {
                               const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) = 0;
 };
 
-// Picks the engine for config.engine ("auto": native on Linux). Throws cc::Error with a
+// Picks the engine for config.engine ("auto": native on Linux, apple on macOS). Throws cc::Error with a
 // clear sentence when the chosen engine cannot run on this machine.
 std::unique_ptr<Engine> make_engine(const config::Config& config);
 

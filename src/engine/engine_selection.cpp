@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/apple/apple_engine.hpp"
 #include "engine/engine.hpp"
 #include "engine/image/cli_runner.hpp"
 #include "engine/image/docker_cli.hpp"
@@ -57,6 +58,8 @@ std::unique_ptr<Engine> make_engine(const config::Config& config) {
     case config::EngineKind::automatic:
 #if defined(__linux__)
       return automatic_engine();
+#elif defined(__APPLE__)
+      return std::make_unique<apple::AppleEngine>();
 #endif
       [[fallthrough]];
     case config::EngineKind::native:
@@ -67,9 +70,8 @@ std::unique_ptr<Engine> make_engine(const config::Config& config) {
                   "to apple, docker or podman.", ExitCode::usage);
 #endif
     case config::EngineKind::apple:
-      throw Error("the apple engine is not available in this build yet; set \"engine\": \"native\" in "
-                  ".claude-container/config.json (or run `claude-container init --engine native`).",
-                  ExitCode::usage);
+      // Constructed everywhere: it runs where Apple's CLI answers, and says so when it does not.
+      return std::make_unique<apple::AppleEngine>();
     case config::EngineKind::docker:
       return std::make_unique<image::ImageEngine>(image::make_docker_cli());
     case config::EngineKind::podman:

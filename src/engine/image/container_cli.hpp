@@ -37,8 +37,9 @@ struct MountSpec {
   std::string work;
 };
 
-// A host unix socket put into the container: a bind mount on docker and podman,
-// `--publish-socket` on Apple's container.
+// A host unix socket put into the container: a bind mount on docker and podman, a socket
+// `--volume` on Apple's container (which relays it into the VM; its `--publish-socket` relays
+// the other way, out of the container).
 struct SocketShare {
   std::filesystem::path host;
   std::string container;
@@ -114,6 +115,10 @@ class ContainerCli {
                                                             const std::filesystem::path& /*dir*/) const {
     return {};
   }
+  // Whether a new named volume mounted over an image directory starts with that directory's
+  // content and owner (docker and podman copy it up). Apple's start empty and root-owned, so
+  // the engine keeps the home in the container's own filesystem there.
+  virtual bool volumes_start_with_image_content() const { return true; }
   // Whether a `MountSpec::Kind::overlay` can be mounted (hybrid storage).
   virtual bool supports_overlay_mounts() const { return false; }
   // Host setup every invocation of the CLI needs (podman on a cgroup v1/v2 hybrid host: one

@@ -453,7 +453,12 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
                                project::kWorkspaceDir, false, paths.upper_dir().string(), paths.work_dir().string()});
         break;
     }
-    spec.mounts.push_back({MountSpec::Kind::volume, names.home_volume, project::kContainerHome, false, "", ""});
+    // The home (Claude Code lives there) on a volume that starts as the image's copy of it; where
+    // a CLI's volumes start empty and root-owned (Apple), it stays in the container's own root
+    // filesystem, which lives as long as the container does.
+    if (cli_->volumes_start_with_image_content()) {
+      spec.mounts.push_back({MountSpec::Kind::volume, names.home_volume, project::kContainerHome, false, "", ""});
+    }
     const fs::path git_dir = paths.state_dir / "git";
     spec.mounts.push_back({MountSpec::Kind::bind, git_dir.string(), integrations::kGitDirInside, true, "", ""});
     integrations::GitHostCredentials git = integrations::find_git_credentials(cfg, config::host_environment());
@@ -540,11 +545,18 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
           throw Error("cannot create the volume " + volume + ": " + first_line(r.err) + "; run `claude-container doctor`.");
         }
       };
-      create_volume(cli_->volume_create_args(names.home_volume, volume_labels), names.home_volume);
+      if (cli_->volumes_start_with_image_content()) {
+        create_volume(cli_->volume_create_args(names.home_volume, volume_labels), names.home_volume);
+      }
       if (cfg.storage.type == config::StorageType::volume) {
         auto bound = cli_->volume_create_bound_args(names.workspace_volume, volume_labels, paths.volume_dir());
         if (bound.empty()) {
-          spec.mounts.front() = {MountSpec::Kind::bind, paths.volume_dir().string(), project::kWorkspaceDir, false, "", ""};
+          // The workspace mount by where it goes: the socket directory may come before it.
+          for (auto& mount : spec.mounts) {
+            if (mount.destination == project::kWorkspaceDir) {
+              mount = {MountSpec::Kind::bind, paths.volume_dir().string(), project::kWorkspaceDir, false, "", ""};
+            }
+          }
         } else {
           create_volume(bound, names.workspace_volume);
         }
@@ -662,7 +674,10 @@ Status ImageEngine::status(const ProjectContext& ctx) {
                                : (cfg.storage.type == config::StorageType::bind ? ctx.project_dir.string()
                                                                                 : ctx.project_dir.string() + " (overlay)"),
                            false});
-  status.mounts.push_back({project::kContainerHome, "volume " + names.home_volume, false});
+  status.mounts.push_back({project::kContainerHome,
+                           cli_->volumes_start_with_image_content() ? "volume " + names.home_volume
+                                                                    : std::string("the container's root filesystem"),
+                           false});
   const std::string reason = cli_->limits_unavailable_reason();
   status.limits.push_back({"cpus", std::to_string(cfg.resources.cpus), reason.empty(), reason.empty() ? "--cpus" : reason});
   status.limits.push_back({"memory", cfg.resources.memory_text, reason.empty(), reason.empty() ? "--memory" : reason});
