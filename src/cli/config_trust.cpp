@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -55,11 +56,17 @@ void check_host_reads(const engine::ProjectContext& ctx, const std::string& comm
       throw usage_error("credentials.ca_file \"" + ctx.config.credentials.ca_file.substr(0, 200) +
                         "\" does not exist; create it or clear it in .claude-container/config.json");
     // The Containerfile stays inside the project; a link there is never followed.
-    config::read_config_path(ctx.project_dir, "image.containerfile", ctx.config.image.containerfile,
-                             config::kMaxConfigBytes);
+    config::read_containerfile(ctx.project_dir, ctx.config);
   } catch (const Error& e) {
     throw Error(command + " refused: " + e.what() + ".", e.code() == ExitCode::failure ? ExitCode::usage : e.code());
   }
+}
+
+// The Containerfile digest of the approval just checked (or recorded), handed to the engine,
+// which builds only content with this digest.
+std::string approved_containerfile(const fs::path& project_dir) {
+  const auto approval = config::load_approval(project_dir);
+  return approval ? approval->containerfile_sha256 : "";
 }
 
 }  // namespace
@@ -94,6 +101,22 @@ TrustReview review_config(const fs::path& project_dir) {
       review.changes.clear();  // not "only formatting changed": the CA file did
     review.changes.push_back(std::move(line));
   }
+  // Likewise the Containerfile an image engine builds: a record from before it was covered has
+  // no digest of it, so it was never shown to the user.
+  if (approval && config::builds_image(review.current.config) &&
+      approval->containerfile_sha256 != config::containerfile_digest(project_dir, review.current.text)) {
+    std::string line = "image.containerfile: the content of " +
+                       nlohmann::json(review.current.config.image.containerfile)
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                       (approval->containerfile_sha256.empty() ? " has not been approved by you yet"
+                                                               : " changed since you approved it") +
+                       "; its RUN steps run on this machine when the image is built";
+    if (before && config::serialize_config(*before) == config::serialize_config(review.current.config))
+      review.changes.erase(std::remove_if(review.changes.begin(), review.changes.end(),
+                                          [](const std::string& c) { return c.rfind("credentials.ca_file", 0) != 0; }),
+                           review.changes.end());
+    review.changes.push_back(std::move(line));
+  }
   return review;
 }
 
@@ -111,7 +134,7 @@ engine::ProjectContext require_trusted_project(const GlobalOptions& options, con
                         "`claude-container trust` once you have reviewed it.");
     config::record_approval(*root, review.current.text);
   }
-  engine::ProjectContext ctx{*root, std::move(review.current.config)};
+  engine::ProjectContext ctx{*root, std::move(review.current.config), approved_containerfile(*root)};
   check_host_reads(ctx, command);
   return ctx;
 }
@@ -129,11 +152,13 @@ std::optional<engine::ProjectContext> find_managed_project(const GlobalOptions& 
     problem = e;
   }
   if (current && (!approval || approval->config_sha256 == sha256_hex(current->text)))
-    return engine::ProjectContext{*root, std::move(current->config)};
+    return engine::ProjectContext{*root, std::move(current->config), approval ? approval->containerfile_sha256 : ""};
   // The project's file is not what this user approved (changed, maybe by the container, or
   // broken): manage the container the approved config describes.
-  engine::ProjectContext ctx{*root, config::parse_config(approval->config_text, "the approved copy of " +
-                                                                                    (*root / config::kConfigFile).string())};
+  engine::ProjectContext ctx{*root,
+                             config::parse_config(approval->config_text, "the approved copy of " +
+                                                                             (*root / config::kConfigFile).string()),
+                             approval->containerfile_sha256};
   console.note("note: using the configuration you approved on " + approval->approved_at + "; " +
                (*root / config::kConfigFile).string() +
                (problem ? " cannot be used (" + std::string(problem->what()).substr(0, 300) + ")"

@@ -85,6 +85,37 @@ std::string ca_file_digest(const fs::path& project_dir, const std::string& confi
   }
 }
 
+bool builds_image(const Config& config) {
+  switch (config.engine) {
+    case EngineKind::native: return false;
+    case EngineKind::automatic:  // apple on macOS; podman or docker where native cannot run on Linux
+    case EngineKind::apple:
+    case EngineKind::docker:
+    case EngineKind::podman: return true;
+  }
+  return true;
+}
+
+std::optional<std::string> read_containerfile(const fs::path& project_dir, const Config& config) {
+  return read_config_path(project_dir, "image.containerfile", config.image.containerfile, kMaxContainerfileBytes);
+}
+
+std::string containerfile_digest(const fs::path& project_dir, const std::string& config_text) {
+  Config config;
+  try {
+    config = parse_config(config_text, "the config");
+  } catch (const Error&) {
+    return "";  // a config that does not parse is never started
+  }
+  if (!builds_image(config)) return "";
+  try {
+    auto content = read_containerfile(project_dir, config);
+    return content ? sha256_hex(*content) : "missing";
+  } catch (const Error&) {
+    return "unreadable";
+  }
+}
+
 std::optional<Approval> load_approval(const fs::path& project_dir) {
   std::optional<std::string> text;
   try {
@@ -108,6 +139,8 @@ std::optional<Approval> load_approval(const fs::path& project_dir) {
     a.approved_at = j.at("approved_at").get<std::string>();
     // Records from before the CA file was covered have none: a CA file then needs approval again.
     a.ca_file_sha256 = j.value("ca_file_sha256", std::string());
+    // Likewise the Containerfile: "" never matches the digest of an image-building config.
+    a.containerfile_sha256 = j.value("containerfile_sha256", std::string());
     // A record for another path (a hash collision, a copied file) or a text that does not
     // match its hash approves nothing.
     if (a.project != project_dir.string() || sha256_hex(a.config_text) != a.config_sha256) return std::nullopt;
@@ -124,6 +157,7 @@ void record_approval(const fs::path& project_dir, const std::string& config_text
   j["config_sha256"] = sha256_hex(config_text);
   j["approved_at"] = now_utc();
   j["ca_file_sha256"] = ca_file_digest(project_dir, config_text);
+  j["containerfile_sha256"] = containerfile_digest(project_dir, config_text);
   j["config"] = config_text;
   make_private_directories(approvals_dir());
   struct stat st {};
@@ -138,7 +172,8 @@ void record_approval(const fs::path& project_dir, const std::string& config_text
 bool is_approved(const fs::path& project_dir, const std::string& config_text) {
   const auto approval = load_approval(project_dir);
   return approval && approval->config_sha256 == sha256_hex(config_text) &&
-         approval->ca_file_sha256 == ca_file_digest(project_dir, config_text);
+         approval->ca_file_sha256 == ca_file_digest(project_dir, config_text) &&
+         approval->containerfile_sha256 == containerfile_digest(project_dir, config_text);
 }
 
 }  // namespace cc::config

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "config/config.hpp"
+
 namespace cc::config {
 
 // This user's claude-container state directory: $XDG_STATE_HOME/claude-container when
@@ -23,7 +25,23 @@ struct Approval {
   // credentials.ca_file's content when approved (see ca_file_digest): a CA the repository
   // swaps in later could read the real API key on its way upstream, so it needs approval too.
   std::string ca_file_sha256;
+  // image.containerfile's content when approved, for configs that build an image (see
+  // containerfile_digest): its RUN steps run on this machine's build machinery.
+  std::string containerfile_sha256;
 };
+
+// Whether the engine `config` names may build an image from image.containerfile: docker,
+// podman and apple; and auto, which is apple on macOS and falls back to podman or docker on
+// Linux when the native engine cannot run.
+bool builds_image(const Config& config);
+
+// image.containerfile read beneath the project, bounded, exactly as an image engine reads it;
+// nullopt when it does not exist.
+std::optional<std::string> read_containerfile(const std::filesystem::path& project_dir, const Config& config);
+
+// What the approval records of the Containerfile for `config_text`: "" when the config builds
+// no image (or does not parse), else the content's sha256, "missing" or "unreadable".
+std::string containerfile_digest(const std::filesystem::path& project_dir, const std::string& config_text);
 
 // What the approval records of the CA file `config_text` names, read beneath the project as
 // the engine reads it: "" when it names none, the content's sha256, "missing" or "unreadable".
@@ -38,7 +56,7 @@ std::optional<Approval> load_approval(const std::filesystem::path& project_dir);
 void record_approval(const std::filesystem::path& project_dir, const std::string& config_text);
 
 // True when exactly `config_text` is the approved content for `project_dir`, and the CA file it
-// names holds what it held then.
+// names and the Containerfile it builds from (see builds_image) hold what they held then.
 bool is_approved(const std::filesystem::path& project_dir, const std::string& config_text);
 
 }  // namespace cc::config

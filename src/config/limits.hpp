@@ -17,6 +17,7 @@ inline constexpr std::size_t kMaxDomainEntries = 1024;        // network.allow, 
 inline constexpr std::size_t kMaxEnvFileBytes = 1024 * 1024;  // the env_file
 inline constexpr std::size_t kMaxEnvFileEntries = 4096;
 inline constexpr std::size_t kMaxCaFileBytes = 1024 * 1024;   // credentials.ca_file
+inline constexpr std::size_t kMaxContainerfileBytes = 1024 * 1024;  // image.containerfile
 inline constexpr std::size_t kMaxManifestBytes = 1024 * 1024; // .claude-container/manifest.json
 inline constexpr std::size_t kMaxManifestEntries = 256;
 inline constexpr std::size_t kMaxGitignoreBytes = 1024 * 1024;

@@ -22,6 +22,10 @@ namespace cc::engine {
 struct ProjectContext {
   std::filesystem::path project_dir;  // absolute
   config::Config config;
+  // sha256 of the image.containerfile content this user approved (config::Approval): an image
+  // engine builds only from content with this digest, checked on the bytes it builds from, so
+  // a file swapped after the approval check is refused rather than built.
+  std::string approved_containerfile_sha256;
 };
 
 enum class ContainerState { not_created, stopped, running };

@@ -39,6 +39,12 @@ class HostileConfig : public ::testing::TestWithParam<TestUser> {
       std::filesystem::remove("/var/lib/claude-container/approvals/" +
                               sha256_hex(std::filesystem::canonical(env.project()).string()) + ".json");
   }
+  // This project's approval record, where this user's approvals are kept.
+  std::filesystem::path approval_record() const {
+    const std::string name = sha256_hex(std::filesystem::canonical(env.project()).string()) + ".json";
+    if (GetParam() == TestUser::root) return "/var/lib/claude-container/approvals/" + name;
+    return env.root() / "state/claude-container/approvals" / name;
+  }
   // start without a terminal: refused with exit 2 naming `claude-container trust`, nothing created.
   std::string refused_start() const {
     auto result = env.run({"start"});
@@ -242,6 +248,79 @@ TEST_P(HostileConfig, ACaFileSwappedAfterApprovalNeedsApprovalAgain) {
   EXPECT_EQ(trust.exit_code, 0) << trust.err;
   EXPECT_NE(trust.out.find("credentials.ca_file: the content of"), std::string::npos) << trust.out;
   EXPECT_NE(env.run({"trust"}).out.find("already approved"), std::string::npos);
+}
+
+// A repository's Containerfile runs its RUN steps on this machine when an image engine builds
+// it. The approved config names the engine and the file; a later commit (or the container,
+// with bind storage) changes only the file, so only covering its content catches it. Refused
+// before anything is built or created, so no engine runs here.
+TEST_P(HostileConfig, AContainerfileChangedAfterApprovalNeedsApprovalAgain) {
+  const auto containerfile = env.project() / ".claude-container/Containerfile";
+  auto config = env.config_json();
+  config["engine"] = "podman";
+  write_config(config);
+  ASSERT_EQ(env.run({"trust"}).exit_code, 0);
+  std::ofstream(containerfile, std::ios::app) << "RUN touch /tmp/ran-on-the-host\n";
+  env.give_tree();
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"start"}, {"restart"}, {"shell"}}) {
+    auto result = env.run(args);
+    EXPECT_EQ(result.exit_code, 2) << args.front() << ": " << result.err;
+    EXPECT_NE(result.err.find(args.front() + " refused"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("image.containerfile: the content of \".claude-container/Containerfile\" changed since "
+                              "you approved it; its RUN steps run on this machine when the image is built"),
+              std::string::npos)
+        << result.err;
+    EXPECT_NE(result.err.find("`claude-container trust`"), std::string::npos) << result.err;
+    EXPECT_EQ(result.err.find("only formatting changed"), std::string::npos) << result.err;
+  }
+  if (GetParam() == TestUser::root) {  // the pty helper runs programs as root only
+    // On a terminal it asks again; "no" starts nothing.
+    PtyOptions options;
+    options.cwd = env.project();
+    options.env = env.env();
+    PtySession no({CC_BINARY, "start"}, options);
+    no.expect("its RUN steps run on this machine when the image is built");
+    no.expect("\\[y/N\\]");
+    no.send("n\r");
+    EXPECT_EQ(no.wait_exit(), 2) << no.transcript();
+  }
+  auto trust = env.run({"trust"});
+  EXPECT_EQ(trust.exit_code, 0) << trust.err;
+  EXPECT_NE(trust.out.find("image.containerfile: the content of"), std::string::npos) << trust.out;
+  EXPECT_NE(env.run({"trust"}).out.find("already approved"), std::string::npos);
+  // A Containerfile removed after approval is a change too (one put back later is not the approved one).
+  std::filesystem::remove(containerfile);
+  EXPECT_NE(env.run({"start"}).err.find("image.containerfile: the content of"), std::string::npos);
+}
+
+// Approvals recorded before the Containerfile was covered hold no digest of it: they still
+// approve a config that builds no image, and ask again for one that does.
+TEST_P(HostileConfig, AnOldApprovalCoversTheContainerfileOnlyWhereNoImageIsBuilt) {
+  auto config = env.config_json();
+  const auto drop_digest = [this] {
+    const auto record = approval_record();
+    nlohmann::json j;
+    std::ifstream(record) >> j;
+    ASSERT_TRUE(j.contains("containerfile_sha256")) << j.dump();
+    j.erase("containerfile_sha256");
+    std::ofstream(record, std::ios::trunc) << j.dump(2);  // in place: its owner and mode stay
+  };
+  config["engine"] = "native";
+  write_config(config);
+  ASSERT_EQ(env.run({"trust"}).exit_code, 0);
+  drop_digest();
+  EXPECT_NE(env.run({"trust"}).out.find("already approved"), std::string::npos);
+
+  config["engine"] = "docker";
+  write_config(config);
+  ASSERT_EQ(env.run({"trust"}).exit_code, 0);
+  drop_digest();
+  auto result = env.run({"start"});
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("image.containerfile: the content of \".claude-container/Containerfile\" has not been "
+                            "approved by you yet; its RUN steps run on this machine"),
+            std::string::npos)
+      << result.err;
 }
 
 // sync-skills starts the container when it is not running. In a freshly cloned repository

@@ -108,6 +108,7 @@ class AppleProject {
     ctx_.project_dir = fs::canonical(project_);
     ctx_.config = cc::config::preset(cc::config::Mode::playground, "demo");
     ctx_.config.engine = cc::config::EngineKind::apple;
+    ctx_.approved_containerfile_sha256 = cc::sha256_hex("FROM debian:stable-slim\n");  // as the CLI hands it
     ctx_.config.image.base = "debian";
     ctx_.config.network.policy = cc::config::NetworkPolicy::none;
     ctx_.config.storage.type = cc::config::StorageType::volume;
@@ -485,6 +486,31 @@ TEST(AppleEngine, ARelease0_12RunsWithItsOwnJsonShapeAndSeesStoppedContainers) {
   p.take_calls();
   p.engine().start(p.ctx());
   for (const auto& call : p.take_calls()) EXPECT_NE(call.front(), "build") << "rebuilt an unchanged image";
+}
+
+// The CLI hands the engine the digest of the Containerfile the user approved; a file swapped
+// after that check (a git pull, a bind-mounted container writing it) is refused before any
+// build: its RUN steps would run on this machine. The approved content still builds after.
+TEST(AppleEngine, AContainerfileSwappedAfterTheApprovalIsNeverBuilt) {
+  AppleProject p("1.2.2");
+  const fs::path file = p.ctx().project_dir / ".claude-container" / "Containerfile";
+  cc::write_file_atomic(file, "FROM debian:stable-slim\nRUN touch /host-owned\n");
+  p.take_calls();
+  try {
+    p.engine().start(p.ctx());
+    ADD_FAILURE() << "a Containerfile that is not the approved one was accepted";
+  } catch (const cc::Error& e) {
+    EXPECT_EQ(e.code(), cc::ExitCode::usage);
+    EXPECT_NE(std::string(e.what()).find("is not the one you approved"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("`claude-container trust`"), std::string::npos) << e.what();
+  }
+  for (const auto& call : p.take_calls()) EXPECT_NE(call.front(), "build") << joined(p.stand_in().calls());
+  EXPECT_FALSE(fs::exists(p.paths().state_dir / "Containerfile")) << "the swapped content was copied for a build";
+
+  cc::write_file_atomic(file, "FROM debian:stable-slim\n");
+  p.engine().start(p.ctx());
+  Calls calls = p.take_calls();
+  EXPECT_NE(std::find(calls.begin(), calls.end(), build_call(p)), calls.end()) << joined(calls);
 }
 
 TEST(AppleEngine, StartsTheServiceWhenItIsDown) {

@@ -343,6 +343,11 @@ TEST_F(PodmanEngineTest, ImageRebuiltOnlyWhenTheContainerfileChanges) {
   ASSERT_EQ(cli({"destroy", "--yes"}).exit_code, 0);
   env_->write_project_file(".claude-container/Containerfile", test_containerfile() + "LABEL changed=yes\n");
   give_tree(env_->project(), kOwner);
+  // Its RUN steps run here: the changed content needs the user's approval first.
+  auto refused = cli({"start"});
+  EXPECT_EQ(refused.exit_code, 2) << describe(refused);
+  EXPECT_NE(refused.err.find("image.containerfile: the content of"), std::string::npos) << describe(refused);
+  ASSERT_EQ(cli({"trust"}).exit_code, 0);
   auto rebuilt = cli({"start"});
   ASSERT_EQ(rebuilt.exit_code, 0) << describe(rebuilt);
   EXPECT_NE(rebuilt.err.find("rebuilt the image"), std::string::npos) << describe(rebuilt);

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "config/approval.hpp"
 #include "config/config_io.hpp"
 #include "config/config_paths.hpp"
 #include "config/container_env.hpp"
@@ -39,7 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kMaxContainerfileBytes = 1 << 20;
 
 bool path_exists(const fs::path& p) {
   std::error_code ec;
@@ -471,12 +471,18 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
     if (!refusals.empty()) throw usage_error("refused to start " + cfg.name + " on the " + name() + " engine: " + refusals + ".");
 
     // The image: built when missing or when the Containerfile changed.
-    auto containerfile = config::read_config_path(ctx.project_dir, "image.containerfile", cfg.image.containerfile,
-                                                  kMaxContainerfileBytes);
+    auto containerfile = config::read_containerfile(ctx.project_dir, cfg);
     if (!containerfile) {
       throw usage_error("image.containerfile names " + cfg.image.containerfile +
                         ", which does not exist; run `claude-container init` to generate it, or fix the path in "
                         ".claude-container/config.json.");
+    }
+    // Its RUN steps run on this machine: build only the bytes this user approved (these bytes,
+    // copied below, are what is built; the project's file is not read again).
+    if (sha256_hex(*containerfile) != ctx.approved_containerfile_sha256) {
+      throw usage_error("refused to build the image " + names.image + ": the content of " + cfg.image.containerfile +
+                        " is not the one you approved (it changed after the approval was checked); review it, "
+                        "then run `claude-container trust` to approve it.");
     }
     std::map<std::string, std::string> build_args{{"USER_UID", std::to_string(uid)}};
     std::string hash_input = *containerfile;
