@@ -6,6 +6,8 @@
 // keep it), the request body streamed up and the response streamed down as it arrives.
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 
 #include "net/audit_log.hpp"
 #include "net/credential_gateway.hpp"
@@ -14,6 +16,26 @@
 #include "util/unique_fd.hpp"
 
 namespace cc::net {
+
+// The connections waiting for a request head (their first, or the next on a kept-alive
+// connection), in the order they began to wait. At the connection limit the gateway ends the
+// one that waited longest (503, then shutdown), as the egress proxy does: slow heads and idle
+// kept-alive connections from the sandbox cannot hold every slot for their timeouts.
+class HeadWaiters {
+ public:
+  // The connection on `fd` waits for a head from now; end(ticket) before the fd is closed.
+  // end() is false when the connection was evicted meanwhile: it must not serve that head.
+  std::uint64_t begin(int fd);
+  bool end(std::uint64_t ticket);
+  // Tells the longest waiting one it must go and shuts its socket (its thread then ends);
+  // false when none waits.
+  bool evict_oldest();
+
+ private:
+  std::mutex mutex_;
+  std::map<std::uint64_t, int> waiting_;  // ticket (in order) -> client fd
+  std::uint64_t next_ = 1;
+};
 
 // What every connection of one gateway shares; it outlives them all.
 struct GatewayContext {
@@ -26,6 +48,7 @@ struct GatewayContext {
   int wake_fd = -1;  // readable once the gateway stops
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> failed{0};
+  HeadWaiters waiters;
 };
 
 // Serves the connection until either side closes, a timeout, or the gateway stops. Runs on a
