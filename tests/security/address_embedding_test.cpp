@@ -3,10 +3,21 @@
 // translator (NAT64, SIIT) serves the network, an IPv6 destination of these forms reaches the
 // embedded IPv4 address, private and loopback ranges included. Mechanism: the filter judges each
 // by the embedded address (or refuses a shape whose embedding it cannot know).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
 
 #include "net/address_filter.hpp"
 #include "net/resolver.hpp"
+#include "support/net_netns.hpp"
+#include "support/required_feature.hpp"
 
 namespace cc::test {
 namespace {
@@ -33,6 +44,42 @@ TEST(AddressEmbedding, IPv4TranslatedFormIsJudgedByItsIPv4) {
   EXPECT_EQ(cls("::ffff:0:127.0.0.1"), "loopback");
   EXPECT_EQ(cls("::ffff:0:192.168.1.1"), "private");
   EXPECT_EQ(cls("::ffff:0:8.8.8.8"), "");
+}
+
+// The kernel dials ::ffff:a.b.c.d from an IPv6 socket as the IPv4 address a.b.c.d: when that is
+// one of the host's own addresses, the connection is local (a service bound to 0.0.0.0 there
+// is reached past the loopback rule). Mechanism: the resolver marks such a destination as the
+// host's own (mark_host_local), whichever form names it. Probed in a network namespace of our
+// own whose interface carries an address no other rule refuses.
+TEST(AddressEmbedding, MappedFormOfTheHostsOwnAddressIsTheHostsOwn) {
+  NetnsChild ns;
+  CC_SKIP_UNLESS_FEATURE(ns.ok(), "rootless-engine") << ns.error();
+  int rc = ns.run_inside([] {
+    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq ifr{};
+    std::strcpy(ifr.ifr_name, "lo:1");  // a second IPv4 address on loopback, labelled lo:1
+    auto* in = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+    in->sin_family = AF_INET;
+    ::inet_pton(AF_INET, "11.0.0.1", &in->sin_addr);
+    if (s < 0 || ::ioctl(s, SIOCSIFADDR, &ifr) != 0) return 10;
+    ::close(s);
+    // The interface list is cached for a moment (also across the fork): wait until the plain
+    // form is seen as the host's own, so the mapped form is judged against the same list.
+    bool plain = false;
+    for (int i = 0; i < 100 && !plain; ++i) {
+      std::vector<net::Endpoint> v4 = {net::numeric_endpoint("11.0.0.1", 22)};
+      net::mark_host_local(v4);
+      plain = v4[0].host_local;
+      if (!plain) ::usleep(50000);
+    }
+    if (!plain) return 11;
+    std::vector<net::Endpoint> mapped = {net::numeric_endpoint("::ffff:11.0.0.1", 22)};
+    net::mark_host_local(mapped);
+    return mapped[0].host_local ? 0 : 1;
+  });
+  EXPECT_NE(rc, 10) << "cannot add an address inside the namespace";
+  EXPECT_NE(rc, 11) << "the plain form of the namespace's own address is not seen as the host's own";
+  EXPECT_EQ(rc, 0) << "::ffff:11.0.0.1 is not seen as the host's own address 11.0.0.1";
 }
 
 }  // namespace
