@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "net/address_filter.hpp"
+#include "net/domain_policy.hpp"
 #include "net/resolver.hpp"
 #include "support/net_netns.hpp"
 #include "support/required_feature.hpp"
@@ -44,6 +47,22 @@ TEST(AddressEmbedding, IPv4TranslatedFormIsJudgedByItsIPv4) {
   EXPECT_EQ(cls("::ffff:0:127.0.0.1"), "loopback");
   EXPECT_EQ(cls("::ffff:0:192.168.1.1"), "private");
   EXPECT_EQ(cls("::ffff:0:8.8.8.8"), "");
+}
+
+// A user's "deny 11.0.0.7" must also stop a name whose AAAA record is ::ffff:11.0.0.7, which the
+// kernel dials as 11.0.0.7. Mechanism: DomainPolicy::denies_address compares a mapped address
+// resolved for an allowed name as its IPv4 address too.
+TEST(AddressEmbedding, DenyByAddressCoversItsMappedForm) {
+  config::Network network;
+  network.policy = config::NetworkPolicy::isolated;
+  network.allow = {"*.corp.test"};
+  network.deny = {"11.0.0.7", "11.0.0.8:22"};
+  auto policy = net::DomainPolicy::from_config(network);
+  EXPECT_EQ(policy.denies_address("11.0.0.7", 443), std::optional<std::string>("deny:11.0.0.7"));
+  EXPECT_EQ(policy.denies_address("::ffff:11.0.0.7", 443), std::optional<std::string>("deny:11.0.0.7"));
+  EXPECT_EQ(policy.denies_address("::ffff:11.0.0.8", 22), std::optional<std::string>("deny:11.0.0.8:22"));
+  EXPECT_EQ(policy.denies_address("::ffff:11.0.0.8", 443), std::nullopt);
+  EXPECT_EQ(policy.denies_address("::ffff:11.0.0.9", 443), std::nullopt);
 }
 
 // The kernel dials ::ffff:a.b.c.d from an IPv6 socket as the IPv4 address a.b.c.d: when that is
