@@ -96,6 +96,7 @@ class Connection {
       bool end() { return !std::exchange(ended, true) && waiters.end(ticket); }
       ~Waiting() { end(); }
     } waiting{ctx_.waiters, ctx_.waiters.begin(client_.get())};
+    if (!in_.empty()) ctx_.waiters.head_started(waiting.ticket);  // pipelined after the last one
     auto deadline = first || !in_.empty() ? after(ctx_.limits.header_timeout_seconds)
                                          : after(ctx_.limits.idle_timeout_seconds);
     while (true) {
@@ -118,6 +119,7 @@ class Connection {
                         " seconds");
       }
       if (r != Recv::data) return false;
+      if (was_empty) ctx_.waiters.head_started(waiting.ticket);
       if (was_empty && !first) deadline = after(ctx_.limits.header_timeout_seconds);
       in_.append(buffer, got);
     }
@@ -436,8 +438,13 @@ class Connection {
 
 std::uint64_t HeadWaiters::begin(int fd) {
   std::lock_guard lock(mutex_);
-  waiting_.emplace(next_, fd);
+  waiting_.emplace(next_, Waiter{fd, false});
   return next_++;
+}
+
+void HeadWaiters::head_started(std::uint64_t ticket) {
+  std::lock_guard lock(mutex_);
+  if (auto it = waiting_.find(ticket); it != waiting_.end()) it->second.started = true;
 }
 
 bool HeadWaiters::end(std::uint64_t ticket) {
@@ -452,10 +459,12 @@ bool HeadWaiters::evict_oldest() {
   if (waiting_.empty()) return false;
   // Under the lock: the owner ends its ticket before it closes the fd, so the fd is still its.
   // It sent nothing of an answer yet (a head is awaited), so the 503 is a whole response.
-  int fd = waiting_.begin()->second;
+  Waiter waiter = waiting_.begin()->second;
   waiting_.erase(waiting_.begin());
-  [[maybe_unused]] auto n = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  ::shutdown(fd, SHUT_RDWR);
+  if (waiter.started) {
+    [[maybe_unused]] auto n = ::send(waiter.fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  ::shutdown(waiter.fd, SHUT_RDWR);
   return true;
 }
 

@@ -19,21 +19,27 @@ namespace cc::net {
 
 // The connections waiting for a request head (their first, or the next on a kept-alive
 // connection), in the order they began to wait. At the connection limit the gateway ends the
-// one that waited longest (503, then shutdown), as the egress proxy does: slow heads and idle
-// kept-alive connections from the sandbox cannot hold every slot for their timeouts.
+// one that waited longest, as the egress proxy does: slow heads and idle kept-alive
+// connections from the sandbox cannot hold every slot for their timeouts.
 class HeadWaiters {
  public:
   // The connection on `fd` waits for a head from now; end(ticket) before the fd is closed.
   // end() is false when the connection was evicted meanwhile: it must not serve that head.
   std::uint64_t begin(int fd);
+  void head_started(std::uint64_t ticket);  // the first bytes of the head arrived
   bool end(std::uint64_t ticket);
-  // Tells the longest waiting one it must go and shuts its socket (its thread then ends);
-  // false when none waits.
+  // Shuts the longest waiting one's socket (its thread then ends), after a 503 when part of a
+  // head arrived (an idle kept-alive connection is closed silently, as servers do); false when
+  // none waits.
   bool evict_oldest();
 
  private:
+  struct Waiter {
+    int fd;
+    bool started;
+  };
   std::mutex mutex_;
-  std::map<std::uint64_t, int> waiting_;  // ticket (in order) -> client fd
+  std::map<std::uint64_t, Waiter> waiting_;  // by ticket, in order
   std::uint64_t next_ = 1;
 };
 
