@@ -3,19 +3,22 @@
 #   plain `true` (the floor), `claude-container --version` (the binary's own start),
 #   `exec -- true` in a running container, a cold `start`, `run -- true` (start+exec+stop),
 #   and bwrap --unshare-all as the peer; then the supervisor's and pid 1's idle RSS.
-# Usage: bench/engine_bench.sh [--binary PATH] [--as USER] [--runs N] [--out FILE]
+# Usage: bench/engine_bench.sh [--binary PATH] [--as USER] [--runs N] [--policy P] [--out FILE]
+#   --policy: the container's network.policy (default none; isolated adds the egress proxy).
 #   --as USER runs everything as that unprivileged user (rootless); needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 binary="$here/build/claude-container"
 as_user=""
 runs=50
+policy=none
 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary=$2; shift 2 ;;
     --as) as_user=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --policy) policy=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -30,7 +33,7 @@ mkdir -p "$work/project/.claude-container" "$work/run" "$work/data" "$work/state
 chmod 700 "$work/run"
 cat > "$work/project/.claude-container/config.json" <<JSON
 {"schema_version": 1, "name": "$name", "mode": "custom", "engine": "native",
- "network": {"policy": "none", "allow": [], "deny": []}, "storage": {"type": "volume"},
+ "network": {"policy": "$policy", "allow": [], "deny": []}, "storage": {"type": "volume"},
  "credentials": {"api": "separate"}, "resources": {"cpus": 1, "memory": "1g", "pids": 1024}}
 JSON
 echo "hello" > "$work/project/README.md"
@@ -68,9 +71,11 @@ sleep 2
 status=$("${cc[@]}" --json status)
 supervisor=$(printf '%s' "$status" | sed -n 's/.*"supervisor_pid": *\([0-9]*\).*/\1/p')
 init=$(printf '%s' "$status" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+# Idle: a moment after the status request above (the supervisor trims itself once idle).
+sleep 2
 rss() { awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print "RSS " r " KiB (PSS " p " KiB)"}' "/proc/$1/smaps_rollup"; }
 {
-  echo "### $(if [ -n "$as_user" ]; then echo "rootless (as $as_user)"; else echo "as $(id -un)"; fi), $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
+  echo "### policy $policy, $(if [ -n "$as_user" ]; then echo "rootless (as $as_user)"; else echo "as $(id -un)"; fi), $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
   echo
   cat "$work/hot.md"
   echo

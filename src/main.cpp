@@ -7,8 +7,9 @@
 
 namespace {
 
-// Internal verbs: this binary re-executed for one job (the container's supervisor, ...). They
-// are dispatched before the command line is built, so such a process holds none of the CLI.
+// Internal verbs: this binary re-executed for one job (the container's supervisor, the
+// confined network service, an image engine's host network side). They are dispatched before
+// the command line is built, so such a process holds none of the CLI. One line per verb.
 struct InternalVerb {
   const char* name;
   void (*entry)(int argc, char** argv);  // never returns

@@ -186,7 +186,10 @@ for environ in /proc/[0-9]*/environ; do
   pid=${environ#/proc/}
   pid=${pid%/environ}
   [ "$pid" = $$ ] && continue
-  if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "CC_TEST_RUN=$CC_TEST_RUN"; then
+  # A container's supervisor is re-executed with an environment of its own: it names its
+  # project (below this run's TMPDIR) in its command line instead.
+  if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "CC_TEST_RUN=$CC_TEST_RUN" ||
+     { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "__supervisor $run_tmp"; then
     leftover_processes+="$pid $({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | cut -c1-120)"$'\n'
   fi
 done

@@ -8,6 +8,6 @@ int status_command(const GlobalOptions& options);
 int shell_command(const GlobalOptions& options);
 int stop_command(const GlobalOptions& options, int timeout_seconds);
 int restart_command(const GlobalOptions& options, int timeout_seconds);
-int destroy_command(const GlobalOptions& options, bool yes, bool purge);
+int destroy_command(const GlobalOptions& options, bool yes, bool purge, bool image = false);
 
 }  // namespace cc::cli

@@ -136,13 +136,13 @@ bool confirm_by_typing_name(const std::string& name, bool purge) {
 
 }  // namespace
 
-int destroy_command(const GlobalOptions& options, bool yes, bool purge) {
+int destroy_command(const GlobalOptions& options, bool yes, bool purge, bool image) {
   Console console(options);
   auto session = open_engine_session(options);
   const std::string& name = session.ctx.config.name;
   auto status = session.engine->status(session.ctx);
   bool exists = status.state != engine::ContainerState::not_created;
-  if (!exists && !purge) {
+  if (!exists && !purge && !image) {
     throw not_set_up_error("destroy failed: container " + name +
                            " is not created. Nothing to destroy (pass --purge to remove the project files).");
   }
@@ -160,6 +160,11 @@ int destroy_command(const GlobalOptions& options, bool yes, bool purge) {
   if (exists) session.engine->destroy(session.ctx);
   nlohmann::json out = {{"name", name}, {"destroyed", exists}};
   if (exists) console.say("Destroyed " + name + ".");
+  if (image) {
+    const bool removed = session.engine->remove_image(session.ctx);
+    out["image_removed"] = removed;
+    console.say(removed ? "Removed the image built for " + name + "." : "No image built for " + name + " to remove.");
+  }
   if (purge) {
     auto report = project::purge_project_files(session.ctx.project_dir);
     out["purged"] = {{"removed", report.removed},
@@ -200,6 +205,7 @@ void add_lifecycle_commands(CLI::App& app, CommandTable& table, const GlobalOpti
     int restart_timeout = 10;
     bool destroy_yes = false;
     bool destroy_purge = false;
+    bool destroy_image = false;
     bool logs_network = false;
     bool logs_follow = false;
   };
@@ -219,7 +225,11 @@ void add_lifecycle_commands(CLI::App& app, CommandTable& table, const GlobalOpti
   destroy->add_flag("--yes", values->destroy_yes, "do not ask for confirmation");
   destroy->add_flag("--purge", values->destroy_purge,
                     "also remove the project files claude-container wrote (unchanged ones)");
-  table[destroy] = [&options, values] { return destroy_command(options, values->destroy_yes, values->destroy_purge); };
+  destroy->add_flag("--image", values->destroy_image,
+                    "also remove the image built for this project (docker, podman, apple; rebuilt at the next start)");
+  table[destroy] = [&options, values] {
+    return destroy_command(options, values->destroy_yes, values->destroy_purge, values->destroy_image);
+  };
 
   auto* logs = app.add_subcommand("logs", "show the container's output");
   logs->add_flag("--network", values->logs_network, "show the egress audit log (allowed and denied connections)");

@@ -120,6 +120,9 @@ class Engine {
   virtual void stop(const ProjectContext& ctx, const StopOptions& opts) = 0;
   virtual Status status(const ProjectContext& ctx) = 0;
   virtual void destroy(const ProjectContext& ctx) = 0;    // container, volumes, state; not project files
+  // `destroy --image`: also the image built for this project (image engines keep it across
+  // destroy, a rebuild costs minutes). False when this engine builds none or there is none.
+  virtual bool remove_image(const ProjectContext& /*ctx*/) { return false; }
   virtual int logs(const ProjectContext& ctx, const LogOptions& opts) = 0;  // writes to stdout
   // The config's network allow/deny lists changed: apply them to a running container now.
   virtual void reload_network_policy(const ProjectContext& ctx) = 0;
@@ -138,7 +141,7 @@ class Engine {
                               const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) = 0;
 };
 
-// Picks the engine for config.engine ("auto": native on Linux). Throws cc::Error with a
+// Picks the engine for config.engine ("auto": native on Linux, apple on macOS). Throws cc::Error with a
 // clear sentence when the chosen engine cannot run on this machine.
 std::unique_ptr<Engine> make_engine(const config::Config& config);
 

@@ -11,11 +11,13 @@ struct FeatureStatus {
   bool git_identity = false;        // git.name / git.email set inside
   bool git_credentials = false;     // git.credentials "pat" helper and "ssh" agent forwarding
   bool skills_sync_at_start = false;  // skills.sync shares the skills at start, without a command
-  bool image_engines = false;       // apple, docker, podman engines
+  bool image_engines = false;       // the apple engine
+  bool docker_podman = false;       // the docker and podman engines
 };
 
 // The features of this build.
 inline constexpr FeatureStatus kFeatures{.credential_gateway = true, .api_key_passing = true, .git_identity = true,
-                                         .git_credentials = true, .skills_sync_at_start = true};
+                                         .git_credentials = true, .skills_sync_at_start = true,
+                                         .docker_podman = true};
 
 }  // namespace cc::project

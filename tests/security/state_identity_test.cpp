@@ -200,10 +200,11 @@ TEST_P(StateIdentityTest, RewrittenProjectConfigChangesNothingForExecOrReload) {
   ASSERT_LT(path.size(), sizeof(addr.sun_path));
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   ASSERT_EQ(::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::write(sock.get(), "reload\n", 7), 7);
+  const std::string request = "{\"op\":\"reload\"}\n";
+  ASSERT_EQ(::write(sock.get(), request.data(), request.size()), static_cast<ssize_t>(request.size()));
   char reply[256] = {};
   ASSERT_GT(::read(sock.get(), reply, sizeof(reply) - 1), 0);
-  EXPECT_EQ(std::string(reply), "ok\n");
+  EXPECT_EQ(std::string(reply), "{\"ok\":true}\n");
   // The host the project file now allows is still refused by the proxy.
   auto r = env->exec({"bash", "-c",
                       "exec 3<>/dev/tcp/127.0.0.1/3128; printf 'CONNECT blocked.example.org:443 HTTP/1.1\\r\\n\\r\\n' >&3; "

@@ -99,10 +99,11 @@ void EngineEnv::chown_tree(const fs::path& path) const {
 void EngineEnv::write_config(const std::string& storage, const std::string& policy, const std::string& extra) {
   fs::create_directories(project_ / ".claude-container");
   std::vector<std::string> members = {
-      "\"schema_version\": 1", "\"name\": \"" + name_ + "\"", "\"mode\": \"custom\"", "\"engine\": \"native\"",
+      "\"schema_version\": 1", "\"name\": \"" + name_ + "\"", "\"mode\": \"custom\"",
       "\"network\": {\"policy\": \"" + policy + "\", \"allow\": [], \"deny\": []}",
       "\"storage\": {\"type\": \"" + storage + "\"}"};
-  // `extra` may bring its own credentials or resources (the real agent needs more memory).
+  // `extra` may bring its own engine, credentials or resources (the real agent needs more memory).
+  if (extra.find("\"engine\"") == std::string::npos) members.push_back("\"engine\": \"native\"");
   if (extra.find("\"credentials\"") == std::string::npos) members.push_back("\"credentials\": {\"api\": \"separate\"}");
   if (extra.find("\"resources\"") == std::string::npos) {
     members.push_back("\"resources\": {\"cpus\": 1, \"memory\": \"512m\", \"pids\": 512}");

@@ -24,9 +24,9 @@ using integrations::mcp_server_spec;
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Every planned feature in place: the level and the statements as the design intends them.
-constexpr FeatureStatus kAllBuilt{true, true, true, true, true, true};
+constexpr FeatureStatus kAllBuilt{true, true, true, true, true, true, true};
 // Nothing beyond the native engine's sandbox, network policy and storage.
-constexpr FeatureStatus kNoneBuilt{false, false, false, false, false, false};
+constexpr FeatureStatus kNoneBuilt{false, false, false, false, false, false, false};
 
 TEST(ProjectSecurity, PlaygroundHasFiveStarsAndDevelopmentOne) {
   EXPECT_EQ(assess_security(preset(Mode::playground, "p"), kAllBuilt).stars, 5);
@@ -139,6 +139,16 @@ TEST(ProjectSpec, SaysWhatThisVersionDoesNotDoYet) {
   shared.env["ANTHROPIC_API_KEY"] = "${ANTHROPIC_API_KEY}";
   EXPECT_TRUE(contains(render_container_spec(shared, kNoneBuilt), "your key reaches the container through `env`"));
   EXPECT_EQ(assess_security(shared, kNoneBuilt).stars, 4);
+}
+
+TEST(ProjectSpec, DockerAndPodmanAreBuilt) {
+  Config c = preset(Mode::playground, "engines");
+  for (auto engine : {EngineKind::docker, EngineKind::podman}) {
+    c.engine = engine;
+    const std::string spec = render_container_spec(c, kFeatures);
+    EXPECT_TRUE(contains(spec, "CLI, with an image built from the Containerfile; no network of its own")) << spec;
+    EXPECT_FALSE(contains(spec, "not built in this version yet: `start` stops")) << spec;
+  }
 }
 
 TEST(ProjectSpec, NamesTheSecretsMcpServersStillNeed) {

@@ -1,6 +1,8 @@
 #pragma once
 // The container's pid 1: reaps every orphan, forwards SIGTERM/SIGINT/SIGHUP to all processes
-// in the container, and exits once they are gone. Runs in the sandbox child; never returns.
+// in the container, and exits once they are gone. It is the program claude-container-init
+// (init_main.cpp), which the sandbox child executes from a sealed memfd (init_image.hpp);
+// allocation-free, never returns.
 
 namespace cc::engine::native {
 

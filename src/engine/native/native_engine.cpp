@@ -185,9 +185,8 @@ void give_data_to_container_root(const ContainerPaths& paths, const SubordinateR
 
 // Asks the supervisor to stop and waits; falls back to killing pid 1 when it does not answer.
 void stop_running(const ContainerPaths& paths, const RunState& state, std::chrono::seconds grace) {
-  int timeout_ms = static_cast<int>((grace.count() + 15) * 1000);
-  auto reply = control_request(paths.state_dir, "stop " + std::to_string(grace.count()), timeout_ms);
-  if (reply && reply->rfind("stopped", 0) == 0) return;
+  auto reply = control_call(paths.state_dir, stop_request(grace.count()), stop_reply_timeout_ms(grace.count()));
+  if (reply && reply_flag(*reply, "stopped")) return;
   // The supervisor did not answer: end pid 1 (the supervisor then exits), verified by identity.
   if (state.init_pid > 0 && process_start_time(state.init_pid) == state.init_start_time) ::kill(state.init_pid, SIGKILL);
   for (int i = 0; i < 500 && supervisor_alive(paths); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -541,9 +540,9 @@ Status NativeEngine::status(const ProjectContext& ctx) {
     for (const auto& l : state.limits) limit = l.name == "memory" ? l.value : limit;
     status.notes.push_back("since start, " + oom_sentence(*kills, limit, memory_dir));
   }
-  if (auto reply = control_request(paths.state_dir, "status", 2000)) {
-    auto pos = reply->find("denials ");
-    if (pos != std::string::npos) status.network_denials = std::stoull(reply->substr(pos + 8));
+  auto reply = control_call(paths.state_dir, {{"op", "status"}}, 2000);
+  if (reply && reply->contains("denied") && (*reply)["denied"].is_number_unsigned()) {
+    status.network_denials = (*reply)["denied"].get<std::uint64_t>();
   } else if (path_exists(paths.audit_log())) {
     status.network_denials = net::count_denials(paths.audit_log());
     status.notes.push_back("the supervisor did not answer; network denials counted from the audit log");
@@ -559,8 +558,10 @@ void NativeEngine::destroy(const ProjectContext& ctx) {
     if (found.running) stop_running(paths, *found.state, std::chrono::seconds(5));
     else if (found.stale && found.state) clean_stale_state(paths, *found.state);
     workspace::remove_tree(paths.data_dir);
+    // Under the lock: a start waiting for it finds its lock file removed and takes a new one
+    // (StateLock); removed after the lock is released, a start could already run here.
+    workspace::remove_tree(paths.state_dir);
   }
-  workspace::remove_tree(paths.state_dir);
 }
 
 int NativeEngine::logs(const ProjectContext& ctx, const LogOptions& opts) {
@@ -606,11 +607,11 @@ void NativeEngine::reload_network_policy(const ProjectContext& ctx) {
     effective.network.deny = ctx.config.network.deny;
     store_effective_config(paths, effective);
   }
-  auto reply = control_request(paths.state_dir, "reload", 10000);
+  auto reply = control_call(paths.state_dir, {{"op", "reload"}}, 10000);
   if (!reply) throw Error("the container's supervisor did not answer the policy reload; try `claude-container restart`.");
-  if (reply->rfind("error ", 0) == 0) {
-    std::string why = reply->substr(6);
-    while (!why.empty() && why.back() == '\n') why.pop_back();
+  if (!reply_flag(*reply, "ok")) {
+    auto error = reply->find("error");
+    std::string why = error != reply->end() && error->is_string() ? error->get<std::string>() : "no reason given";
     throw Error("the running container could not reload its network policy: " + why);
   }
 }

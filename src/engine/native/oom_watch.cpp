@@ -7,7 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
+#include <charconv>
+#include <string_view>
 
 #include "engine/native/cgroups.hpp"
 
@@ -17,14 +18,29 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::uint64_t> field(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  for (std::string key; in >> key;) {
+// "key value" lines, as memory.events and memory.oom_control hold them. No streams: the
+// supervisor calls this every second and should touch as little code as it can.
+std::optional<std::uint64_t> field(std::string_view text, std::string_view name) {
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    if (line.size() <= name.size() || line.substr(0, name.size()) != name || line[name.size()] != ' ') continue;
     std::uint64_t value = 0;
-    if (!(in >> value)) return std::nullopt;
-    if (key == name) return value;
+    const auto digits = line.substr(name.size() + 1);
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc() || ptr == digits.data()) return std::nullopt;
+    return value;
   }
   return std::nullopt;
+}
+
+// The count from a counter file kept open: one pread, no path walk or allocation.
+std::optional<std::uint64_t> read_kills_from(int fd) {
+  char buf[1024];
+  const ssize_t n = ::pread(fd, buf, sizeof(buf), 0);
+  if (n <= 0) return std::nullopt;
+  return field(std::string_view(buf, static_cast<std::size_t>(n)), "oom_kill");
 }
 
 }  // namespace
@@ -74,18 +90,14 @@ OomWatch::OomWatch(std::string memory_dir, bool v2, std::string limit_text)
 
 std::optional<std::string> OomWatch::check() {
   if (dir_.empty()) return std::nullopt;
-  if (fd_) {
-    if (v2_) {
-      char buf[512];
-      ssize_t ignored = ::pread(fd_.get(), buf, sizeof(buf), 0);  // re-arms POLLPRI
-      (void)ignored;
-    } else {
-      std::uint64_t count = 0;
-      ssize_t ignored = ::read(fd_.get(), &count, sizeof(count));
-      (void)ignored;
-    }
+  if (fd_ && !v2_) {
+    std::uint64_t count = 0;
+    ssize_t ignored = ::read(fd_.get(), &count, sizeof(count));  // drains the eventfd
+    (void)ignored;
   }
-  auto kills = read_oom_kills(dir_);
+  // v2: reading memory.events also re-arms POLLPRI; v1: memory.oom_control is kept open.
+  const int counter = v2_ ? fd_.get() : control_.get();
+  auto kills = counter >= 0 ? read_kills_from(counter) : read_oom_kills(dir_);
   if (!kills || *kills <= seen_) return std::nullopt;
   const std::uint64_t fresh = *kills - seen_;
   seen_ = *kills;

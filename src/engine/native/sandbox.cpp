@@ -1,6 +1,7 @@
 #include "engine/native/sandbox.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <grp.h>
 #include <net/if.h>
 #include <sched.h>
@@ -15,6 +16,7 @@
 #include <cerrno>
 #include <initializer_list>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -23,7 +25,6 @@
 #include "engine/native/child_report.hpp"
 #include "engine/native/fd_passing.hpp"
 #include "engine/native/id_mapping.hpp"
-#include "engine/native/init.hpp"
 #include "net/credential_gateway.hpp"
 #include "net/proxy_listener.hpp"
 #include "util/error.hpp"
@@ -78,7 +79,7 @@ void allow_icmp_sockets() noexcept {
 }
 
 // The sandbox child. Allocation-free and noexcept: every failure is one report to the parent.
-[[noreturn]] void sandbox_child(const SandboxPlan& plan, int sock) noexcept {
+[[noreturn]] void sandbox_child(const SandboxPlan& plan, int sock, char* init_fd_arg) noexcept {
   // Die with the supervisor; if it is already gone the socket read below sees EOF.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Keep only stdio (the container log), the setup socket and the mounts to attach.
@@ -101,8 +102,8 @@ void allow_icmp_sockets() noexcept {
     ::syscall(SYS_close_range, next, ~0U, 0);
   }
 
-  // We are a fork of the caller, so our stack still holds its environment (tokens included),
-  // readable inside through /proc/1/environ: wipe the strings.
+  // Until it executes pid 1's program we are a copy of the supervisor: wipe what of its
+  // environment and secrets a process inside could read meanwhile through /proc/1.
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) std::memset(*e, 0, std::strlen(*e));
   // Likewise the real credential the supervisor holds for the gateway: pid 1's memory can be
   // read by processes inside (same user, ptrace allowed). Its other copies were wiped where made.
@@ -161,7 +162,20 @@ void allow_icmp_sockets() noexcept {
   ready.first_group = proxy_count;
   if (send_report_with_fds(sock, ready, fds, count) != 0) ::_exit(1);
   for (int i = 0; i < count; ++i) ::close(fds[i]);
-  run_init(sock);
+  // pid 1 becomes a program of its own (init_image.hpp): none of the supervisor's memory stays,
+  // and /proc/1/exe leads to no host file. It keeps stdio (the log) and the setup socket only.
+  ::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::fcntl(sock, F_SETFD, 0);
+  char init_name[] = "claude-container-init";
+  char* const argv[] = {init_name, init_fd_arg, nullptr};
+  char* const envp[] = {nullptr};
+  ::syscall(SYS_execveat, plan.init_image_fd, "", argv, envp, AT_EMPTY_PATH);
+  // Too late for a report (the container was reported ready): the log says it, and the
+  // supervisor sees pid 1 end.
+  const char message[] = "[init] cannot execute the container's pid 1 program; the container ends\n";
+  ssize_t ignored = ::write(STDOUT_FILENO, message, sizeof(message) - 1);
+  (void)ignored;
+  ::_exit(127);
 }
 
 }  // namespace
@@ -211,6 +225,10 @@ Sandbox spawn_sandbox(const SandboxPlan& plan) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw_errno("socketpair");
   UniqueFd ours(pair[0]), theirs(pair[1]);
 
+  if (plan.init_image_fd < 0) throw Error("internal error: the sandbox plan has no image for pid 1");
+  char init_fd_arg[16];  // pid 1's argv[1]: its end of the setup socket (formatted before clone)
+  std::snprintf(init_fd_arg, sizeof(init_fd_arg), "%d", theirs.get());
+
   std::uint64_t flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   if (plan.own_netns) flags |= CLONE_NEWNET;
   int pidfd = -1;
@@ -224,7 +242,7 @@ Sandbox spawn_sandbox(const SandboxPlan& plan) {
     if (err == EPERM || err == EACCES || err == ENOSPC || err == EINVAL) throw Error(explain_userns_failure(err));
     throw Error(errno_message("cannot create the container process (clone3)", err));
   }
-  if (pid == 0) sandbox_child(plan, theirs.get());
+  if (pid == 0) sandbox_child(plan, theirs.get(), init_fd_arg);
 
   Sandbox sandbox;
   sandbox.pid = static_cast<pid_t>(pid);

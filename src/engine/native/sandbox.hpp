@@ -2,7 +2,8 @@
 // Creating the container's process: clone3 with user, mount, pid, uts, ipc (and net)
 // namespaces, id maps written from outside, cgroup placement, then the child builds its root
 // filesystem, brings up loopback, opens the proxy (and gateway) listeners inside its network namespace and
-// hands them back over SCM_RIGHTS, hardens itself and becomes pid 1 (init.hpp).
+// hands them back over SCM_RIGHTS, hardens itself and executes pid 1's own program (init.hpp,
+// init_image.hpp).
 //
 // Id mapping. Rootless: the invoking uid/gid map to 0 inside (one id each, written by the
 // parent; setgroups is denied as the kernel requires), so files the container writes in a
@@ -28,8 +29,8 @@ struct SandboxPlan {
   bool own_netns = true;
   bool proxy_listeners = false;     // create the egress proxy's listeners inside
   bool gateway_listeners = false;   // create the credential gateway's listeners inside
-  // Memory the child wipes first: it is a copy of the supervisor, whose real credential must
-  // not stay readable in pid 1.
+  // Memory the child wipes first: until it executes pid 1's program it is a copy of the
+  // supervisor, whose real credential must not be readable from inside meanwhile.
   char* wipe_data = nullptr;
   std::size_t wipe_size = 0;
   char* wipe_git_data = nullptr;    // likewise the git token (git.credentials "pat")
@@ -37,7 +38,8 @@ struct SandboxPlan {
   std::string uid_map, gid_map;
   bool deny_setgroups = true;
   std::vector<std::string> cgroup_dirs;
-  std::vector<int> keep_fds;        // detached mounts the child attaches (sorted)
+  std::vector<int> keep_fds;        // detached mounts the child attaches, the init image (sorted)
+  int init_image_fd = -1;           // the sealed memfd pid 1 executes (init_image.hpp)
 };
 
 // The id maps for the invoking user (see above). Returns a note when a range was allocated.

@@ -62,13 +62,22 @@ RunState parse_run_state(const std::string& text) {
 }
 
 StateLock::StateLock(const ContainerPaths& paths, Mode mode) {
-  ensure_private_dir(paths.state_base);
-  ensure_private_dir(paths.state_dir);
-  fd_.reset(::open(paths.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd_) throw_errno("cannot open the lock file " + paths.lock_file().string());
-  int op = mode == Mode::exclusive ? LOCK_EX : LOCK_SH;
-  while (::flock(fd_.get(), op) != 0) {
-    if (errno != EINTR) throw_errno("cannot lock " + paths.lock_file().string());
+  const int op = mode == Mode::exclusive ? LOCK_EX : LOCK_SH;
+  for (;;) {
+    ensure_private_dir(paths.state_base);
+    ensure_private_dir(paths.state_dir);
+    fd_.reset(::open(paths.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd_) throw_errno("cannot open the lock file " + paths.lock_file().string());
+    while (::flock(fd_.get(), op) != 0) {
+      if (errno != EINTR) throw_errno("cannot lock " + paths.lock_file().string());
+    }
+    // `destroy` removes the state directory, lock file included, while it holds the lock: a
+    // lock taken on the file it removed guards nothing, so take the one that is there now.
+    struct stat held {}, named {};
+    if (::fstat(fd_.get(), &held) == 0 && held.st_nlink > 0 && ::lstat(paths.lock_file().c_str(), &named) == 0 &&
+        named.st_dev == held.st_dev && named.st_ino == held.st_ino) {
+      return;
+    }
   }
 }
 

@@ -38,7 +38,9 @@ struct RunState {
 std::string serialize_run_state(const RunState& state);
 RunState parse_run_state(const std::string& text);
 
-// flock on the lifecycle lock file; released when destroyed.
+// flock on the lifecycle lock file; released when destroyed. The holder of the exclusive lock
+// may remove the state directory, lock file included (destroy): a waiter then locks the new
+// file, never the removed one.
 class StateLock {
  public:
   enum class Mode { shared, exclusive };

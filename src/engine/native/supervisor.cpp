@@ -24,13 +24,17 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "config/config_io.hpp"
 #include "engine/native/cgroups.hpp"
+#include "engine/native/control.hpp"
 #include "engine/native/hardening.hpp"
 #include "engine/native/id_mapping.hpp"
+#include "engine/native/init_image.hpp"
 #include "engine/native/oom_watch.hpp"
+#include "engine/native/resident_pages.hpp"
 #include "engine/native/resource_limits.hpp"
 #include "engine/native/supervisor_spec_io.hpp"
 #include "integrations/git_broker.hpp"
@@ -49,6 +53,13 @@ namespace cc::engine::native {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// CLOCK_MONOTONIC in ns: the same clock in the CLI and the supervisor it launches.
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 void log(const std::string& text) {
   char stamp[32];
@@ -75,8 +86,6 @@ class Supervisor {
       (void)ignored;
       ::close(ready_fd_);
       ready_fd_ = -1;
-      // Give back what the start-up left free on the heap.
-      ::malloc_trim(0);
       loop();
     } catch (const std::exception& e) {
       fail(e.what(), started);
@@ -169,17 +178,29 @@ class Supervisor {
 
     prepare_git(plan);
     prepare_idmapped_mounts(plan);
+    auto before_image = Clock::now();
+    init_image_ = sealed_init_image();
+    plan.init_image_fd = init_image_.get();
+    plan.keep_fds.insert(std::upper_bound(plan.keep_fds.begin(), plan.keep_fds.end(), init_image_.get()),
+                         init_image_.get());
+    const auto image_time = Clock::now() - before_image;
     plan_private_fds(plan.rootfs, {paths.state_dir.string(), paths.data_dir.string()});
     auto before_sandbox = Clock::now();
     sandbox_ = spawn_sandbox(plan);
     idmapped_.clear();  // attached inside by now; our references go
+    init_image_.reset();  // pid 1 executed it
     auto ms = [](Clock::duration d) {
       char text[32];
       std::snprintf(text, sizeof(text), "%.1f", std::chrono::duration<double, std::milli>(d).count());
       return std::string(text);
     };
-    log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid) + " (supervisor set-up " +
-        ms(before_sandbox - started_) + " ms, sandbox " + ms(Clock::now() - before_sandbox) + " ms)");
+    const double launch_ms = spec_.launched_ns > 0 ? static_cast<double>(started_ns_ - spec_.launched_ns) / 1e6 : 0.0;
+    char launch[32];
+    std::snprintf(launch, sizeof(launch), "%.1f", launch_ms);
+    log("container started: pid 1 is host pid " + std::to_string(sandbox_.pid) + " (launch and re-exec " + launch +
+        " ms, supervisor set-up " +
+        ms(before_sandbox - started_) + " ms, of which pid 1's sealed image (" + std::to_string(init_image_size() / 1024) +
+        " KiB) " + ms(image_time) + " ms; sandbox " + ms(Clock::now() - before_sandbox) + " ms)");
 
     RunState state;
     state.notes = spec_.notes;
@@ -300,47 +321,105 @@ class Supervisor {
     }
   }
 
-  void handle_client(UniqueFd client) {
-    timeval tv{1, 0};
-    ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    std::string line;
-    char c;
-    while (line.size() < 256 && ::read(client.get(), &c, 1) == 1 && c != '\n') line.push_back(c);
-    auto reply = [&](const std::string& text) {
-      ssize_t ignored = ::send(client.get(), text.data(), text.size(), MSG_NOSIGNAL);
-      (void)ignored;
-    };
-    if (line == "status") {
-      net::NetworkServiceStats stats;
-      if (network_) {
-        try {
-          stats = network_->stats();
-        } catch (const std::exception& e) {
-          log(std::string("no statistics from the network service: ") + e.what());
-          stats.denied = net::count_denials(spec_.paths.audit_log());
+  // One client of the control socket: non-blocking, so a slow or silent one holds up nothing.
+  struct ControlClient {
+    UniqueFd fd;
+    std::string in, out;
+    bool answered = false;     // its one request was read
+    bool stop_waiter = false;  // gets its reply when the container stopped
+    Clock::time_point deadline;
+  };
+  static constexpr std::size_t kMaxControlClients = 32;
+  static constexpr auto kControlClientTime = std::chrono::seconds(5);  // to send a request / take a reply
+
+  nlohmann::json status_reply() {
+    net::NetworkServiceStats stats;
+    if (network_) {
+      try {
+        stats = network_->stats();
+      } catch (const std::exception& e) {
+        log(std::string("no statistics from the network service: ") + e.what());
+        stats.denied = net::count_denials(spec_.paths.audit_log());
+      }
+    }
+    return {{"ok", true}, {"allowed", stats.allowed}, {"denied", stats.denied}};
+  }
+
+  nlohmann::json reload_policy() {
+    // The copy the CLI validated and stored, never the project's file (see effective_config).
+    auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
+    if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
+    config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
+    if (network_) network_->set_network(integrations::network_with_git(cfg));
+    log("network policy reloaded");
+    return {{"ok", true}};
+  }
+
+  void answer(ControlClient& client, std::string_view line) {
+    client.answered = true;
+    auto parsed = parse_control_request(line);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      client.out = control_error_reply(*why);
+      return;
+    }
+    const auto& request = std::get<ControlRequest>(parsed);
+    try {
+      switch (request.op) {
+        case ControlRequest::Op::status:
+          client.out = control_reply(status_reply());
+          break;
+        case ControlRequest::Op::reload:
+          client.out = control_reply(reload_policy());
+          break;
+        case ControlRequest::Op::stop:
+          begin_stop(request.stop_grace_seconds);
+          client.stop_waiter = true;  // answered in cleanup(), however long the stop takes
+          break;
+      }
+    } catch (const std::exception& e) {
+      client.out = control_error_reply(e.what());
+    }
+  }
+
+  void accept_clients() {
+    for (;;) {
+      UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+      if (!fd) return;
+      if (clients_.size() >= kMaxControlClients) continue;  // closed: try again later
+      clients_.push_back(ControlClient{std::move(fd), {}, {}, false, false, Clock::now() + kControlClientTime});
+    }
+  }
+
+  // Reads what is there, answers a complete line, writes what fits. False: done with it.
+  bool serve(ControlClient& client, short revents) {
+    if (!client.answered && (revents & (POLLIN | POLLHUP | POLLERR))) {
+      char buf[1024];
+      for (;;) {
+        ssize_t n = ::recv(client.fd.get(), buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) return false;  // gone before asking
+        client.in.append(buf, static_cast<size_t>(n));
+        if (auto end = client.in.find('\n'); end != std::string::npos) {
+          answer(client, std::string_view(client.in).substr(0, end));
+          client.in.clear();
+          break;
+        }
+        if (client.in.size() > kMaxControlLine) {
+          client.answered = true;
+          client.out = control_error_reply("the request is longer than " + std::to_string(kMaxControlLine) + " bytes");
+          client.in.clear();
+          break;
         }
       }
-      reply("denials " + std::to_string(stats.denied) + "\nallowed " + std::to_string(stats.allowed) + "\n");
-    } else if (line == "reload") {
-      try {
-        // The copy the CLI validated and stored, never the project's file (see effective_config).
-        auto text = read_private_file(spec_.paths.effective_config(), 1 << 20);
-        if (!text) throw Error("the stored configuration " + spec_.paths.effective_config().string() + " is missing");
-        config::Config cfg = config::parse_config(*text, spec_.paths.effective_config().string());
-        if (network_) network_->set_network(integrations::network_with_git(cfg));
-        log("network policy reloaded");
-        reply("ok\n");
-      } catch (const std::exception& e) {
-        reply(std::string("error ") + e.what() + "\n");
-      }
-    } else if (line.rfind("stop", 0) == 0) {
-      int grace = 10;
-      if (line.size() > 5) grace = std::atoi(line.c_str() + 5);
-      begin_stop(grace < 0 ? 0 : grace);
-      stop_waiters_.push_back(std::move(client));
-    } else {
-      reply("error unknown request\n");
     }
+    if (!client.out.empty()) {
+      ssize_t n = ::send(client.fd.get(), client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      if (n > 0) client.out.erase(0, static_cast<size_t>(n));
+      if (client.out.empty()) return false;  // one request, one reply
+    }
+    return client.stop_waiter || Clock::now() < client.deadline;
   }
 
   void loop() {
@@ -349,28 +428,57 @@ class Supervisor {
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
     sigprocmask(SIG_BLOCK, &set, nullptr);
     UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    std::vector<pollfd> fds;
     for (;;) {
-      int timeout = oom_.poll_timeout_ms();
-      if (kill_at_) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at_ - Clock::now()).count();
-        timeout = left < 0 ? 0 : std::min(static_cast<int>(left) + 1, timeout < 0 ? INT32_MAX : timeout);
+      auto now = Clock::now();
+      std::optional<Clock::time_point> wake = kill_at_;
+      for (const auto& c : clients_) {
+        if (!c.stop_waiter && (!wake || c.deadline < *wake)) wake = c.deadline;
       }
-      pollfd fds[4] = {{sandbox_.pidfd.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0},
-                       {oom_.fd(), oom_.events(), 0}};
-      int rc = ::poll(fds, 4, timeout);
+      if (trim_at_ && (!wake || *trim_at_ < *wake)) wake = trim_at_;
+      int timeout = oom_.poll_timeout_ms();
+      if (wake) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - now).count();
+        int until = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 60000)) + 1;
+        timeout = timeout < 0 ? until : std::min(timeout, until);
+      }
+      fds.assign({{sandbox_.pidfd.get(), POLLIN, 0},
+                  {listener_.get(), POLLIN, 0},
+                  {sfd.get(), POLLIN, 0},
+                  {oom_.fd(), oom_.events(), 0}});
+      constexpr std::size_t kFirstClient = 4;
+      for (const auto& c : clients_) {
+        short events = c.answered ? (c.out.empty() ? 0 : POLLOUT) : POLLIN;
+        fds.push_back({c.fd.get(), events, 0});
+      }
+      int rc = ::poll(fds.data(), fds.size(), timeout);
       if (rc < 0 && errno != EINTR) break;
       report_oom();  // one small read; the eventfd (v1) misses some kills
       if (fds[0].revents & POLLIN) break;  // pid 1 exited
       if (fds[2].revents & POLLIN) {
         signalfd_siginfo info;
         while (::read(sfd.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
-          if (info.ssi_signo != SIGCHLD) begin_stop(10);
+          if (info.ssi_signo != SIGCHLD) begin_stop(kDefaultStopGraceSeconds);
         }
         reap_helpers();
       }
-      if (fds[1].revents & POLLIN) {
-        int client = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (client >= 0) handle_client(UniqueFd(client));
+      // Clients first (their descriptors are at fixed places in `fds`), then new ones.
+      std::vector<ControlClient> kept;
+      for (std::size_t i = 0; i < clients_.size(); ++i) {
+        if (serve(clients_[i], rc > 0 ? fds[kFirstClient + i].revents : 0)) kept.push_back(std::move(clients_[i]));
+      }
+      clients_ = std::move(kept);
+      if (fds[1].revents & POLLIN) accept_clients();
+      // Control requests and signals are activity; the OOM watch's periodic reads are not.
+      bool active = rc > 0 && (fds[1].revents != 0 || fds[2].revents != 0);
+      for (std::size_t i = kFirstClient; rc > 0 && i < fds.size(); ++i) active = active || fds[i].revents != 0;
+      if (active) trim_at_ = Clock::now() + kIdleBeforeTrim;
+      if (trim_at_ && Clock::now() >= *trim_at_) {
+        // Idle for a while: give back what the start-up (or the last request) left free on the
+        // heap, and unmap the code and read-only data only that used (resident_pages.hpp).
+        ::malloc_trim(0);
+        unmap_clean_file_pages();
+        trim_at_.reset();
       }
       if (kill_at_ && Clock::now() >= *kill_at_) {
         log("grace period over: SIGKILL to pid 1");
@@ -434,30 +542,37 @@ class Supervisor {
     ::unlink(spec_.paths.control_socket().c_str());
     log("container stopped");
     alive_.reset();  // a new supervisor may start from here on
-    for (auto& waiter : stop_waiters_) {
-      ssize_t ignored = ::send(waiter.get(), "stopped\n", 8, MSG_NOSIGNAL);
+    const std::string stopped = control_reply({{"ok", true}, {"stopped", true}});
+    for (auto& client : clients_) {
+      if (!client.stop_waiter) continue;
+      // A small reply into an idle socket's buffer: it fits, or that client gets none.
+      ssize_t ignored = ::send(client.fd.get(), stopped.data(), stopped.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       (void)ignored;
     }
-    stop_waiters_.clear();
+    clients_.clear();
   }
 
   const SupervisorSpec& spec_;
   int ready_fd_;
   OomWatch oom_;
   Clock::time_point started_ = Clock::now();
+  std::int64_t started_ns_ = monotonic_ns();
   UniqueFd alive_;
   UniqueFd listener_;
   Sandbox sandbox_;
   std::vector<std::string> cgroup_dirs_;
   std::vector<UniqueFd> idmapped_;
+  UniqueFd init_image_;
   pid_t pasta_pid_ = -1;
   std::optional<net::NetworkService> network_;
   std::unique_ptr<integrations::GitBroker> git_broker_;
   std::thread git_thread_;
   bool stopping_ = false;
   std::optional<Clock::time_point> kill_at_;
+  static constexpr auto kIdleBeforeTrim = std::chrono::seconds(1);
+  std::optional<Clock::time_point> trim_at_ = Clock::now() + kIdleBeforeTrim;
   std::optional<int> init_status_;
-  std::vector<UniqueFd> stop_waiters_;
+  std::vector<ControlClient> clients_;
 };
 
 // Descriptors of the re-executed supervisor (launch_supervisor arranges them before exec).
@@ -474,7 +589,9 @@ std::vector<std::string> supervisor_environment() {
     auto eq = entry.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view name = entry.substr(0, eq);
-    if (name == "PATH" || (name.size() > 12 && name.substr(name.size() - 12) == "SAN_OPTIONS")) env.emplace_back(entry);
+    constexpr std::string_view sanitizer = "SAN_OPTIONS";  // ASAN_OPTIONS, UBSAN_OPTIONS, ...
+    const bool sanitizer_options = name.size() > sanitizer.size() && name.substr(name.size() - sanitizer.size()) == sanitizer;
+    if (name == "PATH" || sanitizer_options) env.emplace_back(entry);
   }
   return env;
 }
@@ -525,6 +642,7 @@ std::string read_spec(int fd) {
 }  // namespace
 
 void supervisor_main(int /*argc*/, char** /*argv*/) {
+  remember_startup_objects();  // before any thread exists (resident_pages.hpp)
   struct stat ready {}, spec_st {};
   if (::fstat(kReadyFd, &ready) != 0 || !S_ISFIFO(ready.st_mode) || ::fstat(kSpecFd, &spec_st) != 0 ||
       !S_ISSOCK(spec_st.st_mode)) {
@@ -565,7 +683,11 @@ RunState launch_supervisor(const SupervisorSpec& spec) {
   UniqueFd ready_read(fds[0]), ready_write(fds[1]);
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) throw_errno("socketpair");
   UniqueFd spec_ours(fds[0]), spec_theirs(fds[1]);
-  std::string message = serialize_supervisor_spec(spec);
+  SupervisorSpec timed = spec;
+  timed.launched_ns = monotonic_ns();
+  std::string message = serialize_supervisor_spec(timed);
+  ::explicit_bzero(timed.git.token.data(), timed.git.token.size());
+  if (timed.gateway_credential) ::explicit_bzero(timed.gateway_credential->value.data(), timed.gateway_credential->value.size());
   struct Wipe {
     std::string& text;
     ~Wipe() { ::explicit_bzero(text.data(), text.size()); }

@@ -1,8 +1,11 @@
 #pragma once
-// The per-container supervisor (DESIGN.md section 5): a detached process in its own session,
-// with stdio on the container log, that creates the sandbox, starts the egress proxy and the
+// The per-container supervisor (DESIGN.md section 5): this binary re-executed with the internal
+// verb `__supervisor` (never a fork of the CLI), a detached process in its own session, with
+// stdio on the container log, that creates the sandbox, starts the egress proxy and the
 // credential gateway in their confined process (net/network_service.hpp), answers the control
-// socket, stops the container on request and cleans up after pid 1 exits. It holds supervisor.lock for its whole life, so a crash is detectable.
+// socket, stops the container on request and cleans up after pid 1 exits. It holds
+// supervisor.lock for its whole life, so a crash is detectable.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,6 +35,8 @@ struct SupervisorSpec {
   std::string gateway_ca_pem;
   // git.credentials: the PAT (supervisor memory only) or the host's agent socket (git_setup.hpp).
   integrations::GitHostCredentials git;
+  // CLOCK_MONOTONIC (ns) when launch_supervisor began, for the start-up timings in the log.
+  std::int64_t launched_ns = 0;
   // The CLI that starts the supervisor: on cgroup v2 it leaves its cgroup for the supervisor's
   // leaf too when it sits in the same one (cgroups.hpp). 0: none.
   pid_t launcher_pid = 0;

@@ -13,11 +13,13 @@ using nlohmann::json;
 
 constexpr int kLastMountKind = static_cast<int>(MountStep::Kind::mask_proc);
 
+// A step's `fd` does not travel: a descriptor number means nothing in another process, and the
+// supervisor opens the idmapped mounts itself.
 json mount_step_json(const MountStep& s) {
   return {{"kind", static_cast<int>(s.kind)}, {"source", s.source},     {"target", s.target},
           {"upper", s.upper},                 {"work", s.work},         {"mode", s.mode},
-          {"relative", s.relative},           {"idmapped", s.idmapped}, {"fd", s.fd},
-          {"read_only", s.read_only},         {"host_ids", s.host_ids}};
+          {"relative", s.relative},           {"idmapped", s.idmapped}, {"read_only", s.read_only},
+          {"host_ids", s.host_ids}};
 }
 
 MountStep mount_step_from(const json& j) {
@@ -29,7 +31,6 @@ MountStep mount_step_from(const json& j) {
   s.mode = j.at("mode").get<mode_t>();
   s.relative = j.at("relative").get<std::string>();
   s.idmapped = j.at("idmapped").get<bool>();
-  s.fd = j.at("fd").get<int>();
   s.read_only = j.at("read_only").get<bool>();
   s.host_ids = j.at("host_ids").get<bool>();
   return s;
@@ -116,6 +117,7 @@ std::string serialize_supervisor_spec(const SupervisorSpec& spec) {
         {"deny_setgroups", sb.deny_setgroups},
         {"cgroup_dirs", sb.cgroup_dirs}}},
       {"notes", spec.notes},
+      {"launched_ns", spec.launched_ns},
       {"range", {{"uid_start", spec.range.uid_start}, {"gid_start", spec.range.gid_start}, {"count", spec.range.count}}},
       {"gateway_origin", spec.gateway_origin},
       {"gateway_ca_pem", spec.gateway_ca_pem},
@@ -156,6 +158,7 @@ SupervisorSpec parse_supervisor_spec(const std::string& text) {
     spec.sandbox.deny_setgroups = sb.at("deny_setgroups").get<bool>();
     spec.sandbox.cgroup_dirs = sb.at("cgroup_dirs").get<std::vector<std::string>>();
     spec.notes = j.at("notes").get<std::vector<std::string>>();
+    spec.launched_ns = j.at("launched_ns").get<std::int64_t>();
     const auto& r = j.at("range");
     spec.range.uid_start = r.at("uid_start").get<uid_t>();
     spec.range.gid_start = r.at("gid_start").get<gid_t>();

@@ -73,8 +73,10 @@ std::string mode_text(Mode mode) {
 }
 
 std::string engine_text(EngineKind engine, const FeatureStatus& features) {
-  const std::string not_built =
-      features.image_engines ? "" : " (not built in this version yet: `start` stops and says so; choose `native` to run now)";
+  const std::string not_built_text =
+      " (not built in this version yet: `start` stops and says so; choose `native` to run now)";
+  const std::string not_built = features.image_engines ? "" : not_built_text;
+  const std::string cli_not_built = features.docker_podman ? "" : not_built_text;
   switch (engine) {
     case EngineKind::automatic:
       return "`auto`: claude-container picks the engine when it creates the container (on Linux its "
@@ -84,8 +86,12 @@ std::string engine_text(EngineKind engine, const FeatureStatus& features) {
              "egress proxy; no daemon, no image to pull)";
     case EngineKind::apple:
       return "`apple`: Apple's `container` CLI, one lightweight virtual machine per container" + not_built;
-    case EngineKind::docker: return "`docker`: the Docker CLI, with an image built from the Containerfile" + not_built;
-    case EngineKind::podman: return "`podman`: the Podman CLI, with an image built from the Containerfile" + not_built;
+    case EngineKind::docker:
+      return "`docker`: the Docker CLI, with an image built from the Containerfile; no network of its own "
+             "except under `full`, the egress proxy and credential gateway run on this machine" + cli_not_built;
+    case EngineKind::podman:
+      return "`podman`: the Podman CLI, with an image built from the Containerfile; no network of its own "
+             "except under `full`, the egress proxy and credential gateway run on this machine" + cli_not_built;
   }
   return "";
 }
