@@ -99,7 +99,7 @@ void unlink_sockets(int dir_fd) {
 }  // namespace
 
 fs::path choose_host_network_socket_dir(const fs::path& state_dir, const char* tmpdir, uid_t uid) {
-  const fs::path dir = default_dir(state_dir);
+  fs::path dir = default_dir(state_dir);
   if (fits(dir)) return dir;
   if (tmpdir != nullptr && tmpdir[0] == '/') {
     fs::path alias = alias_under(fs::path(tmpdir).lexically_normal(), state_dir, uid);
