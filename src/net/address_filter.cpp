@@ -69,9 +69,19 @@ std::string classify_v6(const unsigned char* b) {
     auto c = classify_v4(v4_at(b + 12));
     return c.empty() ? "reserved" : c;
   }
-  // NAT64 64:ff9b::/96 and 64:ff9b:1::/48: judged by the embedded IPv4 address
+  // SIIT's IPv4-translated ::ffff:0:a.b.c.d: a translator turns it into the IPv4 address
+  if (std::memcmp(b, zero, 8) == 0 && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
+    return classify_v4(v4_at(b + 12));
+  // NAT64 64:ff9b::/96 and 64:ff9b:1::/48: judged by the embedded IPv4 address. The local-use
+  // /48 holds it in the last 32 bits only when its operator chose a /96 under it; other
+  // prefix lengths put it elsewhere, so those are refused rather than guessed.
   static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
   if (std::memcmp(b, nat64, 12) == 0) return classify_v4(v4_at(b + 12));
+  static const unsigned char nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 0x01};
+  if (std::memcmp(b, nat64_local, 6) == 0) {
+    if (std::memcmp(b + 6, zero, 6) != 0) return "reserved";
+    return classify_v4(v4_at(b + 12));
+  }
   // 6to4 2002:AABB:CCDD::/48 carries the IPv4 address in bits 16..47
   if (b[0] == 0x20 && b[1] == 0x02) return classify_v4(v4_at(b + 2));
   if (b[0] == 0xff) return "multicast";

@@ -1,8 +1,8 @@
 #pragma once
 // Which resolved addresses the proxy refuses to dial: loopback, link-local, private (RFC 1918,
 // ULA), CGNAT, multicast, broadcast, unspecified, reserved, cloud-metadata addresses and the
-// host's own interface addresses. IPv4 embedded in IPv6 (mapped, compatible, NAT64, 6to4) is
-// judged by the embedded address.
+// host's own interface addresses. IPv4 embedded in IPv6 (mapped, compatible, SIIT-translated,
+// NAT64 well-known and local-use, 6to4) is judged by the embedded address.
 #include <sys/socket.h>
 
 #include <string>

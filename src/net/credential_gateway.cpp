@@ -85,7 +85,10 @@ struct CredentialGateway::Impl {
       UniqueFd client(fd);
       {
         std::lock_guard lock(mutex);
-        if (active >= context.limits.max_connections) {
+        // At the limit the longest waiting head makes room; its thread ends at once, so the
+        // count exceeds the limit only briefly (never twice over).
+        if (active >= context.limits.max_connections &&
+            (active >= 2 * context.limits.max_connections || !context.waiters.evict_oldest())) {
           static const std::string busy = simple_response(503, "claude-container gateway: too many connections\n");
           [[maybe_unused]] auto n = ::send(client.get(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
           continue;

@@ -73,8 +73,16 @@ std::optional<std::string> DomainPolicy::denies_address(const std::string& addre
                                                         std::uint16_t port) const {
   auto canonical = canonical_host(address, nullptr);
   if (!canonical) return std::nullopt;
+  // The kernel dials an IPv4-mapped ::ffff:a.b.c.d as a.b.c.d: a deny entry for that address
+  // holds for the mapped form too (a name's AAAA record may be one).
+  std::string v4;
+  static const std::string kMapped = "::ffff:";
+  if (canonical->kind == HostKind::ipv6 && canonical->text.rfind(kMapped, 0) == 0) {
+    auto embedded = canonical_host(canonical->text.substr(kMapped.size()), nullptr);
+    if (embedded && embedded->kind == HostKind::ipv4) v4 = embedded->text;
+  }
   for (const auto& rule : deny_)
-    if (matches(rule, canonical->text, port)) return "deny:" + rule.pattern;
+    if (matches(rule, canonical->text, port) || (!v4.empty() && matches(rule, v4, port))) return "deny:" + rule.pattern;
   return std::nullopt;
 }
 

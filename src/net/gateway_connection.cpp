@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "net/http_request.hpp"
 #include "net/http_response.hpp"
@@ -88,12 +89,20 @@ class Connection {
   // The first request's head must be complete within the header timeout of the accept; later
   // ones may wait the idle timeout for their first byte, then have the header timeout.
   bool read_head(bool first, ParseResult* parsed) {
+    struct Waiting {
+      HeadWaiters& waiters;
+      std::uint64_t ticket;
+      bool ended = false;
+      bool end() { return !std::exchange(ended, true) && waiters.end(ticket); }
+      ~Waiting() { end(); }
+    } waiting{ctx_.waiters, ctx_.waiters.begin(client_.get())};
+    if (!in_.empty()) ctx_.waiters.head_started(waiting.ticket);  // pipelined after the last one
     auto deadline = first || !in_.empty() ? after(ctx_.limits.header_timeout_seconds)
                                          : after(ctx_.limits.idle_timeout_seconds);
     while (true) {
       if (!in_.empty()) {
         *parsed = parse_request_head(in_, ctx_.limits.max_header_bytes, RequestForm::origin);
-        if (parsed->status == ParseResult::Status::complete) return true;
+        if (parsed->status == ParseResult::Status::complete) return waiting.end();  // false: evicted
         if (parsed->status == ParseResult::Status::error) {
           begin_record(nullptr);
           refuse(parsed->http_status, parsed->message);
@@ -110,6 +119,7 @@ class Connection {
                         " seconds");
       }
       if (r != Recv::data) return false;
+      if (was_empty) ctx_.waiters.head_started(waiting.ticket);
       if (was_empty && !first) deadline = after(ctx_.limits.header_timeout_seconds);
       in_.append(buffer, got);
     }
@@ -425,6 +435,38 @@ class Connection {
 };
 
 }  // namespace
+
+std::uint64_t HeadWaiters::begin(int fd) {
+  std::lock_guard lock(mutex_);
+  waiting_.emplace(next_, Waiter{fd, false});
+  return next_++;
+}
+
+void HeadWaiters::head_started(std::uint64_t ticket) {
+  std::lock_guard lock(mutex_);
+  if (auto it = waiting_.find(ticket); it != waiting_.end()) it->second.started = true;
+}
+
+bool HeadWaiters::end(std::uint64_t ticket) {
+  std::lock_guard lock(mutex_);
+  return waiting_.erase(ticket) == 1;
+}
+
+bool HeadWaiters::evict_oldest() {
+  static const std::string busy =
+      simple_response(503, "claude-container gateway: too many connections waiting for a request; yours waited longest\n");
+  std::lock_guard lock(mutex_);
+  if (waiting_.empty()) return false;
+  // Under the lock: the owner ends its ticket before it closes the fd, so the fd is still its.
+  // It sent nothing of an answer yet (a head is awaited), so the 503 is a whole response.
+  Waiter waiter = waiting_.begin()->second;
+  waiting_.erase(waiting_.begin());
+  if (waiter.started) {
+    [[maybe_unused]] auto n = ::send(waiter.fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  ::shutdown(waiter.fd, SHUT_RDWR);
+  return true;
+}
 
 void serve_gateway_connection(UniqueFd client, GatewayContext& context) noexcept {
   // OpenSSL writes to the upstream socket with write(2): a peer that closed would raise SIGPIPE

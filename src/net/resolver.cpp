@@ -19,7 +19,15 @@
 namespace cc::net {
 namespace {
 
+// An IPv4-mapped ::ffff:a.b.c.d is dialed as a.b.c.d by the kernel, so it is compared as that.
 bool same_address(const sockaddr* a, const sockaddr* b) {
+  auto mapped_v4 = [](const sockaddr* v6, const sockaddr* v4) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6*>(v6)->sin6_addr;
+    return IN6_IS_ADDR_V4MAPPED(&in6) &&
+           std::memcmp(in6.s6_addr + 12, &reinterpret_cast<const sockaddr_in*>(v4)->sin_addr, 4) == 0;
+  };
+  if (a->sa_family == AF_INET6 && b->sa_family == AF_INET) return mapped_v4(a, b);
+  if (a->sa_family == AF_INET && b->sa_family == AF_INET6) return mapped_v4(b, a);
   if (a->sa_family != b->sa_family) return false;
   if (a->sa_family == AF_INET)
     return reinterpret_cast<const sockaddr_in*>(a)->sin_addr.s_addr == reinterpret_cast<const sockaddr_in*>(b)->sin_addr.s_addr;

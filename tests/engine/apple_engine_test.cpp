@@ -370,6 +370,49 @@ TEST(AppleEngine, IsolatedWithTheGatewayRelaysEachHostSocketIn) {
   EXPECT_FALSE(fs::exists(sockets / "proxy.sock"));
 }
 
+// A Mac's default setup: no XDG_RUNTIME_DIR, state under a long home, a long container name.
+// The default socket path would not fit macOS's 104-byte sun_path; the sockets go in the short
+// alias under TMPDIR instead, so the start is not refused, each `--volume` fits, and stop and
+// destroy leave nothing in TMPDIR.
+TEST(AppleEngine, ALongStateDirectorySharesItsSocketsThroughAShortAlias) {
+  AppleProject p("1.2.2");
+  p.engine().set_network_program(CC_BINARY);
+  const fs::path state_home = p.root() / std::string(70, 'h') / ".local" / "state";
+  fs::create_directories(state_home);
+  const fs::path tmp = p.root() / "tmp";
+  fs::create_directories(tmp);
+  p.env().set("XDG_RUNTIME_DIR", std::nullopt);
+  p.env().set("XDG_STATE_HOME", state_home.string());
+  p.env().set("TMPDIR", tmp.string());
+  p.ctx().config.name = "a-project-with-quite-a-long-name-" + std::string(8, 'n');
+  p.ctx().config.network.policy = cc::config::NetworkPolicy::isolated;
+  p.ctx().config.credentials.api = cc::config::ApiCredentials::gateway;
+  p.env().set("ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(80, 'z'));
+  const fs::path state_dir = p.paths().state_dir;
+  ASSERT_GT((state_dir / "host-network" / "sockets" / "gateway.sock").string().size(), cc::engine::image::kPortableSocketPathMax);
+
+  p.engine().start(p.ctx());
+  const fs::path sockets = cc::engine::image::host_network_socket_dir(state_dir);
+  EXPECT_EQ(sockets.parent_path().parent_path(), tmp);
+  EXPECT_LE((sockets / "gateway.sock").string().size(), cc::engine::image::kPortableSocketPathMax);
+  EXPECT_EQ(fs::status(sockets / "gateway.sock").type(), fs::file_type::socket);
+  EXPECT_EQ(fs::status(sockets / "proxy.sock").type(), fs::file_type::socket);
+  const Calls calls = p.take_calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), run_call(p, {"--volume", p.paths().volume_dir().string() + ":/workspace"}, true, {},
+                                   {"--volume", (sockets / "proxy.sock").string() + ":/run/claude-container/proxy.sock",
+                                    "--volume", (sockets / "gateway.sock").string() + ":/run/claude-container/gateway.sock"}))
+      << joined(calls);
+  EXPECT_EQ(p.engine().status(p.ctx()).state, ContainerState::running);
+
+  p.engine().stop(p.ctx(), {});
+  EXPECT_TRUE(fs::is_empty(tmp)) << "stop leaves the alias behind";
+  p.engine().start(p.ctx());
+  EXPECT_EQ(fs::status(sockets / "gateway.sock").type(), fs::file_type::socket) << "a restart makes the alias again";
+  p.engine().destroy(p.ctx());
+  EXPECT_TRUE(fs::is_empty(tmp)) << "destroy leaves the alias behind";
+}
+
 TEST(AppleEngine, EachPolicyAndCredentialModeGetsExactlyItsSockets) {
   struct Case {
     cc::config::NetworkPolicy policy;

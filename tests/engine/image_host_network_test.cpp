@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -393,6 +394,63 @@ TEST_F(ImageHostNetwork, FullAndNothingToServeAreRefused) {
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::full))), Error);
   EXPECT_THROW(image::start_host_network(spec(network_config(NetworkPolicy::none))), Error);
   EXPECT_FALSE(fs::exists(state_ / "host-network" / "host.json"));
+}
+
+// A state directory too long for a socket path (a Mac's ~/.local/state with a long container
+// key; here longer than even Linux's 108 bytes): the host side binds in the short alias under
+// TMPDIR instead, the relay connects there by name (socat, through a real sun_path), and
+// stopping and removing it leaves nothing in TMPDIR.
+TEST_F(ImageHostNetwork, ALongStateDirectoryServesThroughTheShortAlias) {
+  LoopbackServer upstream(http_handler("through the alias\n"));
+  const std::string target = "127.0.0.1:" + std::to_string(upstream.port());
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directory(tmp);
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir != nullptr ? old_tmpdir : "";
+  ::setenv("TMPDIR", tmp.c_str(), 1);  // the detached host side inherits it
+  const fs::path long_state = dir_ / std::string(60, 'x') / ".local" / "state" / "claude-container" / "demo-1a2b3c4d5e6f.docker";
+  fs::create_directories(long_state);
+  fs::permissions(long_state, fs::perms::owner_all, fs::perm_options::replace);
+  struct Cleanup {
+    fs::path state;
+    std::string tmpdir;
+    bool had;
+    ~Cleanup() {
+      image::stop_host_network(state);
+      image::remove_host_network_socket_dir(state);
+      if (had) {
+        ::setenv("TMPDIR", tmpdir.c_str(), 1);
+      } else {
+        ::unsetenv("TMPDIR");
+      }
+    }
+  } cleanup{long_state, saved, old_tmpdir != nullptr};
+  ASSERT_GT((long_state / "host-network" / "sockets" / image::kProxySocketName).string().size(), 108u);
+
+  auto s = spec(network_config(NetworkPolicy::isolated, {target}));
+  s.state_dir = long_state;
+  auto host = image::start_host_network(s);
+  EXPECT_EQ(host.socket_dir, image::host_network_socket_dir(long_state));
+  EXPECT_EQ(host.socket_dir.parent_path().parent_path(), tmp);
+  ASSERT_TRUE(host.proxy_socket.has_value());
+  EXPECT_LE(host.proxy_socket->string().size(), image::kPortableSocketPathMax);
+  EXPECT_EQ(host.shares.at(0).host, *host.proxy_socket);
+  EXPECT_EQ(fs::status(*host.proxy_socket).type(), fs::file_type::socket);
+
+  {
+    RelayInNetns relay(*ns_, image::relay_entrypoint({"/usr/bin/sleep", "300"}, true, false, host.socket_dir.string()));
+    ASSERT_TRUE(wait_for_port(*ns_, net::kProxyPort));
+    auto ok = curl_inside(*ns_, proxy_env_reaching_host_loopback(host.env), {"http://" + target + "/"});
+    EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+    EXPECT_EQ(ok.out, "through the alias\n");
+    EXPECT_TRUE(image::host_network_status(long_state).running);
+  }
+
+  image::stop_host_network(long_state);
+  EXPECT_FALSE(fs::exists(*host.proxy_socket));
+  EXPECT_TRUE(fs::is_directory(host.socket_dir)) << "the container's mount source stays while it may run";
+  image::remove_host_network_socket_dir(long_state);
+  EXPECT_TRUE(fs::is_empty(tmp));
 }
 
 // The host side's directories are its own: a symlink planted for the socket directory is

@@ -270,6 +270,16 @@ TEST(AppleCli, RefusesAHostSocketPathLongerThanMacOSAllows) {
   with_dir.mounts = {{MountSpec::Kind::bind, "/Users/dev/.local/state/claude-container/" + std::string(50, 'n') +
                           ".apple/host-network/sockets", cc::engine::image::kContainerSocketDir, true, "", ""}};
   EXPECT_FALSE(AppleCli(version_of("1.2.2")).unsupported(with_dir).empty());
+  // What the engine hands it for a Mac's default state directory with a long container key is
+  // the short alias, which fits.
+  const std::filesystem::path mac_state = "/Users/dev/.local/state/claude-container/" + std::string(50, 'n') + ".apple";
+  RunSpec defaults;
+  defaults.name = "demo";
+  defaults.image = "img";
+  defaults.mounts = {{MountSpec::Kind::bind,
+                      cc::engine::image::choose_host_network_socket_dir(mac_state, "/var/folders/zz/zyxvpxvq6csfxvn_n0000000000000/T/", 501).string(),
+                      cc::engine::image::kContainerSocketDir, true, "", ""}};
+  EXPECT_EQ(AppleCli(version_of("1.2.2")).unsupported(defaults), std::vector<std::string>{});
 }
 
 TEST(AppleCli, RefusesPathsAndNamesItsParserCannotCarry) {

@@ -385,9 +385,11 @@ std::vector<std::string> AppleCli::unsupported(const image::RunSpec& spec) const
         shares.push_back({mount.source + "/" + name, std::string(image::kContainerSocketDir) + "/" + name});
   for (const auto& share : shares) {
     if (share.host.string().size() > kMacSocketPathMax)
+      // The host side's own sockets always fit (host_socket_dir.hpp picks a short alias when the
+      // state directory is deep); what remains is a socket from elsewhere, the ssh agent's.
       out.push_back("The host socket " + share.host.string() + " is longer than the 104 bytes a macOS socket path may "
-                    "have; give the project a shorter \"name\" in .claude-container/config.json, or set "
-                    "XDG_RUNTIME_DIR to a short directory of yours.");
+                    "have; give it a shorter path (for the ssh agent: start it with `ssh-agent -a <short path>` "
+                    "and point SSH_AUTH_SOCK there).");
     if (!share.host.is_absolute() || share.container.empty() || share.container.front() != '/')
       out.push_back("Apple's container shares sockets by absolute paths only, not " + share.host.string() + ".");
     if (!volume_safe(share.host.string()) || !volume_safe(share.container))

@@ -128,9 +128,8 @@ std::string clean_remains(const HostNetworkFiles& files) {
       }
     }
   }
+  remove_host_network_sockets(files.dir.parent_path());
   std::error_code ec;
-  fs::remove(files.sockets() / kProxySocketName, ec);
-  fs::remove(files.sockets() / kGatewaySocketName, ec);
   fs::remove(files.control(), ec);
   fs::remove(files.record(), ec);
   return what;
@@ -206,8 +205,6 @@ void launch_detached(const fs::path& program, int channel, int log_fd) {
 }
 
 }  // namespace
-
-fs::path host_network_socket_dir(const fs::path& state_dir) { return HostNetworkFiles(state_dir).sockets(); }
 
 HostNetwork start_host_network(const HostNetworkSpec& spec) {
   if (spec.network.policy == config::NetworkPolicy::full) {

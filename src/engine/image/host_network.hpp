@@ -16,7 +16,9 @@
 //
 // Layout under `<state_dir>/host-network/` (0700, ours): lock, control.sock, host.json (pid and
 // socket paths), and `sockets/` (0755, so the container's non-root user can reach the sockets,
-// which are 0666; the 0700 state directory above keeps other host users out).
+// which are 0666; the 0700 state directory above keeps other host users out). When that socket
+// path would not fit sun_path, the sockets go in a short per-user alias instead:
+// host_network_socket_dir (host_socket_dir.hpp) is the one answer to where they are.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -28,6 +30,7 @@
 
 #include "config/config.hpp"
 #include "engine/image/container_cli.hpp"
+#include "engine/image/host_socket_dir.hpp"
 #include "net/network_service.hpp"
 #include "net/proxy_listener.hpp"
 
@@ -72,11 +75,6 @@ struct HostNetwork {
   // runs (the placeholder credential variable comes from integrations::credential_environment).
   std::map<std::string, std::string> env;
 };
-
-// The host directory holding the sockets (HostNetwork::socket_dir) for a container's state
-// directory, for engines that mount it before or without a start_host_network result. It
-// exists once start_host_network has run.
-std::filesystem::path host_network_socket_dir(const std::filesystem::path& state_dir);
 
 // Starts the host side for the container whose state lives in spec.state_dir, or throws
 // cc::Error (exit 1) with the reason (a host side already running for it is an error: stop it

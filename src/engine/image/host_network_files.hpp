@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "engine/image/host_socket_dir.hpp"
 #include "net/network_service.hpp"
 
 namespace cc::engine::image {
@@ -20,7 +21,8 @@ struct HostNetworkFiles {
   std::filesystem::path control() const { return dir / "control.sock"; }
   std::filesystem::path record() const { return dir / "host.json"; }
   std::filesystem::path log() const { return dir / "host.log"; }
-  std::filesystem::path sockets() const { return dir / "sockets"; }  // 0755, bind-mounted
+  // 0755, bind-mounted; under the state directory or its short alias (host_socket_dir.hpp)
+  std::filesystem::path sockets() const { return host_network_socket_dir(dir.parent_path()); }
 };
 
 // What host.json records (pids with start times, so a reused pid is never killed).

@@ -68,19 +68,6 @@ UniqueFd unix_listener(int dir_fd, const std::string& name, mode_t mode, bool no
   return fd;
 }
 
-// The socket directory: ours, a real directory, 0755 (the container's user must reach the
-// sockets; the 0700 directory above keeps the host's other users out).
-UniqueFd open_socket_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("cannot create " + dir.string());
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) throw_errno("cannot open " + dir.string() + " (a symlink there is refused)");
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw_errno("cannot inspect " + dir.string());
-  if (st.st_uid != ::geteuid()) throw Error("refused to use " + dir.string() + ": it belongs to another user; remove it and try again.");
-  if (::fchmod(fd.get(), 0755) != 0) throw_errno("cannot set the mode of " + dir.string());
-  return fd;
-}
-
 net::CredentialKind kind_from_text(const std::string& text) {
   if (text == "api_key") return net::CredentialKind::api_key;
   if (text == "oauth_token") return net::CredentialKind::oauth_token;
@@ -125,7 +112,7 @@ class HostSide {
     if (!native::check_private_dir(settings_.state_dir)) throw Error(settings_.state_dir.string() + " does not exist; start the container again.");
     native::ensure_private_dir(files_.dir);
     take_lock();
-    UniqueFd sockets = open_socket_dir(files_.sockets());
+    UniqueFd sockets = open_host_network_socket_dir(settings_.state_dir).fd;
     UniqueFd dir(::open(files_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) throw_errno("cannot open " + files_.dir.string());
 
@@ -260,9 +247,8 @@ class HostSide {
   void finish(bool clean) {
     if (service_) service_->stop();
     service_.reset();
+    remove_host_network_sockets(settings_.state_dir);
     std::error_code ec;
-    fs::remove(files_.sockets() / kProxySocketName, ec);
-    fs::remove(files_.sockets() / kGatewaySocketName, ec);
     fs::remove(files_.control(), ec);
     if (clean) fs::remove(files_.record(), ec);
     if (clean) log_line("stopped");  // after a failure, the reason stays the log's last line

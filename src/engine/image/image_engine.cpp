@@ -275,6 +275,9 @@ std::optional<net::NetworkServiceGateway> find_gateway(const ProjectContext& ctx
 void start_network(const ProjectContext& ctx, const native::ContainerPaths& paths, const fs::path& program,
                    std::optional<net::NetworkServiceGateway> gateway, const RunRecord& record) {
   stop_host_network(paths.state_dir);  // what a killed one left
+  // The socket directory is the container's mount source: it must exist at `run` and `start`,
+  // also when no host side runs (`none`); stop and destroy remove it when it is the short alias.
+  if (ctx.config.network.policy != config::NetworkPolicy::full) open_host_network_socket_dir(paths.state_dir);
   if (needs_host_network(ctx.config)) {
     HostNetworkSpec spec;
     spec.state_dir = paths.state_dir;
@@ -407,6 +410,7 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
       must(run, cli_->start_args(names.container), "start the container " + names.container);
     } catch (...) {
       stop_host_network(paths.state_dir);
+      remove_host_network_socket_dir(paths.state_dir);
       throw;
     }
   } else {
@@ -575,19 +579,13 @@ StartResult ImageEngine::start(const ProjectContext& ctx) {
                                {"engine", name()}};
       write_file_atomic(paths.created_marker(), marker.dump(2) + "\n", 0600);
       native::write_runtime_file(paths.effective_config(), config::serialize_config(cfg));
-      if (spec.no_network) {
-        // The mount source must exist at `run`, also when no host side runs (`none`).
-        const fs::path sockets = host_network_socket_dir(paths.state_dir);
-        native::ensure_private_dir(sockets.parent_path());
-        if (::mkdir(sockets.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("cannot create " + sockets.string());
-        if (::chmod(sockets.c_str(), 0755) != 0) throw_errno("cannot set the mode of " + sockets.string());
-      }
       start_network(ctx, paths, network_program_, std::move(gateway), record);
       must(run, cli_->run_args(spec), "run the container " + names.container, spec.env);
     } catch (...) {
       // No container: what this start made may not stay, or `destroy` (which sees no
       // container) could never remove it.
       stop_host_network(paths.state_dir);
+      remove_host_network_socket_dir(paths.state_dir);
       if (fresh) {
         for (const auto& volume : {names.home_volume, names.workspace_volume}) run.capture(cli_->volume_remove_args(volume));
         workspace::remove_tree(paths.data_dir);
@@ -637,6 +635,7 @@ void ImageEngine::stop(const ProjectContext& ctx, const StopOptions& opts) {
   check_owner(*info, names, ctx.project_dir);
   if (info->running) must(run, cli_->stop_args(names.container, opts.grace), "stop the container " + names.container);
   stop_host_network(paths.state_dir);
+  remove_host_network_socket_dir(paths.state_dir);  // the short alias outside the state directory; start makes it again
 }
 
 Status ImageEngine::status(const ProjectContext& ctx) {
@@ -705,6 +704,7 @@ void ImageEngine::destroy(const ProjectContext& ctx) {
       must(run, cli_->remove_args(names.container), "remove the container " + names.container);
     }
     stop_host_network(paths.state_dir);
+    remove_host_network_socket_dir(paths.state_dir);
     // Volumes: only ours, by name and by label.
     for (const auto& volume : {names.home_volume, names.workspace_volume}) {
       CliResult r = run.capture(cli_->volume_remove_args(volume));
