@@ -17,22 +17,18 @@
 #include "config/config_paths.hpp"
 #include "config/container_env.hpp"
 #include "engine/image/host_network.hpp"
+#include "engine/session_environment.hpp"
 #include "engine/native/state_dir.hpp"
-#include "integrations/agent_environment.hpp"
+#include "engine/native/workspace_layout_for.hpp"
 #include "integrations/api_credential.hpp"
-#include "integrations/credential_environment.hpp"
 #include "integrations/git_setup.hpp"
 #include "net/audit_log.hpp"
-#include "net/proxy_env.hpp"
-#include "net/proxy_listener.hpp"
 #include "project/container_layout.hpp"
 #include "util/error.hpp"
 #include "util/file_io.hpp"
 #include "workspace/file_tree.hpp"
 #include "workspace/hybrid_base.hpp"
 #include "workspace/volume_changes.hpp"
-
-extern char** environ;
 
 namespace cc::engine::image {
 
@@ -122,35 +118,6 @@ void give_to(const fs::path& dir, uid_t uid) {
   if (ec) throw Error("cannot walk " + dir.string() + ": " + ec.message());
 }
 
-// The environment of every process started inside, computed at each exec from the config the
-// container runs with. PATH and HOME come from the image.
-std::map<std::string, std::string> exec_environment(const ProjectContext& ctx, const ExecRequest& req,
-                                                    std::optional<net::CredentialKind> gateway_kind) {
-  const auto& cfg = ctx.config;
-  std::map<std::string, std::string> env;
-  env["HOSTNAME"] = cfg.name;
-  env["CLAUDE_CONTAINER"] = cfg.name;
-  if (const char* term = std::getenv("TERM"); term != nullptr && *term != '\0') env["TERM"] = term;
-  else if (req.tty) env["TERM"] = "xterm-256color";
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    size_t eq = entry.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = entry.substr(0, eq);
-    if (key == "LANG" || key == "LANGUAGE" || key.rfind("LC_", 0) == 0 || key == "COLORTERM" || key == "TZ") {
-      env[key] = entry.substr(eq + 1);
-    }
-  }
-  for (auto& [k, v] : integrations::credential_environment(cfg, gateway_kind, config::host_environment())) env[k] = std::move(v);
-  if (cfg.network.policy == config::NetworkPolicy::isolated || cfg.network.policy == config::NetworkPolicy::development) {
-    for (const auto& [k, v] : net::proxy_environment(net::kProxyPort)) env[k] = v;
-  }
-  for (auto& [k, v] : integrations::agent_environment(cfg)) env[k] = std::move(v);
-  for (auto& [k, v] : integrations::git_environment(cfg)) env[k] = std::move(v);
-  for (auto& [k, v] : config::container_env(cfg, ctx.project_dir, config::host_environment())) env[k] = std::move(v);
-  for (const auto& [k, v] : req.extra_env) env[k] = v;
-  return env;
-}
 
 // What an image engine cannot do (yet) with this config, said before anything is created.
 void refuse_unenforceable(const config::Config& cfg, const std::string& engine) {
@@ -620,7 +587,7 @@ int ImageEngine::exec(const ProjectContext& ctx, const ExecRequest& req) {
   }
   effective.project_dir = ctx.project_dir;
   ExecRequest with_env = req;
-  with_env.extra_env = exec_environment(effective, req, gateway_kind_of(record));
+  with_env.extra_env = session_environment(effective, req, req.tty, gateway_kind_of(record));
   if (!with_env.workdir) with_env.workdir = project::kWorkspaceDir;
   return run.pass_through(cli_->exec_args(names.container, with_env, project::kContainerUser), with_env.extra_env);
 }
@@ -760,29 +727,7 @@ void ImageEngine::reload_network_policy(const ProjectContext& ctx) {
 void ImageEngine::with_workspace(const ProjectContext& ctx, bool require_stopped,
                                  const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) {
   auto paths = image_container_paths(name(), ctx.config.name, ctx.project_dir);
-  if (!path_exists(paths.created_marker())) {
-    throw not_set_up_error("the container " + ctx.config.name + " has not been created yet; run `claude-container start`.");
-  }
-  workspace::WorkspaceLayout layout;
-  layout.project = ctx.project_dir;
-  layout.journal = paths.apply_journal();
-  switch (ctx.config.storage.type) {
-    case config::StorageType::hybrid:
-      layout.kind = workspace::StorageKind::hybrid;
-      layout.changes = paths.upper_dir();
-      layout.work = paths.work_dir();
-      layout.hybrid_base = paths.hybrid_base();
-      break;
-    case config::StorageType::volume:
-      layout.kind = workspace::StorageKind::volume;
-      layout.changes = paths.volume_dir();
-      layout.seed_base = paths.seed_base();
-      break;
-    case config::StorageType::bind:
-      throw not_set_up_error("the workspace of " + ctx.config.name +
-                             " uses bind storage: the container writes into the project directly, so there is nothing "
-                             "to review; diff, apply and discard work with hybrid or volume storage.");
-  }
+  const workspace::WorkspaceLayout layout = native::workspace_layout_for(ctx, paths);
   CliRunner run = runner();
   const ImageNames names = image_names(ctx.config.name, ctx.project_dir);
   native::StateLock lock(paths, require_stopped ? native::StateLock::Mode::exclusive : native::StateLock::Mode::shared);

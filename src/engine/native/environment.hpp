@@ -1,9 +1,7 @@
 #pragma once
-// The environment of processes inside the container. Built from scratch: a sane PATH, HOME,
-// USER, the terminal type and locale of the caller, the proxy variables when the egress proxy
-// runs, the credential variables of credentials.api, then `env_file` and config `env` (config::container_env: ${VAR} from the caller's environment).
-// Nothing else of the host's environment goes in: no tokens, no host SSH_AUTH_SOCK (git "ssh" names
-// the relayed one inside), no DISPLAY.
+// The environment of processes inside the native engine's container: built from scratch, a
+// sane PATH, HOME and USER (the host's system directories are the image), then what every
+// engine sets (engine/session_environment.hpp).
 #include <map>
 #include <optional>
 #include <string>

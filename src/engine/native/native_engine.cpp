@@ -38,6 +38,7 @@
 #include "engine/native/sandbox.hpp"
 #include "engine/native/skills_mount.hpp"
 #include "engine/native/state_dir.hpp"
+#include "engine/native/workspace_layout_for.hpp"
 #include "engine/native/supervisor.hpp"
 #include "integrations/agent_environment.hpp"
 #include "integrations/agent_install.hpp"
@@ -198,32 +199,6 @@ void stop_running(const ContainerPaths& paths, const RunState& state, std::chron
   if (again.stale && again.state) clean_stale_state(paths, *again.state);
 }
 
-workspace::WorkspaceLayout layout_for(const ProjectContext& ctx, const ContainerPaths& paths) {
-  if (!path_exists(paths.created_marker())) {
-    throw not_set_up_error("the container " + ctx.config.name + " has not been created yet; run `claude-container start`.");
-  }
-  workspace::WorkspaceLayout layout;
-  layout.project = ctx.project_dir;
-  layout.journal = paths.apply_journal();
-  switch (ctx.config.storage.type) {
-    case config::StorageType::hybrid:
-      layout.kind = workspace::StorageKind::hybrid;
-      layout.changes = paths.upper_dir();
-      layout.work = paths.work_dir();
-      layout.hybrid_base = paths.hybrid_base();
-      break;
-    case config::StorageType::volume:
-      layout.kind = workspace::StorageKind::volume;
-      layout.changes = paths.volume_dir();
-      layout.seed_base = paths.seed_base();
-      break;
-    case config::StorageType::bind:
-      throw not_set_up_error("the workspace of " + ctx.config.name +
-                             " uses bind storage: the container writes into the project directly, so there is nothing "
-                             "to review; diff, apply and discard work with hybrid or volume storage.");
-  }
-  return layout;
-}
 
 // A cgroup limit counts as enforced only while pid 1 is in that cgroup (resource_limits.hpp).
 void verify_limits(RunState& state) {
@@ -619,7 +594,7 @@ void NativeEngine::reload_network_policy(const ProjectContext& ctx) {
 void NativeEngine::with_workspace(const ProjectContext& ctx, bool require_stopped,
                                   const std::function<void(const workspace::WorkspaceLayout&, bool running)>& action) {
   ContainerPaths paths = paths_for(ctx);
-  auto layout = layout_for(ctx, paths);
+  auto layout = workspace_layout_for(ctx, paths);
   // A review only reads (and removes an interrupted apply's leftovers, which a concurrent
   // review may do too): shared, so exec is not held up. Apply and discard: exclusive.
   StateLock lock(paths, require_stopped ? StateLock::Mode::exclusive : StateLock::Mode::shared);
