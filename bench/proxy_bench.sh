@@ -5,22 +5,12 @@
 # CC_BENCH_NO_PEER=1 measures without the peer (no npm, no network); CC_BENCH_SMOKE=1 runs each
 # benchmark once with tiny sizes (tests/run.sh does both, to show the benchmark still runs).
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-"$here/build"}
-# bench/run.sh passes every script the same options: --binary locates the build directory,
-# the engine benchmark's --runs/--as do not apply here.
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --binary) build=$(cd "$(dirname "$2")" && pwd); shift 2 ;;
-    --runs|--as) shift 2 ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
-set -- "${args[@]+"${args[@]}"}"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+parse_bench_options "$@"
+set -- "${bench_args[@]+"${bench_args[@]}"}"
 peer_dir=${SRT_DIR:-"$build/srt-peer"}
-bench="$build/bench/cc_bench"
-[ -x "$bench" ] || { echo "proxy_bench.sh: build first: cmake --build $build --target cc_bench" >&2; exit 1; }
+require_cc_bench proxy_bench.sh
 
 ulimit -n "$(ulimit -Hn)"
 peer_env=()
