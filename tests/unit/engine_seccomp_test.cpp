@@ -11,9 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 #include "engine/native/hardening.hpp"
 #include "engine/native/paths.hpp"
+#include "support/temp_dir.hpp"
 #include "util/file_io.hpp"
 
 namespace cc::engine::native {
@@ -74,3 +78,30 @@ TEST(SeccompFilter, CacheKeyIsAHashOfTheRules) {
 
 }  // namespace
 }  // namespace cc::engine::native
+
+// A binary whose rules changed compiles a new program under a new key; the old ones go, and
+// nothing that is not a cache of ours (another file, a link, a directory) is touched.
+TEST(SeccompFilter, StaleCachesAreRemovedAndNothingElse) {
+  cc::test::TempDir tmp;
+  const auto dir = tmp.path();
+  const std::string key = cc::engine::native::ContainerPaths::seccomp_key();
+  const std::vector<std::string> names = {"seccomp-" + key + ".bpf", "seccomp-" + key + "-nosuid.bpf",
+                                         "seccomp-old1.bpf",          "seccomp-old2-nosuid.bpf",
+                                         "config.json",               "seccomp-notes.txt"};
+  for (const auto& name : names) {
+    cc::write_file_atomic(dir / name, "x", 0600);
+  }
+  std::filesystem::create_directory(dir / "seccomp-dir.bpf");
+  std::filesystem::create_symlink(dir / "config.json", dir / "seccomp-link.bpf");
+
+  cc::engine::native::remove_stale_seccomp_caches(dir, key);
+
+  EXPECT_TRUE(std::filesystem::exists(dir / ("seccomp-" + key + ".bpf")));
+  EXPECT_TRUE(std::filesystem::exists(dir / ("seccomp-" + key + "-nosuid.bpf")));
+  EXPECT_FALSE(std::filesystem::exists(dir / "seccomp-old1.bpf"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "seccomp-old2-nosuid.bpf"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "config.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "seccomp-notes.txt"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "seccomp-dir.bpf"));
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / "seccomp-link.bpf"));
+}

@@ -1,5 +1,6 @@
 #include "engine/native/hardening.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
@@ -18,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string_view>
 #include <sched.h>
 
 #include "engine/native/paths.hpp"
@@ -205,6 +207,24 @@ std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file) 
   std::vector<sock_filter> program(bytes->size() / sizeof(sock_filter));
   std::memcpy(program.data(), bytes->data(), bytes->size());
   return program;
+}
+
+void remove_stale_seccomp_caches(const std::filesystem::path& state_dir, const std::string& key) {
+  UniqueFd dir(::open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) return;
+  DIR* stream = ::fdopendir(::dup(dir.get()));
+  if (stream == nullptr) return;
+  const std::string current = "seccomp-" + key;
+  while (const dirent* entry = ::readdir(stream)) {
+    const std::string_view name(entry->d_name);
+    const bool cache = name.size() > 12 && name.substr(0, 8) == "seccomp-" && name.substr(name.size() - 4) == ".bpf";
+    if (!cache || name.substr(0, current.size()) == current) continue;
+    struct stat st {};
+    if (::fstatat(dir.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+      ::unlinkat(dir.get(), entry->d_name, 0);
+    }
+  }
+  ::closedir(stream);
 }
 
 HardeningPlan make_hardening_plan(const std::filesystem::path& seccomp_cache, bool refuse_suid_modes) {

@@ -34,6 +34,9 @@ std::vector<sock_filter> build_seccomp_filter(bool refuse_suid_modes);
 std::string describe_seccomp_rules(bool refuse_suid_modes);
 void save_seccomp_filter(const std::filesystem::path& file, const std::vector<sock_filter>& filter);
 std::vector<sock_filter> load_seccomp_filter(const std::filesystem::path& file);  // empty when absent
+// Removes the compiled programs of other filters (`seccomp-*.bpf` not named by `key`) from a
+// state directory: each binary upgrade that changes a rule would otherwise leave one behind.
+void remove_stale_seccomp_caches(const std::filesystem::path& state_dir, const std::string& key);
 
 // The plan for processes inside without its seccomp program (the supervisor builds that once).
 HardeningPlan base_hardening_plan();

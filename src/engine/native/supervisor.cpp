@@ -150,6 +150,7 @@ class Supervisor {
     if (plan.hardening.seccomp.empty()) {
       plan.hardening.seccomp = build_seccomp_filter(refuse_suid);
       save_seccomp_filter(paths.seccomp_cache(refuse_suid), plan.hardening.seccomp);
+      remove_stale_seccomp_caches(paths.state_dir, ContainerPaths::seccomp_key());
     }
 
     const auto policy = spec_.config.network.policy;
