@@ -83,7 +83,7 @@ TEST(SeccompFilter, CacheKeyIsAHashOfTheRules) {
 // nothing that is not a cache of ours (another file, a link, a directory) is touched.
 TEST(SeccompFilter, StaleCachesAreRemovedAndNothingElse) {
   cc::test::TempDir tmp;
-  const auto dir = tmp.path();
+  const auto& dir = tmp.path();
   const std::string key = cc::engine::native::ContainerPaths::seccomp_key();
   const std::vector<std::string> names = {"seccomp-" + key + ".bpf", "seccomp-" + key + "-nosuid.bpf",
                                          "seccomp-old1.bpf",          "seccomp-old2-nosuid.bpf",
