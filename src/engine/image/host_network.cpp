@@ -8,17 +8,16 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
 #include "engine/image/host_network_files.hpp"
+#include "engine/native/control.hpp"
 #include "engine/native/paths.hpp"
 #include "engine/native/state_dir.hpp"
 #include "integrations/credential_environment.hpp"
@@ -74,25 +73,10 @@ std::optional<std::string> read_line(int fd, Clock::time_point deadline, std::si
   return text.substr(0, text.find('\n'));
 }
 
-// One request on the control socket; nullopt when nothing answers within `timeout`.
+// One request on the host side's control socket (the supervisor's protocol, native/control.hpp);
+// nullopt when nothing answers within `timeout`.
 std::optional<json> control(const HostNetworkFiles& files, const json& request, std::chrono::milliseconds timeout) {
-  UniqueFd dir(::open(files.dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir) return std::nullopt;
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) return std::nullopt;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/control.sock", dir.get());
-  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return std::nullopt;
-  std::string line = request.dump() + "\n";
-  if (::send(sock.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) return std::nullopt;
-  auto reply = read_line(sock.get(), Clock::now() + timeout, 1 << 20);
-  if (!reply) return std::nullopt;
-  try {
-    return json::parse(*reply);
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
+  return native::control_call(files.dir, request, static_cast<int>(timeout.count()), 1 << 20);
 }
 
 // Kills `pid` only when it is still the process recorded (same start time).

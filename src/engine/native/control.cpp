@@ -73,7 +73,7 @@ int stop_reply_timeout_ms(std::int64_t grace_seconds) {
 
 std::optional<UniqueFd> connect_control(const std::filesystem::path& state_dir) {
   // Through an O_PATH descriptor of the directory, so long state paths never exceed sun_path.
-  UniqueFd dir(::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir) return std::nullopt;
   UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock) return std::nullopt;
@@ -84,7 +84,8 @@ std::optional<UniqueFd> connect_control(const std::filesystem::path& state_dir) 
   return sock;
 }
 
-std::optional<json> control_call(const std::filesystem::path& state_dir, const json& request, int timeout_ms) {
+std::optional<json> control_call(const std::filesystem::path& state_dir, const json& request, int timeout_ms,
+                                 std::size_t max_reply) {
   auto sock = connect_control(state_dir);
   if (!sock) return std::nullopt;
   std::string line = control_reply(request);
@@ -107,7 +108,7 @@ std::optional<json> control_call(const std::filesystem::path& state_dir, const j
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     reply.append(buf, static_cast<size_t>(n));
-    if (reply.size() > kMaxControlLine) return std::nullopt;
+    if (reply.size() > max_reply) return std::nullopt;
   }
   auto end = reply.find('\n');
   if (end == std::string::npos) return std::nullopt;

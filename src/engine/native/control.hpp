@@ -42,9 +42,10 @@ std::string control_error_reply(const std::string& why);
 // Client side. Connects to the control socket; nullopt when no supervisor listens.
 std::optional<UniqueFd> connect_control(const std::filesystem::path& state_dir);
 // Sends `request` and returns the parsed reply object; nullopt when the connection failed,
-// `timeout_ms` passed (-1: unbounded) or the reply was not one JSON object.
+// `timeout_ms` passed (-1: unbounded), the reply exceeded `max_reply` bytes or was not one JSON
+// object. The image engines' network host side answers on the same protocol in its own directory.
 std::optional<nlohmann::json> control_call(const std::filesystem::path& state_dir, const nlohmann::json& request,
-                                           int timeout_ms);
+                                           int timeout_ms, std::size_t max_reply = kMaxControlLine);
 // True when the reply holds `key` as the boolean true (a missing or mistyped key is false).
 bool reply_flag(const nlohmann::json& reply, const char* key);
 // The request for a stop with this grace period (clamped), and how long a caller waits for its reply.
