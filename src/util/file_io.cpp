@@ -90,4 +90,9 @@ std::string sha256_hex(const std::string& data) {
   return out;
 }
 
+bool path_exists(const std::filesystem::path& path) noexcept {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::symlink_status(path, ec));
+}
+
 }  // namespace cc

@@ -14,6 +14,8 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& path
 void write_file_atomic(const std::filesystem::path& path, const std::string& content,
                        mode_t mode = 0644);
 std::string sha256_hex(const std::string& data);
+// True when anything (a dangling link included) is at `path`; never follows a link, never throws.
+bool path_exists(const std::filesystem::path& path) noexcept;
 
 // The whole of `data` to `fd`, retrying short writes; false with errno set on an error.
 bool write_all(int fd, std::string_view data);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@
 
 #include "support/engine_env.hpp"
 #include "support/net_upstream.hpp"
+#include "support/secret_search.hpp"
 
 namespace cc::test {
 namespace {
@@ -38,38 +40,6 @@ std::string random_marker() {
   for (unsigned char c : random) marker += "0123456789abcdef"[c >> 4], marker += "0123456789abcdef"[c & 15];
   return marker;
 }
-
-// Inside, with the marker on stdin (so no command line holds it): every process's environ and
-// cmdline, our environment and every regular file below the writable and generated places.
-// Prints "LEAK <where>" lines, then "scanned".
-const char* kLeakSearch = R"PY(
-import os, sys
-marker = sys.stdin.readline().strip().encode()
-assert len(marker) > 16
-for pid in os.listdir("/proc"):
-    if not pid.isdigit():
-        continue
-    for name in ("environ", "cmdline"):
-        try:
-            if marker in open("/proc/%s/%s" % (pid, name), "rb").read():
-                print("LEAK /proc/%s/%s" % (pid, name))
-        except OSError:
-            pass
-if any(marker in v.encode() for v in os.environ.values()):
-    print("LEAK environment")
-for top in ("/root", "/workspace", "/tmp", "/run", "/var", "/etc", "/home"):
-    for d, dirs, files in os.walk(top):
-        for f in files:
-            p = os.path.join(d, f)
-            try:
-                if os.path.islink(p) or not os.path.isfile(p) or os.path.getsize(p) > (64 << 20):
-                    continue
-                if marker in open(p, "rb").read():
-                    print("LEAK " + p)
-            except OSError:
-                pass
-print("scanned")
-)PY";
 
 std::string base64(const std::string& text) {
   std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
@@ -191,6 +161,7 @@ class GitHttpsServer {
 
 class GitIntegrationTest : public ::testing::TestWithParam<EngineUser> {
  protected:
+  const std::time_t started_ = std::time(nullptr) - 2;  // before any secret of the test exists
   std::unique_ptr<EngineEnv> make(const std::string& policy = "none") {
     auto env = std::make_unique<EngineEnv>(GetParam(), "volume", policy);
     return env;
@@ -249,9 +220,9 @@ TEST_P(GitIntegrationTest, PatHelperAnswersOnlyTheConfiguredHostAndTheTokenIsNow
   auto start = env->cli({"start"});
   ASSERT_EQ(start.exit_code, 0) << describe(start);
 
-  auto scan = env->exec({"python3", "-c", kLeakSearch}, token + "\n");
-  EXPECT_NE(scan.out.find("scanned"), std::string::npos) << describe(scan);
-  EXPECT_EQ(scan.out.find("LEAK"), std::string::npos) << scan.out;
+  auto scan = search_container_for_secret(*env, token, started_);
+  EXPECT_TRUE(scan.completed) << scan.output;
+  EXPECT_TRUE(scan.leaks.empty()) << scan.output;
 
   const std::string given = fill(*env, "https", "git.example.test");
   EXPECT_NE(given.find("password=" + token + "\n"), std::string::npos) << given;
@@ -364,9 +335,9 @@ TEST_P(GitIntegrationTest, SshAgentKeysAreListedInsideAndNoKeyFileIs) {
     private_key = text.substr(begin + 1, 40);
   }
   ASSERT_GE(private_key.size(), 40u);
-  auto scan = env->exec({"python3", "-c", kLeakSearch}, private_key + "\n");
-  EXPECT_NE(scan.out.find("scanned"), std::string::npos) << describe(scan);
-  EXPECT_EQ(scan.out.find("LEAK"), std::string::npos) << scan.out;
+  auto scan = search_container_for_secret(*env, private_key, started_);
+  EXPECT_TRUE(scan.completed) << scan.output;
+  EXPECT_TRUE(scan.leaks.empty()) << scan.output;
   EXPECT_NE(env->exec({"/bin/sh", "-c", "test -e /root/.ssh || test -e " + key.string()}).exit_code, 0);
 
   auto status = env->cli({"status"});

@@ -36,12 +36,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
-bool path_exists(const fs::path& p) {
-  std::error_code ec;
-  return fs::exists(fs::symlink_status(p, ec));
-}
-
 // Image and volume names: lower case letters, digits, '-', '_' and '.'.
 std::string name_safe(const std::string& text) {
   std::string out;

@@ -62,11 +62,6 @@ namespace {
 
 ContainerPaths paths_for(const ProjectContext& ctx) { return container_paths(ctx.config.name, ctx.project_dir); }
 
-bool path_exists(const fs::path& p) {
-  std::error_code ec;
-  return fs::exists(fs::symlink_status(p, ec));
-}
-
 void make_private_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
