@@ -130,16 +130,15 @@ bool echo(int fd, const std::string& payload) {
   return got == payload;
 }
 
-// A new connection through the route, a CONNECT tunnel, a 64-byte echo.
-void BM_RelayNewRequest(benchmark::State& state, Route route) {
-  World& world = World::get();
-  const std::string payload(64, 'x');
+// Times `step` once per iteration (manual time) and reports its p50/p99 in microseconds;
+// a failed step ends the benchmark with `failure`.
+template <typename Step>
+void time_each(benchmark::State& state, const char* failure, Step step) {
   std::vector<double> us;
   for (auto _ : state) {
     auto start = Clock::now();
-    UniqueFd fd = open_tunnel(world, route);
-    if (!fd || !echo(fd.get(), payload)) {
-      state.SkipWithError("the request through the route failed");
+    if (!step()) {
+      state.SkipWithError(failure);
       return;
     }
     double elapsed = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
@@ -148,6 +147,16 @@ void BM_RelayNewRequest(benchmark::State& state, Route route) {
   }
   state.counters["p50_us"] = percentile(us, 50);
   state.counters["p99_us"] = percentile(us, 99);
+}
+
+// A new connection through the route, a CONNECT tunnel, a 64-byte echo.
+void BM_RelayNewRequest(benchmark::State& state, Route route) {
+  World& world = World::get();
+  const std::string payload(64, 'x');
+  time_each(state, "the request through the route failed", [&] {
+    UniqueFd fd = open_tunnel(world, route);
+    return fd && echo(fd.get(), payload);
+  });
 }
 
 // 64 bytes there and back on a tunnel that is already open.
@@ -159,19 +168,7 @@ void BM_RelayTunnelRoundTrip(benchmark::State& state, Route route) {
     state.SkipWithError("cannot open a tunnel through the route");
     return;
   }
-  std::vector<double> us;
-  for (auto _ : state) {
-    auto start = Clock::now();
-    if (!echo(fd.get(), payload)) {
-      state.SkipWithError("the echo through the route failed");
-      return;
-    }
-    double elapsed = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
-    state.SetIterationTime(elapsed / 1e6);
-    us.push_back(elapsed);
-  }
-  state.counters["p50_us"] = percentile(us, 50);
-  state.counters["p99_us"] = percentile(us, 99);
+  time_each(state, "the echo through the route failed", [&] { return echo(fd.get(), payload); });
 }
 
 }  // namespace
